@@ -1,0 +1,43 @@
+/* eidhub: the registry of identity backends.
+ *
+ * Each backend (Mobile-ID, later Smart-ID, national OIDC eID providers,
+ * eIDAS) is one line in broker/backends/backend.c: its name (the member of
+ * the configuration's "backends" object), the catalog key of its label on
+ * the method-choice page, its OIDC amr value, the highest level of
+ * assurance it delivers, the path where a citizen starts it, and how its
+ * settings are loaded. A backend is offered only when configured. Backends
+ * hand their result to broker/flow.h and know no frontend. */
+#ifndef EH_BACKEND_H
+#define EH_BACKEND_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+#include "broker/authn.h"
+#include "broker/rc.h"
+
+typedef struct eh_backend_def {
+    const char *name;       /* "mobile_id" */
+    const char *label_key;  /* i18n key of its label */
+    const char *amr;        /* "mID" */
+    const char *scope;      /* OIDC scope that asks for this method only, e.g. "mid" */
+    eh_loa loa;             /* the level it authenticates at */
+    const char *start_path; /* where the method-choice page sends the citizen */
+    /* load validates settings (the JSON member at path in file) and returns
+     * the backend's state; errors are one line "<file>: <path>...: <what>". */
+    eh_rc (*load)(const json_t *settings, const char *file, const char *path, void **state,
+                  char *err, size_t errlen);
+    void (*free)(void *state);
+} eh_backend_def;
+
+#define EH_BACKEND_MAX 8
+
+/* eh_backends returns the registry (static) and its length in *n. */
+const eh_backend_def *eh_backends(size_t *n);
+
+/* eh_backend_find returns the backend called name, or NULL; eh_backend_index
+ * its position in the registry (-1 when unknown). */
+const eh_backend_def *eh_backend_find(const char *name);
+int eh_backend_index(const char *name);
+
+#endif

@@ -1,0 +1,170 @@
+#include "broker/backends/mid_client.h"
+
+#include <cjose/cjose.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "broker/buf.h"
+#include "broker/http_client.h"
+
+/* session_id_ok accepts what MID hands out as session ids (UUIDs): only
+ * letters, digits and '-', so the id is safe in a URL path. */
+static int session_id_ok(const char *id)
+{
+    size_t n = strlen(id);
+    if (n == 0 || n > 64)
+        return 0;
+    for (; *id; id++) {
+        char c = *id;
+        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+              c == '-'))
+            return 0;
+    }
+    return 1;
+}
+
+/* error_of maps a non-2xx MID status to our error and a reason. */
+static eh_rc error_of(long status, char *why, size_t whylen)
+{
+    snprintf(why, whylen, "Mobile-ID API answered HTTP %ld", status);
+    if (status == 400)
+        return EH_ERR_INVALID;
+    if (status == 401 || status == 403)
+        return EH_ERR_CONFIG;
+    if (status == 404)
+        return EH_ERR_NOT_FOUND;
+    return EH_ERR_IO;
+}
+
+eh_rc eh_mid_client_start(const eh_mid *mid, const char *phone, const char *personal_code,
+                          const unsigned char *hash, const char *language, char **session_id,
+                          char *why, size_t whylen)
+{
+    char *hash_b64 = NULL, *body_text = NULL, *url = NULL;
+    size_t hash_b64_len = 0;
+    json_t *body = NULL, *answer_doc = NULL;
+    eh_http_answer answer = {0};
+    const char *id;
+    cjose_err cerr;
+    eh_rc rc = EH_ERR_NOMEM;
+
+    *session_id = NULL;
+    if (!cjose_base64_encode(hash, mid->hash_len, &hash_b64, &hash_b64_len, &cerr))
+        goto cleanup;
+    body = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "relyingPartyUUID", mid->rp_uuid,
+                     "relyingPartyName", mid->rp_name, "phoneNumber", phone,
+                     "nationalIdentityNumber", personal_code, "hash", hash_b64, "hashType",
+                     mid->hash_type, "language", language);
+    if (body == NULL)
+        goto cleanup;
+    if (mid->display_text != NULL &&
+        (json_object_set_new(body, "displayText", json_string(mid->display_text)) != 0 ||
+         json_object_set_new(body, "displayTextFormat", json_string("GSM-7")) != 0))
+        goto cleanup;
+    body_text = json_dumps(body, JSON_COMPACT);
+    if (body_text == NULL || asprintf(&url, "%s/authentication", mid->url) < 0)
+        goto cleanup;
+    eh_http_call call = {"POST", url, body_text, mid->pinned_public_key, mid->request_timeout_ms,
+                         mid->request_timeout_ms};
+    rc = eh_http_client_call(&call, &answer, why, whylen);
+    if (rc != EH_OK)
+        goto cleanup;
+    if (answer.status != 200) {
+        rc = error_of(answer.status, why, whylen);
+        goto cleanup;
+    }
+    rc = EH_ERR_IO;
+    answer_doc = json_loadb(answer.body, answer.body_len, 0, NULL);
+    id = json_string_value(json_object_get(answer_doc, "sessionID"));
+    if (id == NULL || !session_id_ok(id)) {
+        snprintf(why, whylen, "Mobile-ID API answered without a usable sessionID");
+        goto cleanup;
+    }
+    *session_id = strdup(id);
+    rc = *session_id ? EH_OK : EH_ERR_NOMEM;
+cleanup:
+    free(hash_b64);
+    free(body_text);
+    free(url);
+    json_decref(body);
+    json_decref(answer_doc);
+    eh_http_answer_clear(&answer);
+    return rc;
+}
+
+/* copy_member copies the string member name of obj (when present) into *dst. */
+static int copy_member(const json_t *obj, const char *name, char **dst)
+{
+    const char *v = json_string_value(json_object_get(obj, name));
+    if (v == NULL)
+        return 1;
+    *dst = strdup(v);
+    return *dst != NULL;
+}
+
+eh_rc eh_mid_client_poll(const eh_mid *mid, const char *session_id, eh_mid_session *s, char *why,
+                         size_t whylen)
+{
+    char *url = NULL;
+    eh_http_answer answer = {0};
+    json_t *doc = NULL, *signature;
+    eh_rc rc = EH_ERR_NOMEM;
+
+    memset(s, 0, sizeof(*s));
+    if (!session_id_ok(session_id))
+        return EH_ERR_INVALID;
+    if (asprintf(&url, "%s/authentication/session/%s?timeoutMs=%u", mid->url, session_id,
+                 mid->poll_timeout_ms) < 0)
+        goto cleanup;
+    eh_http_call call = {"GET", url, NULL, mid->pinned_public_key,
+                         mid->poll_timeout_ms + mid->request_timeout_ms, mid->request_timeout_ms};
+    rc = eh_http_client_call(&call, &answer, why, whylen);
+    if (rc != EH_OK)
+        goto cleanup;
+    if (answer.status != 200) {
+        rc = error_of(answer.status, why, whylen);
+        goto cleanup;
+    }
+    rc = EH_ERR_IO;
+    doc = json_loadb(answer.body, answer.body_len, 0, NULL);
+    if (!json_is_object(doc) || !json_is_string(json_object_get(doc, "state"))) {
+        snprintf(why, whylen, "Mobile-ID API answered without a state");
+        goto cleanup;
+    }
+    signature = json_object_get(doc, "signature");
+    rc = EH_ERR_NOMEM;
+    if (!copy_member(doc, "state", &s->state) || !copy_member(doc, "result", &s->result) ||
+        !copy_member(doc, "cert", &s->cert) ||
+        !copy_member(signature, "value", &s->signature_value) ||
+        !copy_member(signature, "algorithm", &s->signature_algorithm))
+        goto cleanup;
+    rc = EH_ERR_IO;
+    if (strcmp(s->state, "RUNNING") != 0 && strcmp(s->state, "COMPLETE") != 0) {
+        snprintf(why, whylen, "Mobile-ID API answered an unknown state");
+        goto cleanup;
+    }
+    if (strcmp(s->state, "COMPLETE") == 0 && s->result == NULL) {
+        snprintf(why, whylen, "Mobile-ID API answered COMPLETE without a result");
+        goto cleanup;
+    }
+    rc = EH_OK;
+cleanup:
+    if (rc != EH_OK)
+        eh_mid_session_clear(s);
+    free(url);
+    json_decref(doc);
+    eh_http_answer_clear(&answer);
+    return rc;
+}
+
+void eh_mid_session_clear(eh_mid_session *s)
+{
+    free(s->state);
+    free(s->result);
+    free(s->signature_value);
+    free(s->signature_algorithm);
+    free(s->cert);
+    memset(s, 0, sizeof(*s));
+}

@@ -1,0 +1,192 @@
+#include "broker/broker.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "broker/backends/backend.h"
+#include "broker/config.h"
+#include "broker/http_client.h"
+#include "broker/dispatch.h"
+#include "broker/keys.h"
+#include "broker/log.h"
+#include "metadata/discovery.h"
+
+struct eh_broker {
+    eh_config *config;
+    eh_keyset *keys;
+    eh_store *store;
+    char *discovery; /* OpenID Provider metadata, built at load */
+    char *jwks;      /* public JWK Set, built at load */
+    void *backend_state[EH_BACKEND_MAX]; /* by registry index; NULL: not configured */
+};
+
+/* load_backends lets each configured backend validate and load its
+ * settings; errors are already one line naming file and JSON path. */
+static eh_rc load_backends(eh_broker *b, char *err, size_t errlen)
+{
+    size_t n;
+    const eh_backend_def *defs = eh_backends(&n);
+
+    for (size_t i = 0; i < n; i++) {
+        char path[128];
+        json_t *settings = json_object_get(b->config->backends, defs[i].name);
+        eh_rc rc;
+        if (settings == NULL)
+            continue;
+        snprintf(path, sizeof(path), "$.backends.%s", defs[i].name);
+        rc = defs[i].load(settings, b->config->path, path, &b->backend_state[i], err, errlen);
+        if (rc != EH_OK)
+            return rc;
+    }
+    return EH_OK;
+}
+
+/* load_keys adds every configured key to a new key set; errors name the
+ * key's JSON path in the configuration. */
+static eh_rc load_keys(const eh_config *cfg, eh_keyset **out, char *err, size_t errlen)
+{
+    eh_keyset *ks = NULL;
+    char reason[512];
+    eh_rc rc = eh_keyset_new(&ks);
+
+    if (rc != EH_OK)
+        return rc;
+    for (size_t i = 0; i < cfg->n_keys; i++) {
+        rc = eh_keyset_add_pem(ks, cfg->keys[i].file, cfg->keys[i].active, reason, sizeof(reason));
+        if (rc != EH_OK) {
+            snprintf(err, errlen, "%s: $.keys[%zu]: %s", cfg->path, i, reason);
+            goto cleanup;
+        }
+    }
+    rc = eh_keyset_finish(ks, reason, sizeof(reason));
+    if (rc != EH_OK) {
+        snprintf(err, errlen, "%s: $.keys: %s", cfg->path, reason);
+        goto cleanup;
+    }
+    *out = ks;
+    ks = NULL;
+cleanup:
+    eh_keyset_free(ks);
+    return rc;
+}
+
+eh_rc eh_broker_load(const char *path, eh_broker **out, char *err, size_t errlen)
+{
+    eh_broker *b = calloc(1, sizeof(*b));
+    eh_rc rc = EH_ERR_NOMEM;
+
+    if (b == NULL)
+        goto cleanup;
+    rc = eh_config_load(path, &b->config, err, errlen);
+    if (rc != EH_OK)
+        goto cleanup;
+    rc = load_keys(b->config, &b->keys, err, errlen);
+    if (rc != EH_OK)
+        goto cleanup;
+    rc = eh_http_client_init();
+    if (rc != EH_OK) {
+        snprintf(err, errlen, "%s: cannot initialise libcurl", path);
+        goto cleanup;
+    }
+    rc = load_backends(b, err, errlen);
+    if (rc != EH_OK)
+        goto cleanup;
+    rc = eh_discovery_build(b->config, b->keys, &b->discovery);
+    if (rc == EH_OK)
+        rc = eh_keyset_jwks_json(b->keys, &b->jwks);
+    if (rc != EH_OK) {
+        snprintf(err, errlen, "%s: cannot build the discovery documents: %s", path,
+                 eh_strerror(rc));
+        goto cleanup;
+    }
+    *out = b;
+    b = NULL;
+cleanup:
+    eh_broker_free(b);
+    return rc;
+}
+
+void eh_broker_set_store(eh_broker *b, eh_store *store)
+{
+    if (b->store != store)
+        eh_store_free(b->store);
+    b->store = store;
+}
+
+eh_store *eh_broker_store_get(const eh_broker *b)
+{
+    return b->store;
+}
+
+const eh_config *eh_broker_config_get(const eh_broker *b)
+{
+    return b->config;
+}
+
+const eh_keyset *eh_broker_keys_get(const eh_broker *b)
+{
+    return b->keys;
+}
+
+void *eh_broker_backend_get(const eh_broker *b, const char *name)
+{
+    int i = eh_backend_index(name);
+    return i < 0 ? NULL : b->backend_state[i];
+}
+
+int eh_broker_secure(const eh_broker *b)
+{
+    return strncmp(b->config->issuer, "https://", 8) == 0;
+}
+
+const char *eh_broker_discovery_get(const eh_broker *b)
+{
+    return b->discovery;
+}
+
+const char *eh_broker_jwks_get(const eh_broker *b)
+{
+    return b->jwks;
+}
+
+eh_rc eh_broker_handle(eh_broker *b, const eh_http_request *req, eh_http_response *resp)
+{
+    eh_rc rc;
+    const eh_route *route = eh_dispatch_find(req->method, req->path, &rc);
+
+    if (route == NULL)
+        return rc;
+    rc = route->handler(b, req, resp);
+    if (rc == EH_OK)
+        rc = eh_http_response_set_header(resp, "X-Content-Type-Options", "nosniff");
+    if (rc != EH_OK)
+        eh_log(EH_LOG_WARN, "%s: %s", req->path, eh_strerror(rc));
+    return rc;
+}
+
+int eh_broker_blocking(const eh_http_request *req)
+{
+    eh_rc rc;
+    const eh_route *route = eh_dispatch_find(req->method, req->path, &rc);
+    return route != NULL && route->mode == EH_ROUTE_BLOCKING;
+}
+
+void eh_broker_free(eh_broker *b)
+{
+    if (b == NULL)
+        return;
+    size_t n;
+    const eh_backend_def *defs = eh_backends(&n);
+    for (size_t i = 0; i < n; i++) {
+        if (b->backend_state[i] != NULL)
+            defs[i].free(b->backend_state[i]);
+    }
+    eh_config_free(b->config);
+    eh_keyset_free(b->keys);
+    eh_store_free(b->store);
+    free(b->discovery);
+    free(b->jwks);
+    free(b);
+}

@@ -1,0 +1,60 @@
+/* eidhub: the broker, the object a host (the nginx module, eidhubctl, tests)
+ * holds. It owns the configuration, the signing keys and, once set, the
+ * store, and it answers neutral HTTP requests through the dispatch table. */
+#ifndef EH_BROKER_H
+#define EH_BROKER_H
+
+#include <stddef.h>
+
+#include "broker/http.h"
+#include "broker/rc.h"
+#include "broker/store.h"
+
+typedef struct eh_broker eh_broker;
+struct eh_config;
+struct eh_keyset;
+
+/* eh_broker_load reads the configuration file at path, loads every key it
+ * names and prepares everything that does not need the store. On failure
+ * returns the error and writes one line naming the file, the JSON path and
+ * the problem into err. The broker is usable from many threads at once once
+ * loaded. */
+eh_rc eh_broker_load(const char *path, eh_broker **out, char *err, size_t errlen);
+
+/* eh_broker_set_store hands store to b (b owns it from now on and frees it). */
+void eh_broker_set_store(eh_broker *b, eh_store *store);
+
+/* Borrowed views of what the broker holds. */
+eh_store *eh_broker_store_get(const eh_broker *b);
+const struct eh_config *eh_broker_config_get(const eh_broker *b);
+const struct eh_keyset *eh_broker_keys_get(const eh_broker *b);
+
+/* eh_broker_backend_get returns the loaded state of the backend called
+ * name (e.g. the eh_mid of "mobile_id"), or NULL when it is not configured. */
+void *eh_broker_backend_get(const eh_broker *b, const char *name);
+
+/* eh_broker_secure tells whether the broker's issuer is https (cookies are
+ * then Secure). */
+int eh_broker_secure(const eh_broker *b);
+
+/* The documents built once at load (borrowed, NUL-terminated JSON): the
+ * OpenID Provider metadata and the public JWK Set. */
+const char *eh_broker_discovery_get(const eh_broker *b);
+const char *eh_broker_jwks_get(const eh_broker *b);
+
+/* eh_broker_handle answers req into resp (initialised by the caller) through
+ * the dispatch table. Returns EH_OK when resp holds the answer (whatever its
+ * HTTP status); otherwise the host turns the error into a plain error page
+ * (EH_ERR_HTTP_NO_ROUTE 404, EH_ERR_HTTP_METHOD 405, store errors 503,
+ * anything else 500). May block (store, network): see eh_broker_blocking. */
+eh_rc eh_broker_handle(eh_broker *b, const eh_http_request *req, eh_http_response *resp);
+
+/* eh_broker_blocking tells whether answering req may block (touches the
+ * store, the network or slow crypto), so the host must run it off its event
+ * loop. Fast, never blocks itself. */
+int eh_broker_blocking(const eh_http_request *req);
+
+/* eh_broker_free releases b and everything it owns (NULL is fine). */
+void eh_broker_free(eh_broker *b);
+
+#endif

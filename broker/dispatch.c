@@ -1,0 +1,61 @@
+#include "broker/dispatch.h"
+
+#include <string.h>
+
+#include "broker/backends/mobile_id.h"
+#include "broker/flow.h"
+#include "broker/frontends/oidc_op.h"
+#include "broker/health.h"
+#include "broker/page.h"
+#include "metadata/discovery.h"
+
+#define GET_HEAD (EH_HTTP_GET | EH_HTTP_HEAD)
+#define GET_POST (EH_HTTP_GET | EH_HTTP_HEAD | EH_HTTP_POST)
+#define BLOCKS EH_ROUTE_BLOCKING
+#define INLINE EH_ROUTE_INLINE
+
+/* Every endpoint of the broker, one line each. */
+static const eh_route eh_routes[] = {
+    /* metadata and health */
+    {GET_HEAD, "/.well-known/openid-configuration", eh_discovery_handle, INLINE},
+    {GET_HEAD, "/jwks", eh_jwks_handle, INLINE},
+    {GET_HEAD, "/healthz", eh_health_handle, BLOCKS},
+    {GET_HEAD, "/assets/eidhub.css", eh_assets_css_handle, INLINE},
+    {GET_HEAD, "/assets/eidhub.js", eh_assets_js_handle, INLINE},
+    /* OpenID Connect provider (frontend) */
+    {GET_POST, "/authorize", eh_oidc_authorize_handle, BLOCKS},
+    {EH_HTTP_POST, "/token", eh_oidc_token_handle, BLOCKS},
+    {GET_POST, "/userinfo", eh_oidc_userinfo_handle, BLOCKS},
+    /* the flow between frontends and backends */
+    {GET_HEAD, "/login", eh_login_handle, BLOCKS},
+    {EH_HTTP_POST, "/cancel", eh_cancel_handle, BLOCKS},
+    /* Mobile-ID (backend) */
+    {GET_HEAD, "/auth/mid", eh_mid_form_handle, BLOCKS},
+    {EH_HTTP_POST, "/auth/mid", eh_mid_start_handle, BLOCKS},
+    {GET_HEAD, "/auth/mid/wait", eh_mid_wait_handle, BLOCKS},
+    {GET_HEAD, "/auth/mid/status", eh_mid_status_handle, BLOCKS},
+    {GET_HEAD, "/auth/mid/finish", eh_mid_finish_handle, BLOCKS},
+};
+
+const eh_route *eh_dispatch_find(eh_http_method method, const char *path, eh_rc *rc)
+{
+    int path_known = 0;
+
+    for (size_t i = 0; i < sizeof(eh_routes) / sizeof(eh_routes[0]); i++) {
+        if (strcmp(eh_routes[i].path, path) != 0)
+            continue;
+        path_known = 1;
+        if (eh_routes[i].methods & (unsigned)method) {
+            *rc = EH_OK;
+            return &eh_routes[i];
+        }
+    }
+    *rc = path_known ? EH_ERR_HTTP_METHOD : EH_ERR_HTTP_NO_ROUTE;
+    return NULL;
+}
+
+const eh_route *eh_dispatch_routes(size_t *n)
+{
+    *n = sizeof(eh_routes) / sizeof(eh_routes[0]);
+    return eh_routes;
+}

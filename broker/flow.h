@@ -1,0 +1,59 @@
+/* eidhub: where a login's two halves meet.
+ *
+ * A frontend (oidc_op, later eidas_proxy) starts a transaction; a backend
+ * (mobile_id, ...) authenticates the citizen and hands the result here,
+ * never to a frontend directly. eh_flow_complete runs the response steps
+ * (today: release minimisation by the requester's profile) and lets the
+ * frontend that started the transaction answer its requester. The frontends
+ * are listed in broker/flow.c, one line each. */
+#ifndef EH_FLOW_H
+#define EH_FLOW_H
+
+#include "broker/authn.h"
+#include "broker/http.h"
+#include "broker/rc.h"
+#include "broker/txn.h"
+
+struct eh_broker;
+
+typedef struct eh_frontend_def {
+    const char *protocol; /* the eh_authn_request's protocol, e.g. "oidc" */
+    /* the release profile (policy) that governs the transaction's requester */
+    const char *(*policy_of)(struct eh_broker *b, const eh_txn *txn);
+    /* answer the requester with the minimised identity */
+    eh_rc (*complete)(struct eh_broker *b, const eh_txn *txn, const eh_identity *released,
+                      eh_http_response *resp);
+    /* answer the requester with a protocol error (OAuth 2.0 vocabulary:
+     * access_denied, login_required, ...) */
+    eh_rc (*fail)(struct eh_broker *b, const eh_txn *txn, const char *error,
+                  const char *description, eh_http_response *resp);
+} eh_frontend_def;
+
+/* eh_flow_complete finishes txn with identity id. The caller has taken txn
+ * out of the store, so a transaction completes at most once. */
+eh_rc eh_flow_complete(struct eh_broker *b, const eh_txn *txn, const eh_identity *id,
+                       eh_http_response *resp);
+
+/* eh_flow_fail ends txn with an error for its requester (same ownership). */
+eh_rc eh_flow_fail(struct eh_broker *b, const eh_txn *txn, const char *error,
+                   const char *description, eh_http_response *resp);
+
+/* eh_flow_txn_or_page loads (or takes) the request's transaction; when there
+ * is none it fills resp with the "session expired" page (or a 503 page when
+ * the store fails) and returns non-EH_OK, so a handler just returns EH_OK. */
+eh_rc eh_flow_txn_or_page(struct eh_broker *b, const eh_http_request *req, int take,
+                          eh_txn **out, eh_http_response *resp);
+
+/* eh_login_append_cancel adds to out the "cancel and return to the service"
+ * form of txn (a POST to /cancel with the CSRF token), for every page of a
+ * flow. */
+struct eh_buf;
+void eh_login_append_cancel(struct eh_buf *out, const eh_txn *txn, const char *locale);
+
+/* Handlers (dispatch table):
+ *   GET  /login    the method-choice page of the request's transaction
+ *   POST /cancel   the citizen gives up: the requester gets access_denied */
+eh_rc eh_login_handle(struct eh_broker *b, const eh_http_request *req, eh_http_response *resp);
+eh_rc eh_cancel_handle(struct eh_broker *b, const eh_http_request *req, eh_http_response *resp);
+
+#endif

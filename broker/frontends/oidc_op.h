@@ -1,0 +1,47 @@
+/* eidhub: the OpenID Connect provider frontend (oidc_op).
+ *
+ * Municipal portals, registered in the configuration as relying parties,
+ * log citizens in with the authorization code flow (PROTOCOLS.md section 2,
+ * modelled on TARA): exact redirect_uri matching, PKCE S256 (required for
+ * public clients), single-use codes living EH_OIDC_CODE_TTL_S seconds whose
+ * reuse revokes what their first use issued, client_secret_basic and
+ * client_secret_post, ES256 ID tokens, opaque access tokens for userinfo. */
+#ifndef EH_OIDC_OP_H
+#define EH_OIDC_OP_H
+
+#include "broker/authn.h"
+#include "broker/http.h"
+#include "broker/rc.h"
+#include "broker/txn.h"
+
+#define EH_OIDC_CODE_TTL_S 30
+#define EH_OIDC_TOKEN_TTL_S 600
+#define EH_OIDC_ID_TOKEN_TTL_S 300
+
+struct eh_broker;
+
+/* Handlers (dispatch table):
+ *   GET/POST /authorize   validate, start a transaction, on to /login
+ *   POST     /token       redeem a code for an ID token and access token
+ *   GET/POST /userinfo    the released claims, for a Bearer access token */
+eh_rc eh_oidc_authorize_handle(struct eh_broker *b, const eh_http_request *req,
+                               eh_http_response *resp);
+eh_rc eh_oidc_token_handle(struct eh_broker *b, const eh_http_request *req,
+                           eh_http_response *resp);
+eh_rc eh_oidc_userinfo_handle(struct eh_broker *b, const eh_http_request *req,
+                              eh_http_response *resp);
+
+/* Frontend hooks for broker/flow.c. */
+const char *eh_oidc_policy_of(struct eh_broker *b, const eh_txn *txn);
+eh_rc eh_oidc_complete(struct eh_broker *b, const eh_txn *txn, const eh_identity *released,
+                       eh_http_response *resp);
+eh_rc eh_oidc_fail(struct eh_broker *b, const eh_txn *txn, const char *error,
+                   const char *description, eh_http_response *resp);
+
+/* eh_oidc_redirect_url builds redirect_uri with the parameters appended to
+ * its query (names and values percent-encoded; NULL values skipped), the
+ * last one the issuer (RFC 9207). names/values hold n entries. Caller frees. */
+eh_rc eh_oidc_redirect_url(const char *redirect_uri, const char *const *names,
+                           const char *const *values, size_t n, const char *issuer, char **out);
+
+#endif

@@ -1,0 +1,333 @@
+/* eidhub: the OpenID Connect token endpoint. */
+#include <cjose/cjose.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "broker/broker.h"
+#include "broker/config.h"
+#include "broker/frontends/oidc_op.h"
+#include "broker/jwt.h"
+#include "broker/log.h"
+#include "broker/random.h"
+
+/* send_error answers an OAuth 2.0 token error (RFC 6749 section 5.2). */
+static eh_rc send_error(eh_http_response *resp, int status, const char *error,
+                        const char *description, int basic_challenge)
+{
+    json_t *doc = json_pack("{s:s, s:s}", "error", error, "error_description", description);
+    char *text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
+    eh_rc rc;
+
+    json_decref(doc);
+    if (text == NULL)
+        return EH_ERR_NOMEM;
+    rc = eh_http_response_take_body(resp, status, "application/json", text, strlen(text));
+    if (rc == EH_OK)
+        rc = eh_http_response_set_header(resp, "Cache-Control", "no-store");
+    if (rc == EH_OK && basic_challenge)
+        rc = eh_http_response_set_header(resp, "WWW-Authenticate", "Basic realm=\"eidhub\"");
+    return rc;
+}
+
+/* The client's credentials as presented. */
+typedef struct credentials {
+    char *client_id;
+    char *secret; /* NULL for a public client */
+    int basic;    /* presented with HTTP Basic */
+} credentials;
+
+static void credentials_clear(credentials *c)
+{
+    if (c->secret != NULL)
+        OPENSSL_cleanse(c->secret, strlen(c->secret));
+    free(c->client_id);
+    free(c->secret);
+    memset(c, 0, sizeof(*c));
+}
+
+/* read_basic decodes "Basic base64(urlenc(id):urlenc(secret))" (RFC 6749
+ * section 2.3.1). */
+static eh_rc read_basic(const char *header, credentials *c)
+{
+    const char *b64 = header + 6;
+    uint8_t *raw = NULL;
+    size_t raw_len = 0;
+    char *colon;
+    cjose_err err;
+    eh_rc rc = EH_ERR_INVALID;
+
+    while (*b64 == ' ')
+        b64++;
+    if (!cjose_base64_decode(b64, strlen(b64), &raw, &raw_len, &err))
+        return EH_ERR_INVALID;
+    colon = memchr(raw, ':', raw_len);
+    if (colon == NULL || memchr(raw, '\0', raw_len) != NULL)
+        goto cleanup;
+    if ((rc = eh_http_form_decode((char *)raw, (size_t)(colon - (char *)raw), &c->client_id)) !=
+            EH_OK ||
+        (rc = eh_http_form_decode(colon + 1, raw_len - (size_t)(colon + 1 - (char *)raw),
+                                  &c->secret)) != EH_OK)
+        goto cleanup;
+    c->basic = 1;
+cleanup:
+    OPENSSL_cleanse(raw, raw_len);
+    free(raw);
+    return rc;
+}
+
+/* read_credentials takes the client's credentials from the Authorization
+ * header or the body, refusing both at once. */
+static eh_rc read_credentials(const eh_http_request *req, const char *body, size_t len,
+                              credentials *c)
+{
+    const char *auth = eh_http_header_get(req, "Authorization");
+    char *body_id = NULL, *body_secret = NULL;
+    eh_rc rc;
+
+    memset(c, 0, sizeof(*c));
+    if ((rc = eh_http_param_get(body, len, "client_id", &body_id)) == EH_ERR_INVALID ||
+        eh_http_param_get(body, len, "client_secret", &body_secret) == EH_ERR_INVALID)
+        rc = EH_ERR_INVALID;
+    else
+        rc = EH_OK;
+    if (rc == EH_OK && auth != NULL && strncasecmp(auth, "Basic ", 6) == 0) {
+        if (body_secret != NULL)
+            rc = EH_ERR_INVALID;
+        else if ((rc = read_basic(auth, c)) == EH_OK && body_id != NULL &&
+                 strcmp(body_id, c->client_id) != 0)
+            rc = EH_ERR_INVALID;
+    } else if (rc == EH_OK) {
+        c->client_id = body_id;
+        c->secret = body_secret;
+        body_id = body_secret = NULL;
+        if (c->client_id == NULL)
+            rc = EH_ERR_NOT_FOUND;
+    }
+    free(body_id);
+    if (body_secret != NULL)
+        OPENSSL_cleanse(body_secret, strlen(body_secret));
+    free(body_secret);
+    return rc;
+}
+
+/* secret_ok compares SHA-256(secret) with the registered hex digest in
+ * constant time. */
+static int secret_ok(const char *secret, const char *sha256_hex)
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int md_len = 0;
+    char hex[2 * EVP_MAX_MD_SIZE + 1];
+
+    if (!EVP_Digest(secret, strlen(secret), md, &md_len, EVP_sha256(), NULL))
+        return 0;
+    for (unsigned i = 0; i < md_len; i++)
+        snprintf(hex + 2 * i, 3, "%02x", md[i]);
+    return strlen(sha256_hex) == 2 * md_len && CRYPTO_memcmp(hex, sha256_hex, 2 * md_len) == 0;
+}
+
+/* pkce_ok checks base64url(SHA-256(verifier)) == challenge (RFC 7636). */
+static int pkce_ok(const char *verifier, const char *challenge)
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int md_len = 0;
+    char *enc = NULL;
+    size_t enc_len = 0, n = strlen(verifier);
+    cjose_err err;
+    int ok;
+
+    if (n < 43 || n > 128 || strspn(verifier, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                                              "0123456789-._~") != n)
+        return 0;
+    if (!EVP_Digest(verifier, n, md, &md_len, EVP_sha256(), NULL) ||
+        !cjose_base64url_encode(md, md_len, &enc, &enc_len, &err))
+        return 0;
+    ok = eh_token_equal(enc, challenge);
+    free(enc);
+    return ok;
+}
+
+/* revoke_reused handles a code that is not (or no longer) there: when it was
+ * redeemed before, the access token that redemption issued is revoked. */
+static void revoke_reused(eh_store *store, const char *code_digest)
+{
+    char key[EH_STORE_KEY_MAX + 1], *at_key = NULL;
+    size_t len = 0;
+
+    snprintf(key, sizeof(key), "codeused:%s", code_digest);
+    if (eh_store_take(store, key, &at_key, &len) == EH_OK) {
+        eh_store_del(store, at_key);
+        eh_log(EH_LOG_WARN, "token: an authorization code was used twice; its tokens are "
+                            "revoked");
+    }
+    free(at_key);
+}
+
+/* issue builds the ID token and access token for a redeemed code. */
+static eh_rc issue(eh_broker *b, const char *code_digest, json_t *code, eh_http_response *resp)
+{
+    eh_store *store = eh_broker_store_get(b);
+    const eh_config *cfg = eh_broker_config_get(b);
+    json_int_t now = (json_int_t)time(NULL);
+    json_t *id_claims = NULL, *userinfo = NULL, *answer = NULL;
+    char *access = NULL, *at_digest = NULL, *id_token = NULL, *text = NULL;
+    char at_key[EH_STORE_KEY_MAX + 1], used_key[EH_STORE_KEY_MAX + 1];
+    eh_rc rc;
+
+    if ((rc = eh_random_token(&access)) != EH_OK || (rc = eh_token_digest(access, &at_digest)) !=
+                                                        EH_OK)
+        goto cleanup;
+    snprintf(at_key, sizeof(at_key), "at:%s", at_digest);
+    snprintf(used_key, sizeof(used_key), "codeused:%s", code_digest);
+    rc = EH_ERR_NOMEM;
+    id_claims = json_pack("{s:s, s:O, s:O, s:I, s:I, s:O, s:O, s:O}", "iss", cfg->issuer, "sub",
+                          json_object_get(code, "sub"), "aud", json_object_get(code, "client_id"),
+                          "iat", now, "exp", now + EH_OIDC_ID_TOKEN_TTL_S, "auth_time",
+                          json_object_get(code, "auth_time"), "acr", json_object_get(code, "acr"),
+                          "amr", json_object_get(code, "amr"));
+    userinfo = json_pack("{s:O}", "sub", json_object_get(code, "sub"));
+    if (id_claims == NULL || userinfo == NULL)
+        goto cleanup;
+    if (json_is_string(json_object_get(code, "nonce")) &&
+        json_object_set(id_claims, "nonce", json_object_get(code, "nonce")) != 0)
+        goto cleanup;
+    if (json_object_update(id_claims, json_object_get(code, "claims")) != 0 ||
+        json_object_update(userinfo, json_object_get(code, "claims")) != 0 ||
+        json_object_set_new(id_claims, "sub", json_copy(json_object_get(code, "sub"))) != 0 ||
+        json_object_set_new(userinfo, "sub", json_copy(json_object_get(code, "sub"))) != 0)
+        goto cleanup;
+    if ((rc = eh_jwt_sign(eh_broker_keys_get(b), id_claims, "JWT", &id_token)) != EH_OK)
+        goto cleanup;
+    rc = EH_ERR_NOMEM;
+    if ((text = json_dumps(userinfo, JSON_COMPACT)) == NULL)
+        goto cleanup;
+    if ((rc = eh_store_set(store, at_key, text, strlen(text), EH_OIDC_TOKEN_TTL_S * 1000u)) !=
+            EH_OK ||
+        (rc = eh_store_set(store, used_key, at_key, strlen(at_key),
+                           EH_OIDC_TOKEN_TTL_S * 1000u)) != EH_OK)
+        goto cleanup;
+    free(text);
+    text = NULL;
+    rc = EH_ERR_NOMEM;
+    answer = json_pack("{s:s, s:s, s:i, s:s, s:O}", "access_token", access, "token_type", "Bearer",
+                       "expires_in", EH_OIDC_TOKEN_TTL_S, "id_token", id_token, "scope",
+                       json_object_get(code, "scope"));
+    if (answer == NULL || (text = json_dumps(answer, JSON_COMPACT)) == NULL)
+        goto cleanup;
+    rc = eh_http_response_take_body(resp, 200, "application/json", text, strlen(text));
+    text = NULL;
+    if (rc == EH_OK)
+        rc = eh_http_response_set_header(resp, "Cache-Control", "no-store");
+    if (rc == EH_OK)
+        rc = eh_http_response_set_header(resp, "Pragma", "no-cache");
+cleanup:
+    free(access);
+    free(at_digest);
+    free(id_token);
+    free(text);
+    json_decref(id_claims);
+    json_decref(userinfo);
+    json_decref(answer);
+    return rc;
+}
+
+/* redeem checks the code against the authenticated client and the request,
+ * and issues the tokens. */
+static eh_rc redeem(eh_broker *b, const eh_config_rp *rp, const char *body, size_t len,
+                    eh_http_response *resp)
+{
+    eh_store *store = eh_broker_store_get(b);
+    char *code = NULL, *redirect_uri = NULL, *verifier = NULL, *digest = NULL, *text = NULL;
+    char key[EH_STORE_KEY_MAX + 1];
+    size_t text_len = 0;
+    json_t *payload = NULL;
+    const char *challenge;
+    eh_rc rc;
+
+    if (eh_http_param_get(body, len, "code", &code) != EH_OK ||
+        eh_http_param_get(body, len, "redirect_uri", &redirect_uri) != EH_OK ||
+        eh_http_param_get(body, len, "code_verifier", &verifier) == EH_ERR_INVALID) {
+        rc = send_error(resp, 400, "invalid_request", "code and redirect_uri are required", 0);
+        goto cleanup;
+    }
+    if ((rc = eh_token_digest(code, &digest)) != EH_OK)
+        goto cleanup;
+    snprintf(key, sizeof(key), "code:%s", digest);
+    rc = eh_store_take(store, key, &text, &text_len);
+    if (rc == EH_ERR_NOT_FOUND) {
+        revoke_reused(store, digest);
+        rc = send_error(resp, 400, "invalid_grant", "the code is invalid, expired or used", 0);
+        goto cleanup;
+    }
+    if (rc != EH_OK)
+        goto cleanup;
+    payload = json_loadb(text, text_len, 0, NULL);
+    if (payload == NULL) {
+        rc = EH_ERR_INTERNAL;
+        goto cleanup;
+    }
+    challenge = json_string_value(json_object_get(payload, "code_challenge"));
+    if (strcmp(json_string_value(json_object_get(payload, "client_id")), rp->client_id) != 0 ||
+        strcmp(json_string_value(json_object_get(payload, "redirect_uri")), redirect_uri) != 0) {
+        rc = send_error(resp, 400, "invalid_grant", "the code was issued to another client or "
+                                                    "redirect_uri", 0);
+    } else if (challenge != NULL && (verifier == NULL || !pkce_ok(verifier, challenge))) {
+        rc = send_error(resp, 400, "invalid_grant", "code_verifier missing or wrong", 0);
+    } else if (challenge == NULL && verifier != NULL) {
+        rc = send_error(resp, 400, "invalid_grant", "code_verifier without a code_challenge", 0);
+    } else {
+        rc = issue(b, digest, payload, resp);
+    }
+cleanup:
+    free(code);
+    free(redirect_uri);
+    free(verifier);
+    free(digest);
+    free(text);
+    json_decref(payload);
+    return rc;
+}
+
+eh_rc eh_oidc_token_handle(eh_broker *b, const eh_http_request *req, eh_http_response *resp)
+{
+    const char *body = req->body ? (const char *)req->body : "";
+    const char *type = eh_http_header_get(req, "Content-Type");
+    const eh_config_rp *rp;
+    char *grant_type = NULL;
+    credentials c;
+    eh_rc rc;
+
+    memset(&c, 0, sizeof(c));
+    if (type == NULL || strncasecmp(type, "application/x-www-form-urlencoded", 33) != 0)
+        return send_error(resp, 400, "invalid_request",
+                          "the body must be application/x-www-form-urlencoded", 0);
+    rc = read_credentials(req, body, req->body_len, &c);
+    if (rc != EH_OK) {
+        rc = send_error(resp, rc == EH_ERR_NOT_FOUND ? 401 : 400,
+                        rc == EH_ERR_NOT_FOUND ? "invalid_client" : "invalid_request",
+                        "client authentication is missing or malformed", 0);
+        goto cleanup;
+    }
+    rp = eh_config_rp_find(eh_broker_config_get(b), c.client_id);
+    if (rp == NULL || (rp->client_secret_sha256 != NULL &&
+                       (c.secret == NULL || !secret_ok(c.secret, rp->client_secret_sha256))) ||
+        (rp->client_secret_sha256 == NULL && c.secret != NULL)) {
+        eh_log(EH_LOG_INFO, "token: client authentication failed");
+        rc = send_error(resp, 401, "invalid_client", "client authentication failed", c.basic);
+        goto cleanup;
+    }
+    if (eh_http_param_get(body, req->body_len, "grant_type", &grant_type) != EH_OK ||
+        strcmp(grant_type, "authorization_code") != 0) {
+        rc = send_error(resp, 400, "unsupported_grant_type", "only authorization_code", 0);
+        goto cleanup;
+    }
+    rc = redeem(b, rp, body, req->body_len, resp);
+cleanup:
+    credentials_clear(&c);
+    free(grant_type);
+    return rc;
+}

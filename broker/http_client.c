@@ -1,0 +1,97 @@
+#include "broker/http_client.h"
+
+#include <curl/curl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "broker/buf.h"
+
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+static CURLcode curl_init_result = CURLE_FAILED_INIT;
+
+static void curl_init_once(void)
+{
+    curl_init_result = curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+eh_rc eh_http_client_init(void)
+{
+    pthread_once(&curl_once, curl_init_once);
+    return curl_init_result == CURLE_OK ? EH_OK : EH_ERR_INTERNAL;
+}
+
+/* collect appends received bytes to the eh_buf, refusing more than the
+ * maximum (curl then aborts the transfer). */
+static size_t collect(char *data, size_t size, size_t nmemb, void *userdata)
+{
+    eh_buf *b = userdata;
+    size_t n = size * nmemb;
+    if (b->len + n > EH_HTTP_CLIENT_MAX_BODY)
+        return 0;
+    eh_buf_append_len(b, data, n);
+    return b->failed ? 0 : n;
+}
+
+eh_rc eh_http_client_call(const eh_http_call *call, eh_http_answer *answer, char *why,
+                          size_t whylen)
+{
+    CURL *curl = NULL;
+    struct curl_slist *headers = NULL;
+    eh_buf body;
+    CURLcode cc;
+    eh_rc rc = EH_ERR_IO;
+
+    memset(answer, 0, sizeof(*answer));
+    eh_buf_init(&body);
+    why[0] = '\0';
+    if (eh_http_client_init() != EH_OK || (curl = curl_easy_init()) == NULL) {
+        snprintf(why, whylen, "libcurl unavailable");
+        return EH_ERR_INTERNAL;
+    }
+    headers = curl_slist_append(headers, "Accept: application/json");
+    if (call->json_body != NULL)
+        headers = curl_slist_append(headers, "Content-Type: application/json; charset=UTF-8");
+    curl_easy_setopt(curl, CURLOPT_URL, call->url);
+    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L);
+    curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, (long)call->timeout_ms);
+    curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, (long)call->connect_timeout_ms);
+    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, collect);
+    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &body);
+    curl_easy_setopt(curl, CURLOPT_USERAGENT, "eidhub");
+    if (call->pinned_public_key != NULL)
+        curl_easy_setopt(curl, CURLOPT_PINNEDPUBLICKEY, call->pinned_public_key);
+    if (call->json_body != NULL) {
+        curl_easy_setopt(curl, CURLOPT_POST, 1L);
+        curl_easy_setopt(curl, CURLOPT_POSTFIELDS, call->json_body);
+    } else {
+        curl_easy_setopt(curl, CURLOPT_HTTPGET, 1L);
+    }
+    cc = curl_easy_perform(curl);
+    if (cc != CURLE_OK) {
+        snprintf(why, whylen, "%s", curl_easy_strerror(cc));
+        rc = (cc == CURLE_WRITE_ERROR && !body.failed) ? EH_ERR_TOO_LARGE : EH_ERR_IO;
+        goto cleanup;
+    }
+    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &answer->status);
+    rc = eh_buf_finish(&body, &answer->body, &answer->body_len);
+    if (rc == EH_OK && answer->body == NULL) {
+        answer->body = strdup("");
+        rc = answer->body ? EH_OK : EH_ERR_NOMEM;
+    }
+cleanup:
+    eh_buf_free(&body);
+    curl_slist_free_all(headers);
+    curl_easy_cleanup(curl);
+    return rc;
+}
+
+void eh_http_answer_clear(eh_http_answer *answer)
+{
+    free(answer->body);
+    memset(answer, 0, sizeof(*answer));
+}

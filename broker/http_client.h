@@ -1,0 +1,45 @@
+/* eidhub: outgoing HTTP calls to identity providers (libcurl easy API).
+ *
+ * Blocking, so only ever called from handlers the dispatch table marks
+ * blocking (the module runs them in its thread pool). Every call is bounded
+ * by its timeouts and by a maximum answer size, follows no redirects, speaks
+ * only http(s), and can pin the server's public key. */
+#ifndef EH_HTTP_CLIENT_H
+#define EH_HTTP_CLIENT_H
+
+#include <stddef.h>
+
+#include "broker/rc.h"
+
+#define EH_HTTP_CLIENT_MAX_BODY (256 * 1024)
+
+typedef struct eh_http_call {
+    const char *method;            /* "GET" or "POST" */
+    const char *url;
+    const char *json_body;         /* sent as application/json when not NULL */
+    const char *pinned_public_key; /* curl's "sha256//..." list, or NULL */
+    unsigned timeout_ms;           /* whole call */
+    unsigned connect_timeout_ms;
+} eh_http_call;
+
+typedef struct eh_http_answer {
+    long status; /* HTTP status */
+    char *body;  /* NUL-terminated, caller frees */
+    size_t body_len;
+} eh_http_answer;
+
+/* eh_http_client_init initialises libcurl once per process; call it before
+ * any thread starts (eh_broker_load does). */
+eh_rc eh_http_client_init(void);
+
+/* eh_http_client_call performs call and fills answer (whatever the status).
+ * EH_ERR_IO when no answer came (connect failure, timeout, TLS, pin),
+ * EH_ERR_TOO_LARGE when the answer exceeds EH_HTTP_CLIENT_MAX_BODY. why gets
+ * curl's reason. */
+eh_rc eh_http_client_call(const eh_http_call *call, eh_http_answer *answer, char *why,
+                          size_t whylen);
+
+/* eh_http_answer_clear frees what answer holds. */
+void eh_http_answer_clear(eh_http_answer *answer);
+
+#endif

@@ -1,0 +1,18 @@
+/* eidhub: signed JSON Web Tokens (ID tokens, later logout tokens).
+ *
+ * Signed with the key set's active key through cjose: ES256 for EC P-256,
+ * PS256 for RSA; the header names the key's kid and typ. */
+#ifndef EH_JWT_H
+#define EH_JWT_H
+
+#include <jansson.h>
+
+#include "broker/keys.h"
+#include "broker/rc.h"
+
+/* eh_jwt_sign serialises claims and signs them with the active key of ks
+ * into a JWS compact serialisation (*out, caller frees). typ is the header's
+ * "typ" ("JWT", "logout+jwt", ...). */
+eh_rc eh_jwt_sign(const eh_keyset *ks, const json_t *claims, const char *typ, char **out);
+
+#endif

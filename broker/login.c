@@ -1,0 +1,116 @@
+/* eidhub: the method-choice page and the citizen's "cancel". */
+#include <stdlib.h>
+#include <string.h>
+
+#include "broker/backends/backend.h"
+#include "broker/broker.h"
+#include "broker/buf.h"
+#include "broker/flow.h"
+#include "broker/i18n.h"
+#include "broker/page.h"
+
+/* offered tells whether backend d may authenticate txn: configured, at the
+ * level asked, and the one asked for when the requester named a method. */
+static int offered(eh_broker *b, const eh_txn *txn, const eh_backend_def *d)
+{
+    eh_loa want = txn->authn->min_loa == EH_LOA_NONE ? EH_LOA_LOW : txn->authn->min_loa;
+    if (eh_broker_backend_get(b, d->name) == NULL)
+        return 0;
+    if (!eh_loa_satisfies(d->loa, want, txn->authn->comparison))
+        return 0;
+    return txn->authn->method_hint == NULL || strcmp(txn->authn->method_hint, d->name) == 0;
+}
+
+void eh_login_append_cancel(eh_buf *out, const eh_txn *txn, const char *locale)
+{
+    eh_buf_append(out, "<form class=\"inline\" method=\"post\" action=\"/cancel\">"
+                       "<input type=\"hidden\" name=\"csrf\" value=\"");
+    eh_buf_append_html(out, txn->csrf);
+    eh_buf_append(out, "\"><button class=\"secondary\" type=\"submit\" id=\"cancel\">");
+    eh_buf_append_html(out, eh_i18n(locale, "cancel"));
+    eh_buf_append(out, "</button></form>\n");
+}
+
+eh_rc eh_login_handle(eh_broker *b, const eh_http_request *req, eh_http_response *resp)
+{
+    eh_txn *txn = NULL;
+    const eh_backend_def *defs, *only = NULL;
+    const char *locale, *requester_name;
+    size_t n, count = 0;
+    eh_buf body;
+    char *html = NULL;
+    eh_rc rc;
+
+    if (eh_flow_txn_or_page(b, req, 0, &txn, resp) != EH_OK)
+        return EH_OK;
+    locale = txn->authn->locale ? txn->authn->locale : "en";
+    requester_name = json_string_value(json_object_get(txn->frontend, "display_name"));
+    defs = eh_backends(&n);
+    for (size_t i = 0; i < n; i++) {
+        if (offered(b, txn, &defs[i])) {
+            count++;
+            only = &defs[i];
+        }
+    }
+    /* A requester that named the method goes straight to it. */
+    if (count == 1 && txn->authn->method_hint != NULL) {
+        rc = eh_redirect(resp, only->start_path);
+        goto cleanup;
+    }
+    eh_buf_init(&body);
+    eh_buf_append(&body, "<p>");
+    eh_buf_append_html(&body, eh_i18n(locale, "login_to"));
+    eh_buf_append(&body, " <span class=\"requester\">");
+    eh_buf_append_html(&body, requester_name ? requester_name : txn->authn->requester);
+    eh_buf_append(&body, "</span>.</p>\n");
+    if (count == 0) {
+        eh_buf_append(&body, "<p class=\"error\" role=\"alert\">");
+        eh_buf_append_html(&body, eh_i18n(locale, "no_method"));
+        eh_buf_append(&body, "</p>\n");
+    } else {
+        eh_buf_append(&body, "<h2>");
+        eh_buf_append_html(&body, eh_i18n(locale, "choose_method"));
+        eh_buf_append(&body, "</h2>\n<ul class=\"methods\">\n");
+        for (size_t i = 0; i < n; i++) {
+            if (!offered(b, txn, &defs[i]))
+                continue;
+            eh_buf_appendf(&body, "<li><a class=\"button\" id=\"method-%s\" href=\"%s\">",
+                           defs[i].name, defs[i].start_path);
+            eh_buf_append_html(&body, eh_i18n(locale, defs[i].label_key));
+            eh_buf_append(&body, "</a></li>\n");
+        }
+        eh_buf_append(&body, "</ul>\n");
+    }
+    eh_login_append_cancel(&body, txn, locale);
+    rc = eh_buf_finish(&body, &html, NULL);
+    if (rc == EH_OK)
+        rc = eh_page_send(resp, 200, locale, eh_i18n(locale, "login_title"), NULL, html);
+cleanup:
+    free(html);
+    eh_txn_free(txn);
+    return rc;
+}
+
+eh_rc eh_cancel_handle(eh_broker *b, const eh_http_request *req, eh_http_response *resp)
+{
+    eh_txn *txn = NULL;
+    eh_rc rc;
+
+    if (eh_flow_txn_or_page(b, req, 0, &txn, resp) != EH_OK)
+        return EH_OK;
+    if (!eh_txn_csrf_ok(txn, req)) {
+        rc = eh_page_error(resp, 403, txn->authn->locale, "forbidden", NULL, NULL);
+        goto cleanup;
+    }
+    eh_txn_free(txn);
+    txn = NULL;
+    /* take: a cancel and a completion racing end the transaction once */
+    if (eh_flow_txn_or_page(b, req, 1, &txn, resp) != EH_OK)
+        return EH_OK;
+    rc = eh_flow_fail(b, txn, "access_denied", "the citizen cancelled the login", resp);
+    if (rc == EH_OK)
+        rc = eh_txn_unbind(resp, eh_broker_secure(b));
+cleanup:
+    eh_txn_free(txn);
+    return rc;
+}

@@ -1,0 +1,115 @@
+/* eidhub: the store's generic half.
+ *
+ * Every public eh_store_* call goes through here: the arguments are checked
+ * once, the same way for every implementation, and only then handed to the
+ * implementation's ops. Implementations may therefore assume a valid key, a
+ * ttl_ms above zero, a value no larger than EH_STORE_VALUE_MAX and non-NULL
+ * output pointers. */
+#include "broker/store.h"
+
+#include <string.h>
+
+/* eh_store_usable tells whether s is a store with its table of operations. */
+static int eh_store_usable(const eh_store *s)
+{
+    return s != NULL && s->ops != NULL;
+}
+
+int eh_store_key_valid(const char *key)
+{
+    size_t len;
+
+    if (key == NULL)
+        return 0;
+    len = strnlen(key, EH_STORE_KEY_MAX + 1);
+    if (len == 0 || len > EH_STORE_KEY_MAX)
+        return 0;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)key[i];
+        if (c < 0x21 || c > 0x7e)
+            return 0;
+    }
+    return 1;
+}
+
+/* eh_store_read_args checks the arguments shared by get and take and clears
+ * the outputs, so that a caller never sees a stale pointer after an error. */
+static eh_rc eh_store_read_args(eh_store *s, const char *key, char **value, size_t *len)
+{
+    if (value != NULL)
+        *value = NULL;
+    if (len != NULL)
+        *len = 0;
+    if (!eh_store_usable(s) || value == NULL || len == NULL || !eh_store_key_valid(key))
+        return EH_ERR_INVALID;
+    return EH_OK;
+}
+
+eh_rc eh_store_get(eh_store *s, const char *key, char **value, size_t *len)
+{
+    eh_rc rc = eh_store_read_args(s, key, value, len);
+
+    if (rc != EH_OK)
+        return rc;
+    return s->ops->get(s, key, value, len);
+}
+
+eh_rc eh_store_set(eh_store *s, const char *key, const void *value, size_t len, uint32_t ttl_ms)
+{
+    if (!eh_store_usable(s) || !eh_store_key_valid(key) || ttl_ms == 0)
+        return EH_ERR_INVALID;
+    if (value == NULL && len > 0)
+        return EH_ERR_INVALID;
+    if (len > EH_STORE_VALUE_MAX)
+        return EH_ERR_TOO_LARGE;
+    /* Implementations never see a NULL value, even for zero bytes. */
+    if (value == NULL)
+        value = "";
+    return s->ops->set(s, key, value, len, ttl_ms);
+}
+
+eh_rc eh_store_take(eh_store *s, const char *key, char **value, size_t *len)
+{
+    eh_rc rc = eh_store_read_args(s, key, value, len);
+
+    if (rc != EH_OK)
+        return rc;
+    return s->ops->take(s, key, value, len);
+}
+
+eh_rc eh_store_del(eh_store *s, const char *key)
+{
+    if (!eh_store_usable(s) || !eh_store_key_valid(key))
+        return EH_ERR_INVALID;
+    return s->ops->del(s, key);
+}
+
+eh_rc eh_store_incr(eh_store *s, const char *key, uint32_t ttl_ms, int64_t *value)
+{
+    if (value != NULL)
+        *value = 0;
+    if (!eh_store_usable(s) || !eh_store_key_valid(key) || ttl_ms == 0 || value == NULL)
+        return EH_ERR_INVALID;
+    return s->ops->incr(s, key, ttl_ms, value);
+}
+
+eh_rc eh_store_ping(eh_store *s)
+{
+    if (!eh_store_usable(s))
+        return EH_ERR_INVALID;
+    return s->ops->ping(s);
+}
+
+const char *eh_store_name(const eh_store *s)
+{
+    if (!eh_store_usable(s) || s->ops->name == NULL)
+        return "none";
+    return s->ops->name;
+}
+
+void eh_store_free(eh_store *s)
+{
+    if (!eh_store_usable(s))
+        return;
+    s->ops->free(s);
+}

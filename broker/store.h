@@ -1,0 +1,123 @@
+/* eidhub: the store, where all flow state lives.
+ *
+ * One small interface (ARCHITECTURE.md "State") with two implementations:
+ * Redis through hiredis, for several nodes, and an embedded shared-memory
+ * store that every nginx worker of one node shares. Every key has a section
+ * prefix ("txn:", "code:", "sso:", "replay:", "rl:") and every key has a TTL:
+ * there is no way to store something forever.
+ *
+ * All calls are blocking and bounded by the store's timeout: the nginx module
+ * runs handlers that use the store in a thread-pool task, never on the event
+ * loop. One eh_store may be used from many threads at once (the Redis
+ * implementation keeps one connection per thread; the shared-memory one a
+ * process-shared lock) and from many processes (after fork) at once. */
+#ifndef EH_STORE_H
+#define EH_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "broker/rc.h"
+
+/* Limits shared by both implementations, so that both behave alike. */
+#define EH_STORE_KEY_MAX 256          /* bytes in a key, without the NUL */
+#define EH_STORE_VALUE_MAX (64 * 1024) /* bytes in a value */
+
+typedef struct eh_store eh_store;
+
+typedef struct eh_store_ops {
+    const char *name; /* "redis" or "shm" */
+    eh_rc (*get)(eh_store *s, const char *key, char **value, size_t *len);
+    eh_rc (*set)(eh_store *s, const char *key, const void *value, size_t len, uint32_t ttl_ms);
+    eh_rc (*take)(eh_store *s, const char *key, char **value, size_t *len);
+    eh_rc (*del)(eh_store *s, const char *key);
+    eh_rc (*incr)(eh_store *s, const char *key, uint32_t ttl_ms, int64_t *value);
+    eh_rc (*ping)(eh_store *s);
+    void (*free)(eh_store *s);
+} eh_store_ops;
+
+/* Every implementation's struct starts with this header. */
+struct eh_store {
+    const eh_store_ops *ops;
+};
+
+/* eh_store_get copies the value of key into a new NUL-terminated buffer that
+ * the caller owns (*value, free() it) and its length without the NUL (*len).
+ * Returns EH_ERR_NOT_FOUND for a missing or expired key, EH_ERR_INVALID for a
+ * key that is empty, too long or contains bytes outside 0x21..0x7e,
+ * EH_ERR_STORE_UNAVAILABLE / _TIMEOUT when the store cannot answer. */
+eh_rc eh_store_get(eh_store *s, const char *key, char **value, size_t *len);
+
+/* eh_store_set stores len bytes of value under key for ttl_ms milliseconds
+ * (ttl_ms must be > 0), replacing any previous value. The store copies value.
+ * EH_ERR_TOO_LARGE for a value over EH_STORE_VALUE_MAX, EH_ERR_STORE_FULL when
+ * the embedded store has no room even after dropping expired keys. */
+eh_rc eh_store_set(eh_store *s, const char *key, const void *value, size_t len, uint32_t ttl_ms);
+
+/* eh_store_take is an atomic get-and-delete (Redis GETDEL): of any number of
+ * concurrent takes of one key, across threads, processes and nodes, exactly
+ * one receives the value; the others get EH_ERR_NOT_FOUND. This is what makes
+ * codes and assertion ids single-use. Ownership as for eh_store_get. */
+eh_rc eh_store_take(eh_store *s, const char *key, char **value, size_t *len);
+
+/* eh_store_del removes key; removing a missing key is EH_OK. */
+eh_rc eh_store_del(eh_store *s, const char *key);
+
+/* eh_store_incr adds one to the counter under key and returns the new value
+ * in *value. A counter that did not exist starts at 1 and expires ttl_ms
+ * milliseconds after that first increment (a fixed window, for rate limits);
+ * later increments do not extend it. A key holding a non-counter value is
+ * EH_ERR_INVALID. */
+eh_rc eh_store_incr(eh_store *s, const char *key, uint32_t ttl_ms, int64_t *value);
+
+/* eh_store_ping checks, within the timeout, that the store answers. */
+eh_rc eh_store_ping(eh_store *s);
+
+/* eh_store_name returns the implementation's name ("redis", "shm"). */
+const char *eh_store_name(const eh_store *s);
+
+/* eh_store_free releases s (NULL is fine): connections, mappings it made. */
+void eh_store_free(eh_store *s);
+
+/* eh_store_key_valid tells whether key is acceptable to every store: 1..
+ * EH_STORE_KEY_MAX bytes of printable ASCII without spaces. */
+int eh_store_key_valid(const char *key);
+
+/* ---- Redis (hiredis) ---------------------------------------------------
+ * eh_store_redis_new makes a store for url, of the form
+ * redis://[:password@]host[:port][/db] (port 6379 and db 0 by default).
+ * timeout_ms bounds each connect and each command. No connection is made
+ * here: each thread connects on first use and reconnects after an error, so
+ * a store made in nginx's master is usable in every worker after fork.
+ * On a bad url returns EH_ERR_CONFIG with a message in err (errlen bytes). */
+eh_rc eh_store_redis_new(const char *url, unsigned timeout_ms, eh_store **out, char *err,
+                         size_t errlen);
+
+/* ---- Embedded shared memory -------------------------------------------
+ * The embedded store lives in one region of memory shared by every process
+ * that uses it (nginx's master maps it before forking its workers). The
+ * region holds a hash table and a slab heap addressed by offsets, and a
+ * robust process-shared mutex, so a worker that dies holding the lock does
+ * not wedge the others.
+ *
+ * eh_store_shm_min_size is the smallest region eh_store_shm_attach accepts. */
+size_t eh_store_shm_min_size(void);
+
+/* eh_store_shm_attach makes a store on the size bytes at base. When fresh is
+ * non-zero the region is formatted (everything in it is lost); otherwise it
+ * must already hold a store formatted with the same size (as when nginx
+ * reuses its zone across a reload), else EH_ERR_INVALID. The caller keeps
+ * owning the memory: eh_store_free releases only the handle. */
+eh_rc eh_store_shm_attach(void *base, size_t size, int fresh, eh_store **out);
+
+/* eh_store_shm_new maps an anonymous shared region of size bytes (for
+ * eidhubctl and tests: it is shared with children forked later) and formats
+ * it. eh_store_free unmaps it. */
+eh_rc eh_store_shm_new(size_t size, eh_store **out);
+
+/* ---- From configuration -----------------------------------------------
+ * eh_store_url_parse_shm_size reads the size of "shm://" URLs:
+ * "shm://" (default 64 MiB) or "shm://?size=32m" (k, m, g suffixes). */
+eh_rc eh_store_url_parse_shm_size(const char *url, size_t *size, char *err, size_t errlen);
+
+#endif

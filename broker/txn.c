@@ -1,0 +1,181 @@
+#include "broker/txn.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "broker/cookie.h"
+#include "broker/random.h"
+
+eh_rc eh_txn_new(eh_authn_request *authn, eh_txn **out)
+{
+    eh_txn *txn = calloc(1, sizeof(*txn));
+    eh_rc rc = EH_ERR_NOMEM;
+
+    if (txn == NULL) {
+        eh_authn_request_free(authn);
+        return rc;
+    }
+    txn->authn = authn;
+    txn->frontend = json_object();
+    txn->backend = json_object();
+    txn->created = (int64_t)time(NULL);
+    if (txn->frontend == NULL || txn->backend == NULL)
+        goto cleanup;
+    if ((rc = eh_random_token(&txn->id)) != EH_OK || (rc = eh_random_token(&txn->csrf)) != EH_OK)
+        goto cleanup;
+    *out = txn;
+    txn = NULL;
+cleanup:
+    eh_txn_free(txn);
+    return rc;
+}
+
+/* txn_key writes "txn:<id>" into key. */
+static eh_rc txn_key(const char *id, char *key, size_t len)
+{
+    int n = snprintf(key, len, "txn:%s", id);
+    if (n < 0 || (size_t)n >= len || !eh_store_key_valid(key))
+        return EH_ERR_INVALID;
+    return EH_OK;
+}
+
+eh_rc eh_txn_save(eh_store *store, const eh_txn *txn)
+{
+    char key[EH_STORE_KEY_MAX + 1], *text = NULL;
+    json_t *doc = NULL, *authn = NULL;
+    int64_t age_ms = ((int64_t)time(NULL) - txn->created) * 1000;
+    eh_rc rc;
+
+    if (age_ms < 0 || age_ms >= (int64_t)EH_TXN_TTL_MS)
+        return EH_ERR_NOT_FOUND;
+    if ((rc = txn_key(txn->id, key, sizeof(key))) != EH_OK)
+        return rc;
+    if ((rc = eh_authn_request_to_json(txn->authn, &authn)) != EH_OK)
+        return rc;
+    rc = EH_ERR_NOMEM;
+    doc = json_pack("{s:s, s:o, s:O, s:O, s:I}", "csrf", txn->csrf, "authn", authn, "frontend",
+                    txn->frontend, "backend", txn->backend, "created", (json_int_t)txn->created);
+    if (doc == NULL)
+        goto cleanup;
+    text = json_dumps(doc, JSON_COMPACT);
+    if (text == NULL)
+        goto cleanup;
+    rc = eh_store_set(store, key, text, strlen(text), (uint32_t)(EH_TXN_TTL_MS - age_ms));
+cleanup:
+    free(text);
+    json_decref(doc);
+    return rc;
+}
+
+/* txn_parse rebuilds a transaction from its stored JSON text. */
+static eh_rc txn_parse(const char *id, const char *text, size_t len, eh_txn **out)
+{
+    json_t *doc = json_loadb(text, len, 0, NULL), *authn, *frontend, *backend;
+    const char *csrf;
+    json_int_t created;
+    eh_txn *txn = NULL;
+    eh_rc rc = EH_ERR_INVALID;
+
+    if (doc == NULL || json_unpack(doc, "{s:s, s:o, s:o, s:o, s:I}", "csrf", &csrf, "authn",
+                                   &authn, "frontend", &frontend, "backend", &backend, "created",
+                                   &created) != 0)
+        goto cleanup;
+    if (!json_is_object(frontend) || !json_is_object(backend))
+        goto cleanup;
+    rc = EH_ERR_NOMEM;
+    txn = calloc(1, sizeof(*txn));
+    if (txn == NULL)
+        goto cleanup;
+    txn->id = strdup(id);
+    txn->csrf = strdup(csrf);
+    txn->frontend = json_incref(frontend);
+    txn->backend = json_incref(backend);
+    txn->created = created;
+    if (txn->id == NULL || txn->csrf == NULL)
+        goto cleanup;
+    rc = eh_authn_request_from_json(authn, &txn->authn);
+    if (rc != EH_OK)
+        goto cleanup;
+    *out = txn;
+    txn = NULL;
+cleanup:
+    eh_txn_free(txn);
+    json_decref(doc);
+    return rc;
+}
+
+/* txn_read loads or takes a transaction by id. */
+static eh_rc txn_read(eh_store *store, const char *id, int take, eh_txn **out)
+{
+    char key[EH_STORE_KEY_MAX + 1], *text = NULL;
+    size_t len = 0;
+    eh_rc rc = txn_key(id, key, sizeof(key));
+
+    if (rc != EH_OK)
+        return EH_ERR_NOT_FOUND;
+    rc = take ? eh_store_take(store, key, &text, &len) : eh_store_get(store, key, &text, &len);
+    if (rc == EH_OK)
+        rc = txn_parse(id, text, len, out);
+    free(text);
+    return rc;
+}
+
+eh_rc eh_txn_load(eh_store *store, const char *id, eh_txn **out)
+{
+    return txn_read(store, id, 0, out);
+}
+
+eh_rc eh_txn_take(eh_store *store, const char *id, eh_txn **out)
+{
+    return txn_read(store, id, 1, out);
+}
+
+eh_rc eh_txn_of_request(eh_store *store, const eh_http_request *req, int take, eh_txn **out)
+{
+    char *id = NULL;
+    eh_rc rc = eh_cookie_get(req, EH_TXN_COOKIE, &id);
+
+    if (rc == EH_ERR_INVALID)
+        rc = EH_ERR_NOT_FOUND;
+    if (rc == EH_OK)
+        rc = txn_read(store, id, take, out);
+    free(id);
+    return rc;
+}
+
+eh_rc eh_txn_bind(eh_http_response *resp, const eh_txn *txn, int secure)
+{
+    return eh_cookie_set(resp, EH_TXN_COOKIE, txn->id, (int)(EH_TXN_TTL_MS / 1000), secure);
+}
+
+eh_rc eh_txn_unbind(eh_http_response *resp, int secure)
+{
+    return eh_cookie_set(resp, EH_TXN_COOKIE, "", 0, secure);
+}
+
+int eh_txn_csrf_ok(const eh_txn *txn, const eh_http_request *req)
+{
+    char *value = NULL;
+    int ok;
+
+    if (req->body == NULL ||
+        eh_http_param_get((const char *)req->body, req->body_len, "csrf", &value) != EH_OK)
+        return 0;
+    ok = eh_token_equal(value, txn->csrf);
+    free(value);
+    return ok;
+}
+
+void eh_txn_free(eh_txn *txn)
+{
+    if (txn == NULL)
+        return;
+    free(txn->id);
+    free(txn->csrf);
+    eh_authn_request_free(txn->authn);
+    json_decref(txn->frontend);
+    json_decref(txn->backend);
+    free(txn);
+}

@@ -1,0 +1,171 @@
+// Test and demo harness: starts real redis-server and real nginx (with the
+// eidhub module) on free loopback ports from a temporary prefix, and stops
+// them by pid. Every process started here is also killed when this Node
+// process exits, so a failing test leaves nothing running.
+import { spawn, spawnSync } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+export const ROOT = process.env.EH_ROOT ?? path.resolve(import.meta.dirname, '../..');
+export const BUILD = process.env.EH_BUILD ?? path.join(ROOT, 'build');
+export const MODULE = path.join(BUILD, 'ngx_http_eidhub_module.so');
+export const EIDHUBCTL = path.join(BUILD, 'tools', 'eidhubctl');
+
+const children = new Set();
+process.on('exit', () => {
+  for (const c of children) {
+    try { process.kill(c.pid, 'SIGCONT'); process.kill(c.pid, 'SIGKILL'); } catch { /* gone */ }
+  }
+});
+
+/** A TCP port free on 127.0.0.1 now. */
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.on('error', reject);
+    s.listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => resolve(port)); });
+  });
+}
+
+/** A new temporary folder. */
+export function tmpdir(prefix = 'eidhub-') {
+  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+/** Waits until something accepts TCP connections on port. */
+export async function waitForPort(port, proc, what, timeoutMs = 10000) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (proc && proc.exitCode !== null) throw new Error(`${what} exited with ${proc.exitCode}`);
+    const ok = await new Promise((resolve) => {
+      const s = net.connect(port, '127.0.0.1', () => { s.destroy(); resolve(true); });
+      s.on('error', () => resolve(false));
+    });
+    if (ok) return;
+    await sleep(50);
+  }
+  throw new Error(`${what} did not listen on ${port}`);
+}
+
+function track(proc, name, logFile) {
+  children.add(proc);
+  const out = fs.createWriteStream(logFile);
+  proc.stdout?.pipe(out);
+  proc.stderr?.pipe(out);
+  proc.on('exit', () => children.delete(proc));
+  proc.name = name;
+  return proc;
+}
+
+async function stopProc(proc, signal = 'SIGTERM') {
+  if (proc.exitCode !== null || proc.signalCode !== null) return;
+  const exited = new Promise((resolve) => proc.once('exit', resolve));
+  try { process.kill(proc.pid, 'SIGCONT'); } catch { /* gone */ }
+  proc.kill(signal);
+  const t = setTimeout(() => proc.kill('SIGKILL'), 5000);
+  await exited;
+  clearTimeout(t);
+}
+
+/** Starts redis-server on a free loopback port; returns a handle. */
+export async function startRedis() {
+  const dir = tmpdir('eidhub-redis-');
+  const port = await freePort();
+  const proc = track(spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1',
+    '--save', '', '--appendonly', 'no', '--dir', dir, '--daemonize', 'no'],
+    { stdio: ['ignore', 'pipe', 'pipe'] }), 'redis', path.join(dir, 'redis.log'));
+  await waitForPort(port, proc, 'redis-server');
+  return {
+    port, dir, pid: proc.pid, url: `redis://127.0.0.1:${port}/0`,
+    pause() { process.kill(proc.pid, 'SIGSTOP'); },
+    resume() { process.kill(proc.pid, 'SIGCONT'); },
+    async stop() { await stopProc(proc); fs.rmSync(dir, { recursive: true, force: true }); },
+  };
+}
+
+/** Runs eidhubctl with args; returns {status, stdout, stderr}. */
+export function eidhubctl(...args) {
+  const r = spawnSync(EIDHUBCTL, args, { encoding: 'utf8' });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** Writes a new EC P-256 key with eidhubctl and returns its path. */
+export function keygen(dir, name = 'signing-key.pem', ...opts) {
+  const file = path.join(dir, name);
+  const r = eidhubctl('keygen', ...opts, file);
+  if (r.status !== 0) throw new Error(`eidhubctl keygen failed: ${r.stderr}`);
+  return file;
+}
+
+/** The nginx.conf text for an eidhub instance. */
+export function nginxConf({ dir, port, store, workers = 2, timeoutMs = 500, extraHttp = '' }) {
+  return `load_module ${MODULE};
+daemon off;
+master_process on;
+worker_processes ${workers};
+pid ${dir}/nginx.pid;
+error_log ${dir}/error.log info;
+events { worker_connections 1024; }
+http {
+    access_log ${dir}/access.log;
+    client_body_temp_path ${dir}/body;
+    proxy_temp_path ${dir}/proxy;
+    fastcgi_temp_path ${dir}/fastcgi;
+    uwsgi_temp_path ${dir}/uwsgi;
+    scgi_temp_path ${dir}/scgi;
+    eidhub_config ${dir}/broker.json;
+    ${store ? `eidhub_store ${store};` : ''}
+    eidhub_store_timeout ${timeoutMs}ms;
+    ${extraHttp}
+    server {
+        listen 127.0.0.1:${port};
+        location / { eidhub; }
+    }
+}
+`;
+}
+
+/** Runs `nginx -t` on conf (text) in dir; returns {status, stderr}. */
+export function nginxTest(dir, conf) {
+  const file = path.join(dir, 'nginx-test.conf');
+  fs.writeFileSync(file, conf);
+  const r = spawnSync('nginx', ['-t', '-p', dir, '-c', file], { encoding: 'utf8' });
+  return { status: r.status, stderr: r.stderr };
+}
+
+/**
+ * Starts nginx with the module. broker: the broker configuration object
+ * (issuer and keys are filled in when absent). Returns a handle with the
+ * base URL.
+ */
+export async function startBroker({ broker = {}, store, workers = 2, timeoutMs = 500, port, extraHttp } = {}) {
+  const dir = tmpdir('eidhub-nginx-');
+  port ??= await freePort();
+  const issuer = `http://127.0.0.1:${port}`;
+  const cfg = { issuer, ...broker };
+  if (!cfg.keys) cfg.keys = [{ file: keygen(dir), active: true }];
+  if (!cfg.subject_secret_file) {
+    fs.writeFileSync(path.join(dir, 'subject.secret'), crypto.randomBytes(32).toString('base64url'), { mode: 0o600 });
+    cfg.subject_secret_file = 'subject.secret';
+  }
+  fs.writeFileSync(path.join(dir, 'broker.json'), JSON.stringify(cfg, null, 2));
+  const conf = path.join(dir, 'nginx.conf');
+  fs.writeFileSync(conf, nginxConf({ dir, port, store, workers, timeoutMs, extraHttp }));
+  const proc = track(spawn('nginx', ['-p', dir, '-c', conf], { stdio: ['ignore', 'pipe', 'pipe'] }),
+    'nginx', path.join(dir, 'nginx.out'));
+  try {
+    await waitForPort(port, proc, 'nginx');
+  } catch (e) {
+    const read = (f) => { try { return fs.readFileSync(path.join(dir, f), 'utf8'); } catch { return ''; } };
+    throw new Error(`${e.message}\n${read('nginx.out')}${read('error.log')}`);
+  }
+  return {
+    dir, port, url: issuer, pid: proc.pid,
+    errorLog() { return fs.readFileSync(path.join(dir, 'error.log'), 'utf8'); },
+    async stop() { await stopProc(proc, 'SIGQUIT'); fs.rmSync(dir, { recursive: true, force: true }); },
+  };
+}

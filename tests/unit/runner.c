@@ -1,0 +1,29 @@
+/* The single runner of every unit-test suite. Exit status 0 when all pass.
+ * Environment: EH_TEST_REDIS=redis://127.0.0.1:PORT/DB names the Redis that
+ * the store suite runs against (./dev test starts one); without it the Redis
+ * half of the store suite fails, it is never silently skipped. */
+#include <stdlib.h>
+
+#include "tests/unit/suites.h"
+
+typedef Suite *(*suite_fn)(void);
+
+static const suite_fn suites[] = {
+    suite_rc,     suite_log,    suite_http,   suite_dispatch,  suite_authn,
+    suite_json_path, suite_config, suite_keys, suite_store,    suite_store_url,
+    suite_broker, suite_health, suite_registry, suite_discovery, suite_ee_personal_code,
+    suite_sk_verify,
+};
+
+int main(void)
+{
+    SRunner *sr = srunner_create(NULL);
+    int failed;
+
+    for (size_t i = 0; i < sizeof(suites) / sizeof(suites[0]); i++)
+        srunner_add_suite(sr, suites[i]());
+    srunner_run_all(sr, CK_NORMAL);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

@@ -1,0 +1,29 @@
+/* eidhub unit tests: one check suite per source file, all run by runner.c. */
+#ifndef EH_TEST_SUITES_H
+#define EH_TEST_SUITES_H
+
+#include <check.h>
+
+Suite *suite_rc(void);
+Suite *suite_log(void);
+Suite *suite_http(void);
+Suite *suite_dispatch(void);
+Suite *suite_authn(void);
+Suite *suite_json_path(void);
+Suite *suite_config(void);
+Suite *suite_keys(void);
+Suite *suite_store(void);
+Suite *suite_store_url(void);
+Suite *suite_broker(void);
+Suite *suite_health(void);
+Suite *suite_registry(void);
+Suite *suite_discovery(void);
+Suite *suite_ee_personal_code(void);
+Suite *suite_sk_verify(void);
+
+/* Where tests/fixtures is (set by the Makefile). */
+#ifndef EH_TEST_FIXTURES
+#define EH_TEST_FIXTURES "tests/fixtures"
+#endif
+
+#endif

@@ -1,0 +1,63 @@
+#include "tests/unit/testutil.h"
+
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "broker/keys.h"
+
+char *eh_test_tmpdir(void)
+{
+    char *dir = strdup("/tmp/eh-unit.XXXXXX");
+    ck_assert_ptr_nonnull(dir);
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    return dir;
+}
+
+char *eh_test_write(const char *dir, const char *name, const char *text)
+{
+    char *path = NULL;
+    FILE *f;
+
+    ck_assert_int_ge(asprintf(&path, "%s/%s", dir, name), 0);
+    f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs(text, f);
+    fclose(f);
+    return path;
+}
+
+void eh_test_rmtree(const char *dir)
+{
+    char *cmd = NULL;
+    if (dir == NULL || strncmp(dir, "/tmp/eh-unit.", 13) != 0)
+        return;
+    if (asprintf(&cmd, "rm -rf '%s'", dir) >= 0 && system(cmd) != 0)
+        fprintf(stderr, "could not remove %s\n", dir);
+    free(cmd);
+}
+
+char *eh_test_config(const char *dir, const char *rps_json)
+{
+    char err[512], *key = NULL, *text = NULL, *path;
+    struct stat st;
+
+    ck_assert_int_ge(asprintf(&key, "%s/key.pem", dir), 0);
+    if (stat(key, &st) != 0)
+        ck_assert_msg(eh_key_generate(EH_KEY_EC_P256, 0, key, err, sizeof(err)) == EH_OK, "%s",
+                      err);
+    free(eh_test_write(dir, "subject.secret", "0123456789abcdef0123456789abcdef-test-only\n"));
+    ck_assert_int_ge(asprintf(&text,
+                              "{\"issuer\": \"http://127.0.0.1:8080\",\n"
+                              " \"keys\": [{\"file\": \"key.pem\", \"active\": true}],\n"
+                              " \"subject_secret_file\": \"subject.secret\",\n"
+                              " \"relying_parties\": %s}\n",
+                              rps_json),
+                     0);
+    path = eh_test_write(dir, "broker.json", text);
+    free(key);
+    free(text);
+    return path;
+}

@@ -1,0 +1,24 @@
+/* Helpers shared by the unit suites: temporary folders and files, and a
+ * broker configuration with freshly generated keys. */
+#ifndef EH_TESTUTIL_H
+#define EH_TESTUTIL_H
+
+#include <stddef.h>
+
+/* eh_test_tmpdir makes a new folder under /tmp and returns its path
+ * (static storage per call site is not needed: the caller frees). */
+char *eh_test_tmpdir(void);
+
+/* eh_test_write writes text to dir/name and returns the path (caller frees). */
+char *eh_test_write(const char *dir, const char *name, const char *text);
+
+/* eh_test_rmtree removes dir and everything in it. */
+void eh_test_rmtree(const char *dir);
+
+/* eh_test_config writes an EC key (key.pem) and a broker configuration
+ * (broker.json) whose issuer is http://127.0.0.1:8080 and whose relying
+ * parties are rps_json (a JSON array text, may be "[]") into dir, and
+ * returns the configuration's path (caller frees). */
+char *eh_test_config(const char *dir, const char *rps_json);
+
+#endif

@@ -1,0 +1,293 @@
+/* eidhubctl: the administrator's command-line tool.
+ *
+ *     eidhubctl keygen [--rsa [--bits N]] FILE   write a new signing key
+ *     eidhubctl config check FILE                 validate a configuration
+ *     eidhubctl jwks FILE                         print a configuration's JWK Set
+ *
+ * Exit status: 0 success, 1 the operation failed (one line on stderr),
+ * 2 misuse (usage on stderr). */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "broker/broker.h"
+#include "broker/config.h"
+#include "broker/keys.h"
+#include "broker/log.h"
+#include "broker/rc.h"
+
+#ifndef PACKAGE_VERSION
+#define PACKAGE_VERSION "unknown"
+#endif
+
+#define EH_CTL_OK 0
+#define EH_CTL_FAILED 1
+#define EH_CTL_USAGE 2
+
+#define EH_CTL_RSA_DEFAULT_BITS 3072
+
+static const char eh_ctl_usage_text[] =
+    "Usage: eidhubctl [--help] [--version] COMMAND [ARGS]\n"
+    "\n"
+    "Commands:\n"
+    "  keygen [--rsa [--bits N]] FILE\n"
+    "      Write a new private signing key to FILE (PKCS#8 PEM, mode 0600; an\n"
+    "      existing FILE is never overwritten) and print its kid. The key is\n"
+    "      EC P-256 (ES256) unless --rsa asks for RSA (PS256) of N bits\n"
+    "      (default 3072, at least 3072).\n"
+    "  config check FILE\n"
+    "      Load the broker configuration FILE and every key it names; print a\n"
+    "      summary and exit 0, or print the one error line and exit 1.\n"
+    "  jwks FILE\n"
+    "      Print the public JWK Set of the keys of the configuration FILE.\n"
+    "\n"
+    "Exit status: 0 success, 1 failure, 2 misuse.\n";
+
+/* eh_ctl_usage prints the usage text to out and returns status, so that a
+ * command can end with `return eh_ctl_usage(...)`. */
+static int eh_ctl_usage(FILE *out, int status)
+{
+    fputs(eh_ctl_usage_text, out);
+    return status;
+}
+
+/* eh_ctl_parse_bits parses a decimal RSA modulus size from text into *bits;
+ * returns 0 on success, -1 for anything that is not a plain number. */
+static int eh_ctl_parse_bits(const char *text, unsigned *bits)
+{
+    char *end = NULL;
+    unsigned long v;
+
+    if (text[0] < '0' || text[0] > '9')
+        return -1;
+    errno = 0;
+    v = strtoul(text, &end, 10);
+    if (errno != 0 || *end != '\0' || v > 1000000UL)
+        return -1;
+    *bits = (unsigned)v;
+    return 0;
+}
+
+/* eh_ctl_keygen runs `keygen [--rsa [--bits N]] FILE` (argv[0] is "keygen"):
+ * eh_key_generate writes the key, which is then loaded back, as the broker
+ * would, to print its kid. */
+static int eh_ctl_keygen(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"rsa", no_argument, NULL, 'r'},
+        {"bits", required_argument, NULL, 'b'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    int status = EH_CTL_OK;
+    eh_key_type type = EH_KEY_EC_P256;
+    unsigned bits = EH_CTL_RSA_DEFAULT_BITS;
+    int bits_given = 0;
+    const char *file;
+    eh_keyset *ks = NULL;
+    char err[1024] = "";
+    eh_rc rc;
+    int c;
+
+    optind = 0; /* glibc: restart scanning on this argument vector */
+    while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'r':
+            type = EH_KEY_RSA;
+            break;
+        case 'b':
+            if (eh_ctl_parse_bits(optarg, &bits) != 0) {
+                fprintf(stderr, "eidhubctl: keygen: --bits needs a number, not \"%s\"\n", optarg);
+                status = eh_ctl_usage(stderr, EH_CTL_USAGE);
+                goto cleanup;
+            }
+            bits_given = 1;
+            break;
+        case 'h':
+            status = eh_ctl_usage(stdout, EH_CTL_OK);
+            goto cleanup;
+        default:
+            status = eh_ctl_usage(stderr, EH_CTL_USAGE);
+            goto cleanup;
+        }
+    }
+    if (bits_given && type != EH_KEY_RSA) {
+        fprintf(stderr, "eidhubctl: keygen: --bits only applies to --rsa\n");
+        status = eh_ctl_usage(stderr, EH_CTL_USAGE);
+        goto cleanup;
+    }
+    if (argc - optind != 1) {
+        fprintf(stderr, "eidhubctl: keygen: expected one FILE\n");
+        status = eh_ctl_usage(stderr, EH_CTL_USAGE);
+        goto cleanup;
+    }
+    file = argv[optind];
+
+    rc = eh_key_generate(type, bits, file, err, sizeof(err));
+    if (rc != EH_OK) {
+        fprintf(stderr, "eidhubctl: %s\n", err[0] ? err : eh_strerror(rc));
+        status = EH_CTL_FAILED;
+        goto cleanup;
+    }
+    rc = eh_keyset_new(&ks);
+    if (rc == EH_OK)
+        rc = eh_keyset_add_pem(ks, file, 1, err, sizeof(err));
+    if (rc != EH_OK) {
+        fprintf(stderr, "eidhubctl: %s\n", err[0] ? err : eh_strerror(rc));
+        status = EH_CTL_FAILED;
+        goto cleanup;
+    }
+    printf("%s\n", eh_key_kid_get(eh_keyset_at(ks, 0)));
+
+cleanup:
+    eh_keyset_free(ks);
+    return status;
+}
+
+/* eh_ctl_load_config parses `[--help] FILE` in argv (argv[0] is the last
+ * word of the command, name is the command for messages) and loads FILE
+ * with eh_broker_load into *out (caller owns, eh_broker_free) and FILE's
+ * name into *file (borrowed from argv). Returns an exit status; *out stays
+ * NULL when the status is not EH_CTL_OK or when --help was printed, and any
+ * error or usage has been printed already. */
+static int eh_ctl_load_config(int argc, char **argv, const char *name, eh_broker **out,
+                              const char **file)
+{
+    static const struct option opts[] = {
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    char err[1024] = "";
+    eh_rc rc;
+    int c;
+
+    optind = 0; /* glibc: restart scanning on this argument vector */
+    while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+        if (c == 'h')
+            return eh_ctl_usage(stdout, EH_CTL_OK);
+        return eh_ctl_usage(stderr, EH_CTL_USAGE);
+    }
+    if (argc - optind != 1) {
+        fprintf(stderr, "eidhubctl: %s: expected one configuration FILE\n", name);
+        return eh_ctl_usage(stderr, EH_CTL_USAGE);
+    }
+    *file = argv[optind];
+    rc = eh_broker_load(*file, out, err, sizeof(err));
+    if (rc != EH_OK) {
+        fprintf(stderr, "%s\n", err[0] ? err : eh_strerror(rc));
+        return EH_CTL_FAILED;
+    }
+    return EH_CTL_OK;
+}
+
+/* eh_ctl_config_check runs `config check FILE` (argv[0] "config", argv[1]
+ * "check"): loads the configuration and its keys as the broker does and
+ * prints a one-line summary. */
+static int eh_ctl_config_check(int argc, char **argv)
+{
+    int status;
+    eh_broker *b = NULL;
+    const char *file = NULL;
+    const struct eh_config *cfg;
+    const struct eh_keyset *ks;
+
+    status = eh_ctl_load_config(argc - 1, argv + 1, "config check", &b, &file);
+    if (status != EH_CTL_OK || !b)
+        goto cleanup;
+    cfg = eh_broker_config_get(b);
+    ks = eh_broker_keys_get(b);
+    printf("%s: configuration OK (%zu keys, active kid %s, %zu relying parties)\n", file,
+           eh_keyset_count(ks), eh_key_kid_get(eh_keyset_active_get(ks)), cfg->n_rps);
+
+cleanup:
+    eh_broker_free(b);
+    return status;
+}
+
+/* eh_ctl_jwks runs `jwks FILE` (argv[0] "jwks"): prints the public JWK Set
+ * of the configuration's keys, as the broker publishes it. */
+static int eh_ctl_jwks(int argc, char **argv)
+{
+    int status;
+    eh_broker *b = NULL;
+    const char *file = NULL;
+    char *jwks = NULL;
+    eh_rc rc;
+
+    status = eh_ctl_load_config(argc, argv, "jwks", &b, &file);
+    if (status != EH_CTL_OK || !b)
+        goto cleanup;
+    rc = eh_keyset_jwks_json(eh_broker_keys_get(b), &jwks);
+    if (rc != EH_OK) {
+        fprintf(stderr, "eidhubctl: %s: %s\n", file, eh_strerror(rc));
+        status = EH_CTL_FAILED;
+        goto cleanup;
+    }
+    printf("%s\n", jwks);
+
+cleanup:
+    free(jwks);
+    eh_broker_free(b);
+    return status;
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
+        {NULL, 0, NULL, 0},
+    };
+    int status;
+    int c;
+    int n;
+    char **cmd;
+
+    /* Core warnings (a key file others can read) are worth showing; info is not. */
+    eh_log_set_sink(NULL, NULL, EH_LOG_WARN);
+
+    while ((c = getopt_long(argc, argv, "+hV", opts, NULL)) != -1) {
+        switch (c) {
+        case 'h':
+            return eh_ctl_usage(stdout, EH_CTL_OK);
+        case 'V':
+            printf("eidhubctl %s\n", PACKAGE_VERSION);
+            return EH_CTL_OK;
+        default:
+            return eh_ctl_usage(stderr, EH_CTL_USAGE);
+        }
+    }
+    n = argc - optind;
+    cmd = argv + optind;
+    if (n < 1) {
+        fprintf(stderr, "eidhubctl: no command given\n");
+        return eh_ctl_usage(stderr, EH_CTL_USAGE);
+    }
+
+    if (strcmp(cmd[0], "keygen") == 0) {
+        status = eh_ctl_keygen(n, cmd);
+    } else if (strcmp(cmd[0], "config") == 0 && n >= 2 && strcmp(cmd[1], "check") == 0) {
+        status = eh_ctl_config_check(n, cmd);
+    } else if (strcmp(cmd[0], "jwks") == 0) {
+        status = eh_ctl_jwks(n, cmd);
+    } else if (strcmp(cmd[0], "config") == 0) {
+        fprintf(stderr, "eidhubctl: config: expected \"check\"%s%s\n", n >= 2 ? ", not " : "",
+                n >= 2 ? cmd[1] : "");
+        return eh_ctl_usage(stderr, EH_CTL_USAGE);
+    } else {
+        fprintf(stderr, "eidhubctl: unknown command \"%s\"\n", cmd[0]);
+        return eh_ctl_usage(stderr, EH_CTL_USAGE);
+    }
+
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        fprintf(stderr, "eidhubctl: cannot write to standard output: %s\n", strerror(errno));
+        return EH_CTL_FAILED;
+    }
+    return status;
+}
