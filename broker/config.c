@@ -143,6 +143,7 @@ static eh_rc parse_rp(eh_check *v, const json_t *item, const char *path, eh_conf
         return rc;
     if (eh_profile_find(rp->policy) == NULL) {
         char names[256];
+        free(subject_type);
         eh_profile_names(names, sizeof(names));
         eh_json_path_member(sub, sizeof(sub), path, "policy");
         return eh_check_fail(v, sub, "unknown policy \"%s\" (known: %s)", rp->policy, names);

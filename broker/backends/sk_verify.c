@@ -60,7 +60,7 @@ static void eh_sk_msg(char *buf, size_t len, const char *fmt, ...)
     va_end(ap);
 }
 
-/* eh_sk_free_wiped wipes len bytes of p and frees it with free(). */
+/* eh_sk_free_wiped wipes the string p and frees it (NULL is fine). */
 static void eh_sk_free_wiped(char *p)
 {
     if (!p)

@@ -169,3 +169,30 @@ export async function startBroker({ broker = {}, store, workers = 2, timeoutMs =
     async stop() { await stopProc(proc, 'SIGQUIT'); fs.rmSync(dir, { recursive: true, force: true }); },
   };
 }
+
+/**
+ * Starts the Mobile-ID simulator (tests/sim/mobile-id.mjs) as its own
+ * process on a free port. Returns {url, caFile, dir, pid, stop()}.
+ */
+export async function startMobileIdSim({ delayMs = 0 } = {}) {
+  const dir = tmpdir('eidhub-mid-');
+  const port = await freePort();
+  const proc = track(spawn(process.execPath, [path.join(ROOT, 'tests/sim/mobile-id.mjs'), '--port', String(port),
+    '--dir', dir, '--delay-ms', String(delayMs)], { stdio: ['ignore', 'pipe', 'pipe'] }), 'mobile-id', path.join(dir, 'sim.log'));
+  await waitForPort(port, proc, 'mobile-id simulator');
+  return {
+    url: `http://127.0.0.1:${port}/mid-api`, caFile: path.join(dir, 'mid-ca.pem'), dir, pid: proc.pid,
+    async stop() { await stopProc(proc); fs.rmSync(dir, { recursive: true, force: true }); },
+  };
+}
+
+/** The broker's "mobile_id" backend settings for a simulator. */
+export function mobileIdSettings(sim, extra = {}) {
+  return {
+    url: sim.url,
+    relying_party_uuid: '00000000-0000-0000-0000-000000000000',
+    relying_party_name: 'DEMO',
+    trusted_ca_files: [sim.caFile],
+    ...extra,
+  };
+}

@@ -77,7 +77,7 @@ START_TEST(key_errors_name_the_key)
 {
     char err[512], *path;
     eh_broker *b = NULL;
-    eh_test_write(dir, "key.pem", "not a key\n");
+    free(eh_test_write(dir, "key.pem", "not a key\n"));
     path = eh_test_config(dir, "[]");
     ck_assert_int_ne(eh_broker_load(path, &b, err, sizeof(err)), EH_OK);
     ck_assert_ptr_null(b);

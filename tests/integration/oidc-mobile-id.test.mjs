@@ -1,0 +1,188 @@
+// The first citizen journey over real HTTP: a relying party written with
+// openid-client logs a citizen in through eidhub (real nginx + module, real
+// Redis) with Mobile-ID (the simulator, speaking MID REST), then every
+// hostile-input case of SECURITY.md's OIDC and Mobile-ID sections.
+import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
+import { after, before, describe, test } from 'node:test';
+import * as oidc from 'openid-client';
+import { Agent, elementText, hiddenField } from '../lib/agent.mjs';
+import { mobileIdSettings, startBroker, startMobileIdSim, startRedis } from '../lib/harness.mjs';
+import { citizenByOutcome } from '../sim/mobile-id.mjs';
+
+const SECRET = 'portal-secret-' + crypto.randomBytes(8).toString('hex');
+const sha256hex = (s) => crypto.createHash('sha256').update(s).digest('hex');
+const PORTAL_CB = 'http://127.0.0.1:9/callback';
+const PUBLIC_CB = 'http://127.0.0.1:9/public-callback';
+
+let redis, sim, broker;
+
+before(async () => {
+  redis = await startRedis();
+  sim = await startMobileIdSim({ delayMs: 300 });
+  broker = await startBroker({
+    store: redis.url,
+    broker: {
+      relying_parties: [
+        { client_id: 'portal', client_secret_sha256: sha256hex(SECRET), redirect_uris: [PORTAL_CB],
+          display_name: { en: 'City portal', et: 'Linnaportaal' }, policy: 'basic', subject_type: 'pairwise' },
+        { client_id: 'tax', client_secret_sha256: sha256hex('tax-secret-0123456789'), redirect_uris: ['http://127.0.0.1:9/tax'],
+          display_name: 'Tax office', policy: 'full', subject_type: 'public' },
+        { client_id: 'public-app', redirect_uris: [PUBLIC_CB], display_name: 'Library', policy: 'basic' },
+      ],
+      backends: { mobile_id: mobileIdSettings(sim, { rate_limit: { per_person: 50, per_phone: 50, per_client_address: 1000, window_seconds: 60 } }) },
+    },
+  });
+});
+after(async () => { await broker?.stop(); await sim?.stop(); await redis?.stop(); });
+
+async function rpConfig(clientId = 'portal', secret = SECRET) {
+  return oidc.discovery(new URL(broker.url), clientId, secret ? { client_secret: secret } : undefined,
+    secret ? oidc.ClientSecretBasic(secret) : oidc.None(), { execute: [oidc.allowInsecureRequests] });
+}
+
+/** Starts an authorization request; returns the agent (at /login) and the RP's checks. */
+async function authorize({ clientId = 'portal', redirectUri = PORTAL_CB, scope = 'openid profile', extra = {} } = {}) {
+  const config = await rpConfig(clientId, clientId === 'portal' ? SECRET : clientId === 'tax' ? 'tax-secret-0123456789' : null);
+  const verifier = oidc.randomPKCECodeVerifier();
+  const state = oidc.randomState();
+  const nonce = oidc.randomNonce();
+  const url = oidc.buildAuthorizationUrl(config, {
+    redirect_uri: redirectUri, scope, state, nonce,
+    code_challenge: await oidc.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256', ...extra,
+  });
+  const agent = new Agent(broker.url);
+  const r = await agent.get(url.href);
+  return { config, verifier, state, nonce, agent, first: r };
+}
+
+/** Drives the Mobile-ID pages for a citizen and returns the final redirect to the RP. */
+async function mobileId(agent, citizen) {
+  const form = await agent.get('/auth/mid');
+  assert.equal(form.status, 200);
+  const started = await agent.post('/auth/mid', { csrf: hiddenField(form.text, 'csrf'), phone: citizen.phone, personal_code: citizen.personalCode });
+  assert.equal(started.status, 303, started.text);
+  assert.equal(new URL(started.location).pathname, '/auth/mid/wait');
+  const wait = await agent.get('/auth/mid/wait');
+  assert.match(elementText(wait.text, 'verification-code'), /^\d{4}$/);
+  for (let i = 0; i < 100; i++) {
+    const s = await agent.get('/auth/mid/status');
+    assert.equal(s.status, 200);
+    if (JSON.parse(s.text).state !== 'RUNNING') break;
+  }
+  return agent.get('/auth/mid/finish');
+}
+
+describe('a citizen logs in to the portal with Mobile-ID', () => {
+  test('openid-client completes the flow, validates the ID token and reads userinfo', async () => {
+    const citizen = citizenByOutcome('OK');
+    const { config, verifier, state, nonce, agent, first } = await authorize({ extra: { ui_locales: 'et', acr_values: 'high' } });
+    assert.equal(first.status, 303);
+    assert.equal(new URL(first.location).pathname, '/login');
+    const login = await agent.get('/login');
+    assert.equal(login.status, 200);
+    assert.match(login.text, /Linnaportaal/, 'the portal is named in the chosen language');
+    assert.match(login.text, /Mobiil-ID/);
+    const done = await mobileId(agent, citizen);
+    assert.equal(done.status, 303, done.text);
+    assert.ok(done.location.startsWith(PORTAL_CB + '?'));
+    const tokens = await oidc.authorizationCodeGrant(config, new URL(done.location), {
+      pkceCodeVerifier: verifier, expectedState: state, expectedNonce: nonce, idTokenExpected: true,
+    });
+    const claims = tokens.claims();
+    assert.equal(claims.iss, broker.url);
+    assert.equal(claims.aud, 'portal');
+    assert.equal(claims.acr, 'high');
+    assert.deepEqual(claims.amr, ['mID']);
+    assert.equal(claims.given_name, citizen.givenName.toUpperCase() === claims.given_name ? claims.given_name : citizen.givenName);
+    assert.ok(claims.family_name);
+    assert.equal(claims.birthdate, undefined, 'the basic policy does not release the birth date');
+    assert.notEqual(claims.sub, `EE${citizen.personalCode}`, 'pairwise subject, not the national id');
+    assert.ok(!JSON.stringify(claims).includes(citizen.personalCode), 'the personal code is not released');
+    assert.ok(claims.auth_time <= claims.iat);
+    const info = await oidc.fetchUserInfo(config, tokens.access_token, claims.sub);
+    assert.equal(info.sub, claims.sub);
+    assert.equal(info.given_name, claims.given_name);
+    assert.equal(info.birthdate, undefined);
+
+    // the same citizen at the same portal gets the same pairwise sub
+    const again = await authorize();
+    await again.agent.get('/login');
+    const done2 = await mobileId(again.agent, citizen);
+    const tokens2 = await oidc.authorizationCodeGrant(again.config, new URL(done2.location), {
+      pkceCodeVerifier: again.verifier, expectedState: again.state, expectedNonce: again.nonce,
+    });
+    assert.equal(tokens2.claims().sub, claims.sub);
+
+    // reuse of the first code fails and revokes the tokens its first use issued
+    await assert.rejects(oidc.authorizationCodeGrant(config, new URL(done.location), {
+      pkceCodeVerifier: verifier, expectedState: state, expectedNonce: nonce,
+    }), (e) => e.error === 'invalid_grant');
+    await assert.rejects(oidc.fetchUserInfo(config, tokens.access_token, claims.sub),
+      (e) => e.status === 401 && e.cause?.[0]?.parameters?.error === 'invalid_token');
+  });
+
+  test('a public-subject tax office with the full policy gets the national id and birth date', async () => {
+    const citizen = citizenByOutcome('OK_EC');
+    const { config, verifier, state, nonce, agent } = await authorize({ clientId: 'tax', redirectUri: 'http://127.0.0.1:9/tax', scope: 'openid profile birthdate' });
+    await agent.get('/login');
+    const done = await mobileId(agent, citizen);
+    const tokens = await oidc.authorizationCodeGrant(config, new URL(done.location), { pkceCodeVerifier: verifier, expectedState: state, expectedNonce: nonce });
+    const claims = tokens.claims();
+    assert.equal(claims.sub, `EE${citizen.personalCode}`);
+    assert.equal(claims.birthdate, citizen.dateOfBirth);
+  });
+
+  test('a public client must use PKCE and authenticates with client_id only', async () => {
+    const { config, verifier, state, nonce, agent } = await authorize({ clientId: 'public-app', redirectUri: PUBLIC_CB });
+    await agent.get('/login');
+    const done = await mobileId(agent, citizenByOutcome('OK'));
+    const tokens = await oidc.authorizationCodeGrant(config, new URL(done.location), { pkceCodeVerifier: verifier, expectedState: state, expectedNonce: nonce });
+    assert.ok(tokens.claims().sub);
+    const agent2 = new Agent(broker.url);
+    const r = await agent2.get(`/authorize?client_id=public-app&redirect_uri=${encodeURIComponent(PUBLIC_CB)}&response_type=code&scope=openid&state=s1`);
+    assert.equal(r.status, 303);
+    const back = new URL(r.location);
+    assert.equal(back.searchParams.get('error'), 'invalid_request');
+    assert.equal(back.searchParams.get('state'), 's1');
+  });
+});
+
+describe('Mobile-ID answers other than OK', () => {
+  for (const [outcome, message] of [
+    ['USER_CANCELLED', /cancelled the login on your phone/],
+    ['TIMEOUT', /did not answer on your phone in time/],
+    ['NOT_MID_CLIENT', /no active Mobile-ID/],
+    ['PHONE_ABSENT', /could not be reached/],
+    ['DELIVERY_ERROR', /could not be delivered/],
+    ['SIM_ERROR', /SIM card answered with an error/],
+    ['SIGNATURE_HASH_MISMATCH', /settings on your SIM card do not match/],
+    ['WRONG_SIGNATURE', /could not be verified/],
+    ['EXPIRED_CERTIFICATE', /could not be verified/],
+    ['OTHER_PERSON_CERTIFICATE', /could not be verified/],
+    ['UNTRUSTED_CA', /could not be verified/],
+  ]) {
+    test(`${outcome}: a clear message, no login, and giving up returns access_denied`, async () => {
+      const { agent } = await authorize({ extra: { ui_locales: 'en' } });
+      const done = await mobileId(agent, citizenByOutcome(outcome));
+      assert.equal(done.status, 200);
+      assert.match(elementText(done.text, 'error'), message);
+      // the upstream session is not resumed twice: finish again shows the form, not a login
+      const again = await agent.get('/auth/mid/finish');
+      assert.equal(again.status, 303);
+      assert.equal(new URL(again.location).pathname, '/auth/mid');
+      const cancel = await agent.post('/cancel', { csrf: hiddenField(done.text, 'csrf') });
+      assert.equal(cancel.status, 303);
+      const back = new URL(cancel.location);
+      assert.equal(back.origin + back.pathname, PORTAL_CB);
+      assert.equal(back.searchParams.get('error'), 'access_denied');
+      assert.equal(back.searchParams.get('code'), null);
+    });
+  }
+
+  test('Estonian texts for the Estonian locale', async () => {
+    const { agent } = await authorize({ extra: { ui_locales: 'et' } });
+    const done = await mobileId(agent, citizenByOutcome('USER_CANCELLED'));
+    assert.match(elementText(done.text, 'error'), /katkestasite sisselogimise telefonis/i);
+  });
+});
