@@ -3,6 +3,9 @@
  *     eidhubctl keygen [--rsa [--bits N]] FILE   write a new signing key
  *     eidhubctl config check FILE                 validate a configuration
  *     eidhubctl jwks FILE                         print a configuration's JWK Set
+ *     eidhubctl secretgen FILE                    write a secret for pairwise subjects
+ *     eidhubctl client-secret                     make a client secret and its hash
+ *     eidhubctl secret-hash                       hash a client secret read from stdin
  *
  * Exit status: 0 success, 1 the operation failed (one line on stderr),
  * 2 misuse (usage on stderr). */
@@ -21,6 +24,7 @@
 #include "broker/keys.h"
 #include "broker/log.h"
 #include "broker/rc.h"
+#include "broker/secret.h"
 
 #ifndef PACKAGE_VERSION
 #define PACKAGE_VERSION "unknown"
@@ -46,6 +50,15 @@ static const char eh_ctl_usage_text[] =
     "      summary and exit 0, or print the one error line and exit 1.\n"
     "  jwks FILE\n"
     "      Print the public JWK Set of the keys of the configuration FILE.\n"
+    "  secretgen FILE\n"
+    "      Write a new random secret for pairwise subjects to FILE (mode 0600,\n"
+    "      never overwriting), for the configuration's subject_secret_file.\n"
+    "  client-secret\n"
+    "      Print a new random client secret (give it to the relying party) and\n"
+    "      its client_secret_sha256 (put that in the configuration).\n"
+    "  secret-hash\n"
+    "      Read a client secret from standard input and print its\n"
+    "      client_secret_sha256.\n"
     "\n"
     "Exit status: 0 success, 1 failure, 2 misuse.\n";
 
@@ -237,6 +250,59 @@ cleanup:
     return status;
 }
 
+/* eh_ctl_secretgen runs `secretgen FILE`. */
+static int eh_ctl_secretgen(int argc, char **argv)
+{
+    char err[512];
+    if (argc != 2)
+        return eh_ctl_usage(stderr, EH_CTL_USAGE);
+    if (eh_secret_file_create(argv[1], err, sizeof(err)) != EH_OK) {
+        fprintf(stderr, "eidhubctl: %s\n", err);
+        return EH_CTL_FAILED;
+    }
+    return EH_CTL_OK;
+}
+
+/* eh_ctl_client_secret runs `client-secret`: a new secret and its hash. */
+static int eh_ctl_client_secret(int argc, char **argv)
+{
+    char *secret = NULL, hex[EH_SHA256_HEX_SIZE];
+    (void)argv;
+    if (argc != 1)
+        return eh_ctl_usage(stderr, EH_CTL_USAGE);
+    if (eh_secret_new(&secret) != EH_OK || eh_secret_sha256_hex(secret, hex) != EH_OK) {
+        free(secret);
+        fprintf(stderr, "eidhubctl: cannot make a random secret\n");
+        return EH_CTL_FAILED;
+    }
+    printf("client_secret: %s\nclient_secret_sha256: %s\n", secret, hex);
+    free(secret);
+    return EH_CTL_OK;
+}
+
+/* eh_ctl_secret_hash runs `secret-hash`: the hash of the secret on stdin
+ * (one line; the newline is not part of it). */
+static int eh_ctl_secret_hash(int argc, char **argv)
+{
+    char line[1024], hex[EH_SHA256_HEX_SIZE];
+    size_t n;
+    (void)argv;
+    if (argc != 1)
+        return eh_ctl_usage(stderr, EH_CTL_USAGE);
+    if (fgets(line, sizeof(line), stdin) == NULL) {
+        fprintf(stderr, "eidhubctl: no secret on standard input\n");
+        return EH_CTL_FAILED;
+    }
+    n = strcspn(line, "\r\n");
+    line[n] = '\0';
+    if (n == 0 || eh_secret_sha256_hex(line, hex) != EH_OK) {
+        fprintf(stderr, "eidhubctl: no secret on standard input\n");
+        return EH_CTL_FAILED;
+    }
+    printf("%s\n", hex);
+    return EH_CTL_OK;
+}
+
 int main(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -276,6 +342,12 @@ int main(int argc, char **argv)
         status = eh_ctl_config_check(n, cmd);
     } else if (strcmp(cmd[0], "jwks") == 0) {
         status = eh_ctl_jwks(n, cmd);
+    } else if (strcmp(cmd[0], "secretgen") == 0) {
+        status = eh_ctl_secretgen(n, cmd);
+    } else if (strcmp(cmd[0], "client-secret") == 0) {
+        status = eh_ctl_client_secret(n, cmd);
+    } else if (strcmp(cmd[0], "secret-hash") == 0) {
+        status = eh_ctl_secret_hash(n, cmd);
     } else if (strcmp(cmd[0], "config") == 0) {
         fprintf(stderr, "eidhubctl: config: expected \"check\"%s%s\n", n >= 2 ? ", not " : "",
                 n >= 2 ? cmd[1] : "");

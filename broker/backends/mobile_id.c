@@ -259,7 +259,8 @@ static eh_rc verify_answer(const eh_mid *mid, const eh_txn *txn, const eh_mid_se
     }
     rc = eh_sk_subject_to_identity(&subject, "mobile_id", EH_LOA_HIGH, (int64_t)time(NULL), out);
 cleanup:
-    free(hash);
+    if (hash != NULL)
+        cjose_get_dealloc()(hash);
     eh_sk_subject_free(&subject);
     return rc;
 }

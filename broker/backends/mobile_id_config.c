@@ -7,6 +7,7 @@
 #include "broker/backends/sk_verify.h"
 #include "broker/json_check.h"
 #include "broker/json_path.h"
+#include "broker/log.h"
 
 /* hash_len_of maps a MID hashType to its digest length, 0 if unknown. */
 static size_t hash_len_of(const char *type)
@@ -141,6 +142,10 @@ eh_rc eh_mid_load(const json_t *settings, const char *file, const char *path, vo
     if ((rc = load_rate_limit(&v, settings, path, mid)) != EH_OK ||
         (rc = load_trust(&v, settings, path, mid)) != EH_OK)
         goto cleanup;
+    if (mid->pinned_public_key == NULL && strncmp(mid->url, "https://", 8) == 0)
+        eh_log(EH_LOG_WARN, "%s: %s: no pinned_public_key: the Mobile-ID API's TLS key is not "
+                            "pinned",
+               file, path);
     *state = mid;
     mid = NULL;
 cleanup:

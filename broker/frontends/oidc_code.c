@@ -1,5 +1,6 @@
 /* eidhub: the OpenID Connect frontend's end of a login: the authorization
  * code (or the error) on the relying party's registered redirect_uri. */
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,7 +66,8 @@ static eh_rc subject_of(eh_broker *b, const eh_config_rp *rp, const eh_identity 
                                subject, out);
 }
 
-/* claims_of maps the released attributes to OIDC claims. */
+/* claims_of maps the released attributes to OIDC claims. eIDAS spells
+ * gender "Male"/"Female", OpenID Connect "male"/"female". */
 static json_t *claims_of(const eh_identity *released)
 {
     json_t *claims = json_object(), *value;
@@ -73,8 +75,17 @@ static json_t *claims_of(const eh_identity *released)
 
     json_object_foreach(released->attributes, name, value) {
         const eh_attribute_def *def = eh_attribute_find(name);
-        if (claims != NULL && def != NULL)
+        if (claims == NULL || def == NULL)
+            continue;
+        if (strcmp(name, "gender") == 0 && json_is_string(value)) {
+            char g[16];
+            snprintf(g, sizeof(g), "%s", json_string_value(value));
+            for (char *p = g; *p; p++)
+                *p = (char)tolower((unsigned char)*p);
+            json_object_set_new(claims, def->oidc_claim, json_string(g));
+        } else {
             json_object_set(claims, def->oidc_claim, value);
+        }
     }
     return claims;
 }

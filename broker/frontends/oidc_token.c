@@ -14,6 +14,7 @@
 #include "broker/jwt.h"
 #include "broker/log.h"
 #include "broker/random.h"
+#include "broker/secret.h"
 
 /* send_error answers an OAuth 2.0 token error (RFC 6749 section 5.2). */
 static eh_rc send_error(eh_http_response *resp, int status, const char *error,
@@ -76,7 +77,7 @@ static eh_rc read_basic(const char *header, credentials *c)
     c->basic = 1;
 cleanup:
     OPENSSL_cleanse(raw, raw_len);
-    free(raw);
+    cjose_get_dealloc()(raw);
     return rc;
 }
 
@@ -113,21 +114,6 @@ static eh_rc read_credentials(const eh_http_request *req, const char *body, size
         OPENSSL_cleanse(body_secret, strlen(body_secret));
     free(body_secret);
     return rc;
-}
-
-/* secret_ok compares SHA-256(secret) with the registered hex digest in
- * constant time. */
-static int secret_ok(const char *secret, const char *sha256_hex)
-{
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int md_len = 0;
-    char hex[2 * EVP_MAX_MD_SIZE + 1];
-
-    if (!EVP_Digest(secret, strlen(secret), md, &md_len, EVP_sha256(), NULL))
-        return 0;
-    for (unsigned i = 0; i < md_len; i++)
-        snprintf(hex + 2 * i, 3, "%02x", md[i]);
-    return strlen(sha256_hex) == 2 * md_len && CRYPTO_memcmp(hex, sha256_hex, 2 * md_len) == 0;
 }
 
 /* pkce_ok checks base64url(SHA-256(verifier)) == challenge (RFC 7636). */
@@ -314,7 +300,7 @@ eh_rc eh_oidc_token_handle(eh_broker *b, const eh_http_request *req, eh_http_res
     }
     rp = eh_config_rp_find(eh_broker_config_get(b), c.client_id);
     if (rp == NULL || (rp->client_secret_sha256 != NULL &&
-                       (c.secret == NULL || !secret_ok(c.secret, rp->client_secret_sha256))) ||
+                       (c.secret == NULL || !eh_secret_matches(c.secret, rp->client_secret_sha256))) ||
         (rp->client_secret_sha256 == NULL && c.secret != NULL)) {
         eh_log(EH_LOG_INFO, "token: client authentication failed");
         rc = send_error(resp, 401, "invalid_client", "client authentication failed", c.basic);
