@@ -12,6 +12,8 @@
 #include "broker/keys.h"
 #include "broker/log.h"
 #include "metadata/discovery.h"
+#include "policies/admin_auth.h"
+#include "policies/policy_store.h"
 
 struct eh_broker {
     eh_config *config;
@@ -20,7 +22,37 @@ struct eh_broker {
     char *discovery; /* OpenID Provider metadata, built at load */
     char *jwks;      /* public JWK Set, built at load */
     void *backend_state[EH_BACKEND_MAX]; /* by registry index; NULL: not configured */
+    eh_policy_store *policies; /* NULL without policy_dir */
+    eh_admin *admin;           /* NULL without "admin" */
 };
+
+/* load_policies opens policy_dir and loads the "admin" member, which needs
+ * it; errors are one line naming file and JSON path. */
+static eh_rc load_policies(eh_broker *b, char *err, size_t errlen)
+{
+    const eh_config *cfg = b->config;
+    json_t *admin = json_object_get(cfg->root, "admin");
+    char reason[512];
+    eh_rc rc;
+
+    if (cfg->policy_dir != NULL) {
+        rc = eh_policy_store_open(cfg->policy_dir, &b->policies, reason, sizeof(reason));
+        if (rc != EH_OK) {
+            snprintf(err, errlen, "%s: $.policy_dir: %s", cfg->path,
+                     rc == EH_ERR_NOMEM ? "out of memory" : reason);
+            return rc == EH_ERR_NOMEM ? rc : EH_ERR_CONFIG;
+        }
+    }
+    if (admin == NULL)
+        return EH_OK;
+    if (cfg->policy_dir == NULL) {
+        snprintf(err, errlen, "%s: $.admin: needs $.policy_dir, the folder where the policies "
+                              "administrators change are kept",
+                 cfg->path);
+        return EH_ERR_CONFIG;
+    }
+    return eh_admin_load(admin, cfg->path, &b->admin, err, errlen);
+}
 
 /* load_backends lets each configured backend validate and load its
  * settings; errors are already one line naming file and JSON path. */
@@ -93,6 +125,9 @@ eh_rc eh_broker_load(const char *path, eh_broker **out, char *err, size_t errlen
     rc = load_backends(b, err, errlen);
     if (rc != EH_OK)
         goto cleanup;
+    rc = load_policies(b, err, errlen);
+    if (rc != EH_OK)
+        goto cleanup;
     rc = eh_discovery_build(b->config, b->keys, &b->discovery);
     if (rc == EH_OK)
         rc = eh_keyset_jwks_json(b->keys, &b->jwks);
@@ -128,6 +163,16 @@ const eh_config *eh_broker_config_get(const eh_broker *b)
 const eh_keyset *eh_broker_keys_get(const eh_broker *b)
 {
     return b->keys;
+}
+
+eh_policy_store *eh_broker_policies_get(const eh_broker *b)
+{
+    return b->policies;
+}
+
+const eh_admin *eh_broker_admin_get(const eh_broker *b)
+{
+    return b->admin;
 }
 
 void *eh_broker_backend_get(const eh_broker *b, const char *name)
@@ -183,6 +228,8 @@ void eh_broker_free(eh_broker *b)
         if (b->backend_state[i] != NULL)
             defs[i].free(b->backend_state[i]);
     }
+    eh_admin_free(b->admin);
+    eh_policy_store_free(b->policies);
     eh_config_free(b->config);
     eh_keyset_free(b->keys);
     eh_store_free(b->store);

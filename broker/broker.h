@@ -11,8 +11,10 @@
 #include "broker/store.h"
 
 typedef struct eh_broker eh_broker;
+struct eh_admin;
 struct eh_config;
 struct eh_keyset;
+struct eh_policy_store;
 
 /* eh_broker_load reads the configuration file at path, loads every key it
  * names and prepares everything that does not need the store. On failure
@@ -28,6 +30,13 @@ void eh_broker_set_store(eh_broker *b, eh_store *store);
 eh_store *eh_broker_store_get(const eh_broker *b);
 const struct eh_config *eh_broker_config_get(const eh_broker *b);
 const struct eh_keyset *eh_broker_keys_get(const eh_broker *b);
+
+/* eh_broker_policies_get returns the versioned policies of the
+ * configuration's policy_dir (NULL when none is configured); usable from any
+ * thread. eh_broker_admin_get returns the administration accounts of its
+ * "admin" member (NULL when none is configured; then policy_dir is too). */
+struct eh_policy_store *eh_broker_policies_get(const eh_broker *b);
+const struct eh_admin *eh_broker_admin_get(const eh_broker *b);
 
 /* eh_broker_backend_get returns the loaded state of the backend called
  * name (e.g. the eh_mid of "mobile_id"), or NULL when it is not configured. */

@@ -14,7 +14,7 @@
 #include "broker/backends/backend.h"
 #include "broker/json_check.h"
 #include "broker/json_path.h"
-#include "policies/profile.h"
+#include "policies/policy.h"
 
 #define CONFIG_MAX_BYTES (4 * 1024 * 1024)
 
@@ -59,11 +59,13 @@ static eh_rc parse_keys(eh_check *v, const json_t *root, eh_config *cfg)
     return EH_OK;
 }
 
-/* check_client_id accepts 1..128 printable ASCII characters without spaces. */
+/* client_id_ok accepts 1..128 printable ASCII characters without spaces
+ * or '/', not starting with '.': a client_id names its policy's folder in
+ * policy_dir (policies/policy_store.h). */
 static int client_id_ok(const char *s)
 {
     size_t n = strlen(s);
-    if (n == 0 || n > 128)
+    if (n == 0 || n > 128 || s[0] == '.' || strchr(s, '/') != NULL)
         return 0;
     for (; *s; s++) {
         if ((unsigned char)*s <= 0x20 || (unsigned char)*s >= 0x7f)
@@ -100,6 +102,29 @@ static eh_rc parse_display_name(eh_check *v, const json_t *rp, const char *path,
     return EH_OK;
 }
 
+/* profile_known tells whether name is a built-in profile. */
+static int profile_known(const char *name)
+{
+    for (const char *const *p = eh_policy_profile_names(); *p != NULL; p++) {
+        if (strcmp(*p, name) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+/* profile_names writes the built-in profiles' names, comma-separated. */
+static void profile_names(char *buf, size_t len)
+{
+    size_t used = 0;
+    buf[0] = '\0';
+    for (const char *const *p = eh_policy_profile_names(); *p != NULL && used < len; p++) {
+        int n = snprintf(buf + used, len - used, "%s%s", used ? ", " : "", *p);
+        if (n < 0)
+            break;
+        used += (size_t)n;
+    }
+}
+
 static eh_rc parse_rp(eh_check *v, const json_t *item, const char *path, eh_config_rp *rp)
 {
     static const char *const allowed[] = {"client_id", "client_secret_sha256", "redirect_uris",
@@ -116,7 +141,8 @@ static eh_rc parse_rp(eh_check *v, const json_t *item, const char *path, eh_conf
         return rc;
     if (!client_id_ok(rp->client_id)) {
         eh_json_path_member(sub, sizeof(sub), path, "client_id");
-        return eh_check_fail(v, sub, "must be 1 to 128 printable characters without spaces");
+        return eh_check_fail(v, sub, "must be 1 to 128 printable characters without spaces or "
+                                     "'/', not starting with '.'");
     }
     if ((rc = eh_check_string(v, item, path, "client_secret_sha256", 0, &rp->client_secret_sha256)) !=
         EH_OK)
@@ -141,10 +167,10 @@ static eh_rc parse_rp(eh_check *v, const json_t *item, const char *path, eh_conf
         (rc = eh_check_string(v, item, path, "policy", 1, &rp->policy)) != EH_OK ||
         (rc = eh_check_string(v, item, path, "subject_type", 0, &subject_type)) != EH_OK)
         return rc;
-    if (eh_profile_find(rp->policy) == NULL) {
+    if (!profile_known(rp->policy)) {
         char names[256];
         free(subject_type);
-        eh_profile_names(names, sizeof(names));
+        profile_names(names, sizeof(names));
         eh_json_path_member(sub, sizeof(sub), path, "policy");
         return eh_check_fail(v, sub, "unknown policy \"%s\" (known: %s)", rp->policy, names);
     }
@@ -264,7 +290,7 @@ static eh_rc parse_subject_secret(eh_check *v, const json_t *root, eh_config *cf
 static eh_rc parse_root(eh_check *v, json_t *root, eh_config *cfg)
 {
     static const char *const allowed[] = {"issuer", "keys", "relying_parties", "backends",
-                                          "policy_dir", "subject_secret_file", NULL};
+                                          "policy_dir", "subject_secret_file", "admin", NULL};
     char *policy_dir = NULL;
     eh_rc rc;
     size_t n;

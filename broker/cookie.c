@@ -56,13 +56,20 @@ eh_rc eh_cookie_get(const eh_http_request *req, const char *name, char **value)
 eh_rc eh_cookie_set(eh_http_response *resp, const char *name, const char *value, int max_age,
                     int secure)
 {
+    return eh_cookie_set_scoped(resp, name, value, max_age, secure, "/", "Lax");
+}
+
+eh_rc eh_cookie_set_scoped(eh_http_response *resp, const char *name, const char *value,
+                           int max_age, int secure, const char *path, const char *samesite)
+{
     char header[EH_COOKIE_VALUE_MAX + 256];
     int n;
 
-    if (strpbrk(value, ";, \t\r\n\"\\") != NULL)
+    if (strpbrk(value, ";, \t\r\n\"\\") != NULL || path[0] != '/' ||
+        strpbrk(path, ";, \t\r\n\"\\") != NULL || strpbrk(samesite, "; \t\r\n") != NULL)
         return EH_ERR_INVALID;
-    n = snprintf(header, sizeof(header), "%s=%s; Path=/; Max-Age=%d; HttpOnly; SameSite=Lax%s",
-                 name, value, max_age, secure ? "; Secure" : "");
+    n = snprintf(header, sizeof(header), "%s=%s; Path=%s; Max-Age=%d; HttpOnly; SameSite=%s%s",
+                 name, value, path, max_age, samesite, secure ? "; Secure" : "");
     if (n < 0 || (size_t)n >= sizeof(header))
         return EH_ERR_TOO_LARGE;
     return eh_http_response_add_header(resp, "Set-Cookie", header);

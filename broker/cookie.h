@@ -21,4 +21,11 @@ eh_rc eh_cookie_get(const eh_http_request *req, const char *name, char **value);
 eh_rc eh_cookie_set(eh_http_response *resp, const char *name, const char *value, int max_age,
                     int secure);
 
+/* eh_cookie_set_scoped is eh_cookie_set with its own Path (an absolute
+ * path, e.g. "/admin") and SameSite ("Strict", "Lax"); eh_cookie_set is it
+ * with "/" and "Lax". EH_ERR_INVALID for a path or samesite with characters
+ * a cookie attribute cannot hold. */
+eh_rc eh_cookie_set_scoped(eh_http_response *resp, const char *name, const char *value,
+                           int max_age, int secure, const char *path, const char *samesite);
+
 #endif

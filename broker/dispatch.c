@@ -8,6 +8,8 @@
 #include "broker/health.h"
 #include "broker/page.h"
 #include "metadata/discovery.h"
+#include "policies/admin_api.h"
+#include "policies/admin_ui.h"
 
 #define GET_HEAD (EH_HTTP_GET | EH_HTTP_HEAD)
 #define GET_POST (EH_HTTP_GET | EH_HTTP_HEAD | EH_HTTP_POST)
@@ -22,6 +24,22 @@ static const eh_route eh_routes[] = {
     {GET_HEAD, "/healthz", eh_health_handle, BLOCKS},
     {GET_HEAD, "/assets/eidhub.css", eh_assets_css_handle, INLINE},
     {GET_HEAD, "/assets/eidhub.js", eh_assets_js_handle, INLINE},
+    /* administration UI */
+    {GET_HEAD, "/admin/", eh_admin_ui_handle, INLINE},
+    {GET_HEAD, "/admin/admin.js", eh_admin_ui_handle, INLINE},
+    {GET_HEAD, "/admin/admin.css", eh_admin_ui_handle, INLINE},
+    /* administration */
+    {EH_HTTP_POST, "/admin/api/login", eh_admin_login_handle, BLOCKS},
+    {EH_HTTP_POST, "/admin/api/logout", eh_admin_logout_handle, BLOCKS},
+    {GET_HEAD, "/admin/api/session", eh_admin_session_handle, BLOCKS},
+    {GET_HEAD, "/admin/api/requesters", eh_admin_requesters_handle, BLOCKS},
+    {GET_HEAD, "/admin/api/policy", eh_admin_policy_get_handle, BLOCKS},
+    {EH_HTTP_POST, "/admin/api/policy", eh_admin_policy_save_handle, BLOCKS},
+    {GET_HEAD, "/admin/api/history", eh_admin_history_handle, BLOCKS},
+    {GET_HEAD, "/admin/api/diff", eh_admin_diff_handle, BLOCKS},
+    {EH_HTTP_POST, "/admin/api/validate", eh_admin_validate_handle, BLOCKS},
+    {EH_HTTP_POST, "/admin/api/preview", eh_admin_preview_handle, BLOCKS},
+    {EH_HTTP_POST, "/admin/api/rollback", eh_admin_rollback_handle, BLOCKS},
     /* OpenID Connect provider (frontend) */
     {GET_POST, "/authorize", eh_oidc_authorize_handle, BLOCKS},
     {EH_HTTP_POST, "/token", eh_oidc_token_handle, BLOCKS},
@@ -29,6 +47,8 @@ static const eh_route eh_routes[] = {
     /* the flow between frontends and backends */
     {GET_HEAD, "/login", eh_login_handle, BLOCKS},
     {EH_HTTP_POST, "/cancel", eh_cancel_handle, BLOCKS},
+    {GET_HEAD, "/consent", eh_consent_page_handle, BLOCKS},
+    {EH_HTTP_POST, "/consent", eh_consent_decide_handle, BLOCKS},
     /* Mobile-ID (backend) */
     {GET_HEAD, "/auth/mid", eh_mid_form_handle, BLOCKS},
     {EH_HTTP_POST, "/auth/mid", eh_mid_start_handle, BLOCKS},

@@ -1,18 +1,18 @@
 #include "broker/flow.h"
 
 #include <string.h>
+#include <time.h>
 
 #include "broker/broker.h"
 #include "broker/frontends/oidc_op.h"
 #include "broker/i18n.h"
 #include "broker/log.h"
 #include "broker/page.h"
-#include "policies/profile.h"
-#include "policies/release.h"
+#include "broker/policy_ref.h"
 
 /* Every frontend, one line each. */
 static const eh_frontend_def eh_frontends[] = {
-    {"oidc", eh_oidc_policy_of, eh_oidc_complete, eh_oidc_fail},
+    {"oidc", eh_oidc_complete, eh_oidc_fail},
 };
 
 /* frontend_of returns the frontend that started txn. */
@@ -26,31 +26,105 @@ static const eh_frontend_def *frontend_of(const eh_txn *txn)
     return NULL;
 }
 
-eh_rc eh_flow_complete(eh_broker *b, const eh_txn *txn, const eh_identity *id,
-                       eh_http_response *resp)
+eh_rc eh_flow_start_policy(eh_broker *b, eh_txn *txn, const char *name, const char *fallback,
+                           eh_policy **out)
+{
+    eh_policy *p = NULL;
+    eh_rc rc = eh_policy_current_for(b, name, fallback, &p);
+
+    if (rc != EH_OK)
+        return rc;
+    if (json_object_set_new(txn->policy, "name", json_string(name)) != 0 ||
+        json_object_set_new(txn->policy, "fallback", json_string(fallback)) != 0 ||
+        json_object_set_new(txn->policy, "version", json_integer(p->version)) != 0) {
+        eh_policy_free(p);
+        return EH_ERR_NOMEM;
+    }
+    *out = p;
+    return EH_OK;
+}
+
+eh_rc eh_flow_policy(eh_broker *b, const eh_txn *txn, eh_policy **out)
+{
+    const char *name = json_string_value(json_object_get(txn->policy, "name"));
+    const char *fallback = json_string_value(json_object_get(txn->policy, "fallback"));
+    json_t *version = json_object_get(txn->policy, "version");
+
+    if (name == NULL || fallback == NULL || !json_is_integer(version))
+        return EH_ERR_INTERNAL;
+    return eh_policy_version_for(b, name, fallback, (int)json_integer_value(version), out);
+}
+
+eh_rc eh_flow_release(eh_broker *b, const eh_txn *txn, const eh_policy *policy,
+                      const eh_identity *released, eh_http_response *resp)
 {
     const eh_frontend_def *fe = frontend_of(txn);
-    const eh_profile *profile;
-    eh_identity *released = NULL;
     eh_rc rc;
 
     if (fe == NULL)
         return EH_ERR_INTERNAL;
-    profile = eh_profile_find(fe->policy_of(b, txn));
-    if (profile == NULL)
-        return fe->fail(b, txn, "server_error", "no policy for this requester", resp);
-    if (!eh_loa_satisfies(id->loa, txn->authn->min_loa == EH_LOA_NONE ? EH_LOA_LOW
-                                                                      : txn->authn->min_loa,
-                          txn->authn->comparison))
-        return fe->fail(b, txn, "access_denied", "level of assurance not met", resp);
-    rc = eh_release_minimise(profile, txn->authn, id, &released);
+    rc = fe->complete(b, txn, policy, released, resp);
+    if (rc == EH_OK)
+        eh_log(EH_LOG_INFO, "login completed: requester %s, method %s, loa %s, policy version %d",
+               txn->authn->requester, released->method ? released->method : "?",
+               eh_loa_name(released->loa), policy->version);
+    return rc;
+}
+
+/* ask_consent keeps the minimised identity in the transaction, puts the
+ * transaction back and sends the citizen to the consent page. */
+static eh_rc ask_consent(eh_broker *b, const eh_txn *txn, const eh_identity *released,
+                         eh_http_response *resp)
+{
+    json_t *pending = NULL;
+    eh_rc rc = eh_identity_to_json(released, &pending);
+
     if (rc != EH_OK)
         return rc;
-    rc = fe->complete(b, txn, released, resp);
+    if (json_object_set_new(txn->policy, "pending", pending) != 0)
+        return EH_ERR_NOMEM;
+    rc = eh_txn_save(eh_broker_store_get(b), txn);
     if (rc == EH_OK)
-        eh_log(EH_LOG_INFO, "login completed: requester %s, method %s, loa %s",
-               txn->authn->requester, id->method ? id->method : "?", eh_loa_name(id->loa));
+        rc = eh_redirect(resp, "/consent");
+    return rc;
+}
+
+eh_rc eh_flow_complete(eh_broker *b, const eh_txn *txn, const eh_identity *id,
+                       eh_http_response *resp)
+{
+    const eh_frontend_def *fe = frontend_of(txn);
+    eh_policy *policy = NULL;
+    eh_identity *released = NULL;
+    eh_loa want;
+    eh_rc rc;
+
+    if (fe == NULL)
+        return EH_ERR_INTERNAL;
+    rc = eh_flow_policy(b, txn, &policy);
+    if (rc != EH_OK) {
+        rc = fe->fail(b, txn, "server_error", "the requester's policy is not available", resp);
+        goto cleanup;
+    }
+    want = txn->authn->min_loa > policy->min_loa ? txn->authn->min_loa : policy->min_loa;
+    if (want == EH_LOA_NONE)
+        want = EH_LOA_LOW;
+    if (!eh_loa_satisfies(id->loa, want, txn->authn->comparison) ||
+        !eh_policy_allows_method(policy, id->method) ||
+        !eh_policy_allows_country(policy, id->country)) {
+        rc = fe->fail(b, txn, "access_denied", "the authentication does not meet the policy",
+                      resp);
+        goto cleanup;
+    }
+    rc = eh_policy_evaluate(policy, txn->authn, id, (int64_t)time(NULL), &released);
+    if (rc != EH_OK)
+        goto cleanup;
+    if (policy->consent)
+        rc = ask_consent(b, txn, released, resp);
+    else
+        rc = eh_flow_release(b, txn, policy, released, resp);
+cleanup:
     eh_identity_free(released);
+    eh_policy_free(policy);
     return rc;
 }
 

@@ -13,24 +13,36 @@
 #include "broker/http.h"
 #include "broker/rc.h"
 #include "broker/txn.h"
+#include "policies/policy.h"
 
 struct eh_broker;
 
 typedef struct eh_frontend_def {
     const char *protocol; /* the eh_authn_request's protocol, e.g. "oidc" */
-    /* the release profile (policy) that governs the transaction's requester */
-    const char *(*policy_of)(struct eh_broker *b, const eh_txn *txn);
-    /* answer the requester with the minimised identity */
-    eh_rc (*complete)(struct eh_broker *b, const eh_txn *txn, const eh_identity *released,
-                      eh_http_response *resp);
+    /* answer the requester with the identity minimised by policy */
+    eh_rc (*complete)(struct eh_broker *b, const eh_txn *txn, const eh_policy *policy,
+                      const eh_identity *released, eh_http_response *resp);
     /* answer the requester with a protocol error (OAuth 2.0 vocabulary:
      * access_denied, login_required, ...) */
     eh_rc (*fail)(struct eh_broker *b, const eh_txn *txn, const char *error,
                   const char *description, eh_http_response *resp);
 } eh_frontend_def;
 
-/* eh_flow_complete finishes txn with identity id. The caller has taken txn
- * out of the store, so a transaction completes at most once. */
+/* eh_flow_start_policy records in txn the policy that governs the login
+ * (requester name, the profile its registration names, the current version)
+ * and returns it (caller frees). Frontends call it when a login starts. */
+eh_rc eh_flow_start_policy(struct eh_broker *b, eh_txn *txn, const char *name,
+                           const char *fallback, eh_policy **out);
+
+/* eh_flow_policy returns the policy version txn started under. */
+eh_rc eh_flow_policy(struct eh_broker *b, const eh_txn *txn, eh_policy **out);
+
+/* eh_flow_complete finishes txn with identity id: checks the policy's
+ * method, country and level, runs the release step, and either shows the
+ * consent page (when the policy asks for consent; the transaction goes back
+ * into the store until the citizen decides) or lets the frontend answer.
+ * The caller has taken txn out of the store, so a transaction completes at
+ * most once. */
 eh_rc eh_flow_complete(struct eh_broker *b, const eh_txn *txn, const eh_identity *id,
                        eh_http_response *resp);
 
@@ -52,8 +64,20 @@ void eh_login_append_cancel(struct eh_buf *out, const eh_txn *txn, const char *l
 
 /* Handlers (dispatch table):
  *   GET  /login    the method-choice page of the request's transaction
- *   POST /cancel   the citizen gives up: the requester gets access_denied */
+ *   POST /cancel   the citizen gives up: the requester gets access_denied
+ *   GET  /consent  what will be released, to whom (when the policy asks)
+ *   POST /consent  the citizen allows (the requester gets its answer) or
+ *                  denies (access_denied) */
 eh_rc eh_login_handle(struct eh_broker *b, const eh_http_request *req, eh_http_response *resp);
 eh_rc eh_cancel_handle(struct eh_broker *b, const eh_http_request *req, eh_http_response *resp);
+eh_rc eh_consent_page_handle(struct eh_broker *b, const eh_http_request *req,
+                             eh_http_response *resp);
+eh_rc eh_consent_decide_handle(struct eh_broker *b, const eh_http_request *req,
+                               eh_http_response *resp);
+
+/* eh_flow_release lets the frontend of txn answer with released (after the
+ * citizen's consent, or directly when none is asked). */
+eh_rc eh_flow_release(struct eh_broker *b, const eh_txn *txn, const eh_policy *policy,
+                      const eh_identity *released, eh_http_response *resp);
 
 #endif

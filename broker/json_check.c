@@ -1,5 +1,6 @@
 #include "broker/json_check.h"
 
+#include <arpa/inet.h>
 #include <curl/curl.h>
 #include <libgen.h>
 #include <stdarg.h>
@@ -70,8 +71,11 @@ eh_rc eh_check_string(eh_check *v, const json_t *obj, const char *path, const ch
  * acceptable (development, tests, native clients). */
 static int loopback_host(const char *host)
 {
-    return strcmp(host, "localhost") == 0 || strncmp(host, "127.", 4) == 0 ||
-           strcmp(host, "[::1]") == 0;
+    struct in_addr v4;
+    if (strcmp(host, "localhost") == 0 || strcmp(host, "[::1]") == 0)
+        return 1;
+    /* only a real IPv4 address in 127.0.0.0/8, never a name like 127.evil.example */
+    return inet_pton(AF_INET, host, &v4) == 1 && (ntohl(v4.s_addr) >> 24) == 127;
 }
 
 /* check_url refuses anything but an absolute https URL (http for loopback

@@ -9,12 +9,13 @@
 #include "broker/i18n.h"
 #include "broker/page.h"
 
-/* offered tells whether backend d may authenticate txn: configured, at the
- * level asked, and the one asked for when the requester named a method. */
-static int offered(eh_broker *b, const eh_txn *txn, const eh_backend_def *d)
+/* offered tells whether backend d may authenticate txn: configured, allowed
+ * by the policy, at the level asked, and the one asked for when the
+ * requester named a method. */
+static int offered(eh_broker *b, const eh_txn *txn, const eh_policy *p, const eh_backend_def *d)
 {
     eh_loa want = txn->authn->min_loa == EH_LOA_NONE ? EH_LOA_LOW : txn->authn->min_loa;
-    if (eh_broker_backend_get(b, d->name) == NULL)
+    if (eh_broker_backend_get(b, d->name) == NULL || !eh_policy_allows_method(p, d->name))
         return 0;
     if (!eh_loa_satisfies(d->loa, want, txn->authn->comparison))
         return 0;
@@ -34,6 +35,7 @@ void eh_login_append_cancel(eh_buf *out, const eh_txn *txn, const char *locale)
 eh_rc eh_login_handle(eh_broker *b, const eh_http_request *req, eh_http_response *resp)
 {
     eh_txn *txn = NULL;
+    eh_policy *policy = NULL;
     const eh_backend_def *defs, *only = NULL;
     const char *locale, *requester_name;
     size_t n, count = 0;
@@ -44,10 +46,12 @@ eh_rc eh_login_handle(eh_broker *b, const eh_http_request *req, eh_http_response
     if (eh_flow_txn_or_page(b, req, 0, &txn, resp) != EH_OK)
         return EH_OK;
     locale = txn->authn->locale ? txn->authn->locale : "en";
+    if ((rc = eh_flow_policy(b, txn, &policy)) != EH_OK)
+        goto cleanup;
     requester_name = json_string_value(json_object_get(txn->frontend, "display_name"));
     defs = eh_backends(&n);
     for (size_t i = 0; i < n; i++) {
-        if (offered(b, txn, &defs[i])) {
+        if (offered(b, txn, policy, &defs[i])) {
             count++;
             only = &defs[i];
         }
@@ -72,7 +76,7 @@ eh_rc eh_login_handle(eh_broker *b, const eh_http_request *req, eh_http_response
         eh_buf_append_html(&body, eh_i18n(locale, "choose_method"));
         eh_buf_append(&body, "</h2>\n<ul class=\"methods\">\n");
         for (size_t i = 0; i < n; i++) {
-            if (!offered(b, txn, &defs[i]))
+            if (!offered(b, txn, policy, &defs[i]))
                 continue;
             eh_buf_appendf(&body, "<li><a class=\"button\" id=\"method-%s\" href=\"%s\">",
                            defs[i].name, defs[i].start_path);
@@ -87,6 +91,7 @@ eh_rc eh_login_handle(eh_broker *b, const eh_http_request *req, eh_http_response
         rc = eh_page_send(resp, 200, locale, eh_i18n(locale, "login_title"), NULL, html);
 cleanup:
     free(html);
+    eh_policy_free(policy);
     eh_txn_free(txn);
     return rc;
 }

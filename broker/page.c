@@ -35,6 +35,8 @@ eh_rc eh_page_send(eh_http_response *resp, int status, const char *locale, const
     size_t len = 0;
     eh_rc rc;
 
+    if (locale == NULL)
+        locale = "en";
     eh_buf_init(&b);
     eh_buf_appendf(&b, "<!DOCTYPE html>\n<html lang=\"%s\">\n<head>\n<meta charset=\"utf-8\">\n",
                    strcmp(locale, "et") == 0 ? "et" : "en");

@@ -15,6 +15,7 @@ typedef enum eh_rc {
     EH_ERR_TOO_LARGE = 103, /* an input is over its size limit */
     EH_ERR_IO = 104,        /* a file or socket operation failed */
     EH_ERR_INTERNAL = 105,  /* a bug or an impossible state */
+    EH_ERR_CONFLICT = 106,  /* someone else changed it first (a stale version) */
 
     /* 2xx: store */
     EH_ERR_STORE_UNAVAILABLE = 200, /* the store cannot be reached */

@@ -1,5 +1,6 @@
 #include "broker/txn.h"
 
+#include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,8 +21,9 @@ eh_rc eh_txn_new(eh_authn_request *authn, eh_txn **out)
     txn->authn = authn;
     txn->frontend = json_object();
     txn->backend = json_object();
+    txn->policy = json_object();
     txn->created = (int64_t)time(NULL);
-    if (txn->frontend == NULL || txn->backend == NULL)
+    if (txn->frontend == NULL || txn->backend == NULL || txn->policy == NULL)
         goto cleanup;
     if ((rc = eh_random_token(&txn->id)) != EH_OK || (rc = eh_random_token(&txn->csrf)) != EH_OK)
         goto cleanup;
@@ -55,8 +57,9 @@ eh_rc eh_txn_save(eh_store *store, const eh_txn *txn)
     if ((rc = eh_authn_request_to_json(txn->authn, &authn)) != EH_OK)
         return rc;
     rc = EH_ERR_NOMEM;
-    doc = json_pack("{s:s, s:o, s:O, s:O, s:I}", "csrf", txn->csrf, "authn", authn, "frontend",
-                    txn->frontend, "backend", txn->backend, "created", (json_int_t)txn->created);
+    doc = json_pack("{s:s, s:o, s:O, s:O, s:O, s:I}", "csrf", txn->csrf, "authn", authn,
+                    "frontend", txn->frontend, "backend", txn->backend, "policy", txn->policy,
+                    "created", (json_int_t)txn->created);
     if (doc == NULL)
         goto cleanup;
     text = json_dumps(doc, JSON_COMPACT);
@@ -72,17 +75,18 @@ cleanup:
 /* txn_parse rebuilds a transaction from its stored JSON text. */
 static eh_rc txn_parse(const char *id, const char *text, size_t len, eh_txn **out)
 {
-    json_t *doc = json_loadb(text, len, 0, NULL), *authn, *frontend, *backend;
+    json_t *doc = json_loadb(text, len, 0, NULL), *authn, *frontend, *backend, *policy;
     const char *csrf;
     json_int_t created;
     eh_txn *txn = NULL;
     eh_rc rc = EH_ERR_INVALID;
 
-    if (doc == NULL || json_unpack(doc, "{s:s, s:o, s:o, s:o, s:I}", "csrf", &csrf, "authn",
-                                   &authn, "frontend", &frontend, "backend", &backend, "created",
-                                   &created) != 0)
+    if (doc == NULL ||
+        json_unpack(doc, "{s:s, s:o, s:o, s:o, s:o, s:I}", "csrf", &csrf, "authn", &authn,
+                    "frontend", &frontend, "backend", &backend, "policy", &policy, "created",
+                    &created) != 0)
         goto cleanup;
-    if (!json_is_object(frontend) || !json_is_object(backend))
+    if (!json_is_object(frontend) || !json_is_object(backend) || !json_is_object(policy))
         goto cleanup;
     rc = EH_ERR_NOMEM;
     txn = calloc(1, sizeof(*txn));
@@ -92,6 +96,7 @@ static eh_rc txn_parse(const char *id, const char *text, size_t len, eh_txn **ou
     txn->csrf = strdup(csrf);
     txn->frontend = json_incref(frontend);
     txn->backend = json_incref(backend);
+    txn->policy = json_incref(policy);
     txn->created = created;
     if (txn->id == NULL || txn->csrf == NULL)
         goto cleanup;
@@ -172,10 +177,15 @@ void eh_txn_free(eh_txn *txn)
 {
     if (txn == NULL)
         return;
+    if (txn->id != NULL)
+        OPENSSL_cleanse(txn->id, strlen(txn->id));
+    if (txn->csrf != NULL)
+        OPENSSL_cleanse(txn->csrf, strlen(txn->csrf));
     free(txn->id);
     free(txn->csrf);
     eh_authn_request_free(txn->authn);
     json_decref(txn->frontend);
     json_decref(txn->backend);
+    json_decref(txn->policy);
     free(txn);
 }

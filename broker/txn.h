@@ -25,6 +25,7 @@ typedef struct eh_txn {
     eh_authn_request *authn;
     json_t *frontend; /* object, owned by the frontend */
     json_t *backend;  /* object, owned by the backend in use */
+    json_t *policy;   /* {"name", "fallback", "version"}: the policy the login started under */
     int64_t created;  /* seconds since the epoch */
 } eh_txn;
 

@@ -135,10 +135,23 @@ static void *ngx_http_eidhub_create_loc_conf(ngx_conf_t *cf)
     return lcf;
 }
 
+/* ngx_http_eidhub_merge_loc_conf also sizes request bodies for a location
+ * that serves the broker: the core merged its values first, so here a body
+ * buffer of at least NGX_HTTP_EIDHUB_BODY_MAX keeps every acceptable body in
+ * memory (never a temporary file) and a body limit of at most that makes
+ * nginx refuse larger ones, chunked or not, with 413 before reading them. */
 static char *ngx_http_eidhub_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 {
     ngx_http_eidhub_loc_conf_t *prev = parent, *conf = child;
+
     ngx_conf_merge_value(conf->enable, prev->enable, 0);
+    if (conf->clcf != NULL) {
+        if (conf->clcf->client_body_buffer_size < NGX_HTTP_EIDHUB_BODY_MAX)
+            conf->clcf->client_body_buffer_size = NGX_HTTP_EIDHUB_BODY_MAX;
+        if (conf->clcf->client_max_body_size == 0 ||
+            conf->clcf->client_max_body_size > NGX_HTTP_EIDHUB_BODY_MAX)
+            conf->clcf->client_max_body_size = NGX_HTTP_EIDHUB_BODY_MAX;
+    }
     return NGX_CONF_OK;
 }
 
@@ -157,6 +170,7 @@ static char *ngx_http_eidhub_enable(ngx_conf_t *cf, ngx_command_t *cmd, void *co
     lcf->enable = 1;
     clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
     clcf->handler = ngx_http_eidhub_handler;
+    lcf->clcf = clcf;
     return NGX_CONF_OK;
 }
 

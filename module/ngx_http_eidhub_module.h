@@ -27,7 +27,8 @@ typedef struct {
 } ngx_http_eidhub_main_conf_t;
 
 typedef struct {
-    ngx_flag_t enable; /* eidhub; in a location */
+    ngx_flag_t enable;                /* eidhub; in a location */
+    ngx_http_core_loc_conf_t *clcf;   /* that location's core configuration */
 } ngx_http_eidhub_loc_conf_t;
 
 extern ngx_module_t ngx_http_eidhub_module;

@@ -6,6 +6,7 @@
  *     eidhubctl secretgen FILE                    write a secret for pairwise subjects
  *     eidhubctl client-secret                     make a client secret and its hash
  *     eidhubctl secret-hash                       hash a client secret read from stdin
+ *     eidhubctl passwd                            hash an administrator's password from stdin
  *
  * Exit status: 0 success, 1 the operation failed (one line on stderr),
  * 2 misuse (usage on stderr). */
@@ -15,6 +16,7 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +27,7 @@
 #include "broker/log.h"
 #include "broker/rc.h"
 #include "broker/secret.h"
+#include "policies/admin_auth.h"
 
 #ifndef PACKAGE_VERSION
 #define PACKAGE_VERSION "unknown"
@@ -59,6 +62,10 @@ static const char eh_ctl_usage_text[] =
     "  secret-hash\n"
     "      Read a client secret from standard input and print its\n"
     "      client_secret_sha256.\n"
+    "  passwd\n"
+    "      Read an administrator's password (one line) from standard input and\n"
+    "      print its password_hash (scrypt) for the configuration's\n"
+    "      admin.accounts.\n"
     "\n"
     "Exit status: 0 success, 1 failure, 2 misuse.\n";
 
@@ -303,6 +310,44 @@ static int eh_ctl_secret_hash(int argc, char **argv)
     return EH_CTL_OK;
 }
 
+/* eh_ctl_passwd runs `passwd`: the scrypt password_hash of the password on
+ * stdin (one line; the newline is not part of it). */
+static int eh_ctl_passwd(int argc, char **argv)
+{
+    char line[1024], *hash = NULL;
+    int status = EH_CTL_FAILED;
+    size_t n;
+
+    (void)argv;
+    if (argc != 1)
+        return eh_ctl_usage(stderr, EH_CTL_USAGE);
+    if (fgets(line, sizeof(line), stdin) == NULL) {
+        fprintf(stderr, "eidhubctl: no password on standard input\n");
+        goto cleanup;
+    }
+    n = strcspn(line, "\r\n");
+    if (line[n] == '\0' && n == sizeof(line) - 1) {
+        fprintf(stderr, "eidhubctl: the password is longer than %zu characters\n",
+                sizeof(line) - 2);
+        goto cleanup;
+    }
+    line[n] = '\0';
+    if (n == 0) {
+        fprintf(stderr, "eidhubctl: no password on standard input\n");
+        goto cleanup;
+    }
+    if (eh_admin_password_hash(line, &hash) != EH_OK) {
+        fprintf(stderr, "eidhubctl: cannot hash the password\n");
+        goto cleanup;
+    }
+    printf("%s\n", hash);
+    status = EH_CTL_OK;
+cleanup:
+    OPENSSL_cleanse(line, sizeof(line));
+    free(hash);
+    return status;
+}
+
 int main(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -348,6 +393,8 @@ int main(int argc, char **argv)
         status = eh_ctl_client_secret(n, cmd);
     } else if (strcmp(cmd[0], "secret-hash") == 0) {
         status = eh_ctl_secret_hash(n, cmd);
+    } else if (strcmp(cmd[0], "passwd") == 0) {
+        status = eh_ctl_passwd(n, cmd);
     } else if (strcmp(cmd[0], "config") == 0) {
         fprintf(stderr, "eidhubctl: config: expected \"check\"%s%s\n", n >= 2 ? ", not " : "",
                 n >= 2 ? cmd[1] : "");

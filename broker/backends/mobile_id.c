@@ -106,10 +106,15 @@ eh_rc eh_mid_form_handle(eh_broker *b, const eh_http_request *req, eh_http_respo
 
     if (eh_flow_txn_or_page(b, req, 0, &txn, resp) != EH_OK)
         return EH_OK;
-    if (eh_broker_backend_get(b, "mobile_id") == NULL)
+    if (eh_broker_backend_get(b, "mobile_id") == NULL) {
         rc = eh_page_error(resp, 404, locale_of(txn), "mid_unavailable", "/login", "try_again");
-    else
-        rc = send_form(resp, 200, txn, NULL, NULL, hint_code(txn->authn->login_hint));
+    } else {
+        /* after a failed attempt, the form keeps what the citizen typed */
+        json_t *retry = json_object_get(txn->backend, "retry");
+        const char *code = json_string_value(json_object_get(retry, "personal_code"));
+        rc = send_form(resp, 200, txn, NULL, json_string_value(json_object_get(retry, "phone")),
+                       code ? code : hint_code(txn->authn->login_hint));
+    }
     eh_txn_free(txn);
     return rc;
 }
@@ -202,6 +207,7 @@ eh_rc eh_mid_start_handle(eh_broker *b, const eh_http_request *req, eh_http_resp
         json_object_set_new(txn->backend, "session", json_string(session)) != 0 ||
         json_object_set_new(txn->backend, "hash", json_string(hash_b64)) != 0 ||
         json_object_set_new(txn->backend, "vc", json_string(vc)) != 0 ||
+        json_object_set_new(txn->backend, "phone", json_string(phone)) != 0 ||
         json_object_set_new(txn->backend, "personal_code", json_string(code)) != 0)
         goto cleanup;
     rc = eh_txn_save(store, txn);
@@ -275,7 +281,6 @@ static eh_rc record_outcome(eh_store *store, eh_txn *txn, const char *outcome,
     eh_rc rc;
 
     json_object_del(txn->backend, "session");
-    json_object_del(txn->backend, "personal_code");
     if (json_object_set_new(txn->backend, "outcome", json_string(outcome)) != 0)
         return EH_ERR_NOMEM;
     if (id != NULL) {
@@ -411,11 +416,16 @@ static eh_rc send_failure(eh_broker *b, eh_txn *txn, const char *outcome, eh_htt
 {
     const char *locale = locale_of(txn);
     char key[64], *html = NULL;
+    json_t *retry;
     eh_buf body;
     eh_rc rc;
 
     outcome_message(outcome, key, sizeof(key));
+    retry = json_pack("{s:O?, s:O?}", "phone", json_object_get(txn->backend, "phone"),
+                      "personal_code", json_object_get(txn->backend, "personal_code"));
     json_object_clear(txn->backend);
+    if (retry == NULL || json_object_set_new(txn->backend, "retry", retry) != 0)
+        return EH_ERR_NOMEM;
     rc = eh_txn_save(eh_broker_store_get(b), txn);
     if (rc != EH_OK)
         return rc;

@@ -12,7 +12,9 @@
 #include "broker/frontends/oidc_op.h"
 #include "broker/i18n.h"
 #include "broker/log.h"
+#include "broker/flow.h"
 #include "broker/page.h"
+#include "policies/policy.h"
 
 #define PARAM_MAX 1024
 
@@ -134,12 +136,26 @@ static const char *localized_name(const eh_config_rp *rp, const char *locale)
 
 /* requested_attributes maps scopes to internal attribute names: "profile"
  * means the natural person's name, birth date and gender; a scope named
- * like a claim of the registry asks for that attribute. */
+ * like a claim of the registry asks for that attribute, and one named like
+ * a derived attribute (age_over_18, age_band, ...) for that one. */
 static eh_rc requested_attributes(const char *scope, json_t *out)
 {
     static const char *const profile[] = {"given_name", "family_name", "date_of_birth", "gender"};
     size_t n;
     const eh_attribute_def *defs = eh_attributes(&n);
+    char *copy = strdup(scope ? scope : ""), *tok, *save = NULL;
+    eh_rc rc = EH_OK;
+
+    if (copy == NULL)
+        return EH_ERR_NOMEM;
+    for (tok = strtok_r(copy, " ", &save); tok && rc == EH_OK; tok = strtok_r(NULL, " ", &save)) {
+        if (eh_attribute_find_claim(tok) == NULL && eh_attribute_find(tok) == NULL &&
+            eh_policy_attribute_valid(tok) && json_array_append_new(out, json_string(tok)) != 0)
+            rc = EH_ERR_NOMEM;
+    }
+    free(copy);
+    if (rc != EH_OK)
+        return rc;
 
     if (has_token(scope, "profile")) {
         for (size_t i = 0; i < sizeof(profile) / sizeof(profile[0]); i++) {
@@ -215,6 +231,7 @@ static eh_rc start_transaction(eh_broker *b, const authz *a, const eh_config_rp 
                                const eh_http_request *req, eh_http_response *resp)
 {
     eh_authn_request *authn = NULL;
+    eh_policy *policy = NULL;
     eh_txn *txn = NULL;
     const char *locale = eh_i18n_pick(a->ui_locales);
     const char *hint = method_hint_of(a->scope);
@@ -240,6 +257,10 @@ static eh_rc start_transaction(eh_broker *b, const authz *a, const eh_config_rp 
     }
     if ((rc = eh_txn_new(authn, &txn)) != EH_OK)
         return rc;
+    if ((rc = eh_flow_start_policy(b, txn, rp->client_id, rp->policy, &policy)) != EH_OK)
+        goto cleanup;
+    if (policy->min_loa > txn->authn->min_loa)
+        txn->authn->min_loa = policy->min_loa;
     rc = EH_ERR_NOMEM;
     if (!set_str(txn->frontend, "client_id", rp->client_id) ||
         !set_str(txn->frontend, "redirect_uri", a->redirect_uri) ||
@@ -255,6 +276,7 @@ static eh_rc start_transaction(eh_broker *b, const authz *a, const eh_config_rp 
     if (rc == EH_OK)
         rc = eh_redirect(resp, "/login");
 cleanup:
+    eh_policy_free(policy);
     eh_txn_free(txn);
     return rc;
 }

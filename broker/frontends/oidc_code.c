@@ -42,15 +42,11 @@ static const eh_config_rp *rp_of(eh_broker *b, const eh_txn *txn)
     return client_id ? eh_config_rp_find(eh_broker_config_get(b), client_id) : NULL;
 }
 
-const char *eh_oidc_policy_of(eh_broker *b, const eh_txn *txn)
-{
-    const eh_config_rp *rp = rp_of(b, txn);
-    return rp ? rp->policy : NULL;
-}
-
 /* subject_of returns the relying party's subject for the citizen: public
- * (country + identifier) or pairwise (per client). */
-static eh_rc subject_of(eh_broker *b, const eh_config_rp *rp, const eh_identity *id, char **out)
+ * (country + identifier) only when both its registration and its policy say
+ * so, otherwise pairwise, per the policy's sector or else per client. */
+static eh_rc subject_of(eh_broker *b, const eh_config_rp *rp, const eh_policy *policy,
+                        const eh_identity *id, char **out)
 {
     const eh_config *cfg = eh_broker_config_get(b);
     char subject[256];
@@ -58,16 +54,19 @@ static eh_rc subject_of(eh_broker *b, const eh_config_rp *rp, const eh_identity 
 
     if (rc != EH_OK)
         return rc;
-    if (rp->subject_type == EH_SUBJECT_PUBLIC) {
+    if (rp->subject_type == EH_SUBJECT_PUBLIC && policy->subject_type == EH_SUBJECT_PUBLIC) {
         *out = strdup(subject);
         return *out ? EH_OK : EH_ERR_NOMEM;
     }
-    return eh_pairwise_subject(cfg->subject_secret, cfg->subject_secret_len, rp->client_id,
-                               subject, out);
+    if (cfg->subject_secret == NULL)
+        return EH_ERR_CONFIG;
+    return eh_pairwise_subject(cfg->subject_secret, cfg->subject_secret_len,
+                               policy->sector ? policy->sector : rp->client_id, subject, out);
 }
 
-/* claims_of maps the released attributes to OIDC claims. eIDAS spells
- * gender "Male"/"Female", OpenID Connect "male"/"female". */
+/* claims_of maps the released attributes to OIDC claims: registry
+ * attributes by the registry's claim name, derived ones under their own
+ * name. eIDAS spells gender "Male"/"Female", OpenID Connect "male"/"female". */
 static json_t *claims_of(const eh_identity *released)
 {
     json_t *claims = json_object(), *value;
@@ -75,9 +74,11 @@ static json_t *claims_of(const eh_identity *released)
 
     json_object_foreach(released->attributes, name, value) {
         const eh_attribute_def *def = eh_attribute_find(name);
-        if (claims == NULL || def == NULL)
+        if (claims == NULL)
             continue;
-        if (strcmp(name, "gender") == 0 && json_is_string(value)) {
+        if (def == NULL) {
+            json_object_set(claims, name, value);
+        } else if (strcmp(name, "gender") == 0 && json_is_string(value)) {
             char g[16];
             snprintf(g, sizeof(g), "%s", json_string_value(value));
             for (char *p = g; *p; p++)
@@ -90,8 +91,8 @@ static json_t *claims_of(const eh_identity *released)
     return claims;
 }
 
-eh_rc eh_oidc_complete(eh_broker *b, const eh_txn *txn, const eh_identity *released,
-                       eh_http_response *resp)
+eh_rc eh_oidc_complete(eh_broker *b, const eh_txn *txn, const eh_policy *policy,
+                       const eh_identity *released, eh_http_response *resp)
 {
     const eh_config_rp *rp = rp_of(b, txn);
     const eh_backend_def *backend = eh_backend_find(released->method);
@@ -102,7 +103,7 @@ eh_rc eh_oidc_complete(eh_broker *b, const eh_txn *txn, const eh_identity *relea
 
     if (rp == NULL)
         return EH_ERR_INTERNAL;
-    if ((rc = subject_of(b, rp, released, &sub)) != EH_OK ||
+    if ((rc = subject_of(b, rp, policy, released, &sub)) != EH_OK ||
         (rc = eh_random_token(&code)) != EH_OK || (rc = eh_token_digest(code, &digest)) != EH_OK)
         goto cleanup;
     rc = EH_ERR_NOMEM;

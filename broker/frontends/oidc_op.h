@@ -13,6 +13,7 @@
 #include "broker/http.h"
 #include "broker/rc.h"
 #include "broker/txn.h"
+#include "policies/policy.h"
 
 #define EH_OIDC_CODE_TTL_S 30
 #define EH_OIDC_TOKEN_TTL_S 600
@@ -32,9 +33,8 @@ eh_rc eh_oidc_userinfo_handle(struct eh_broker *b, const eh_http_request *req,
                               eh_http_response *resp);
 
 /* Frontend hooks for broker/flow.c. */
-const char *eh_oidc_policy_of(struct eh_broker *b, const eh_txn *txn);
-eh_rc eh_oidc_complete(struct eh_broker *b, const eh_txn *txn, const eh_identity *released,
-                       eh_http_response *resp);
+eh_rc eh_oidc_complete(struct eh_broker *b, const eh_txn *txn, const eh_policy *policy,
+                       const eh_identity *released, eh_http_response *resp);
 eh_rc eh_oidc_fail(struct eh_broker *b, const eh_txn *txn, const char *error,
                    const char *description, eh_http_response *resp);
 

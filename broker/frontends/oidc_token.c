@@ -288,7 +288,8 @@ eh_rc eh_oidc_token_handle(eh_broker *b, const eh_http_request *req, eh_http_res
     eh_rc rc;
 
     memset(&c, 0, sizeof(c));
-    if (type == NULL || strncasecmp(type, "application/x-www-form-urlencoded", 33) != 0)
+    if (type == NULL || strncasecmp(type, "application/x-www-form-urlencoded", 33) != 0 ||
+        (type[33] != '\0' && type[33] != ';' && type[33] != ' '))
         return send_error(resp, 400, "invalid_request",
                           "the body must be application/x-www-form-urlencoded", 0);
     rc = read_credentials(req, body, req->body_len, &c);
@@ -306,8 +307,11 @@ eh_rc eh_oidc_token_handle(eh_broker *b, const eh_http_request *req, eh_http_res
         rc = send_error(resp, 401, "invalid_client", "client authentication failed", c.basic);
         goto cleanup;
     }
-    if (eh_http_param_get(body, req->body_len, "grant_type", &grant_type) != EH_OK ||
-        strcmp(grant_type, "authorization_code") != 0) {
+    if (eh_http_param_get(body, req->body_len, "grant_type", &grant_type) != EH_OK) {
+        rc = send_error(resp, 400, "invalid_request", "grant_type is required", 0);
+        goto cleanup;
+    }
+    if (strcmp(grant_type, "authorization_code") != 0) {
         rc = send_error(resp, 400, "unsupported_grant_type", "only authorization_code", 0);
         goto cleanup;
     }

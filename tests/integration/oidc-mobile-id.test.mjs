@@ -1,16 +1,18 @@
 // The first citizen journey over real HTTP: a relying party written with
 // openid-client logs a citizen in through eidhub (real nginx + module, real
-// Redis) with Mobile-ID (the simulator, speaking MID REST), then every
-// hostile-input case of SECURITY.md's OIDC and Mobile-ID sections.
+// Redis) with Mobile-ID (the simulator, speaking MID REST), and every answer
+// of Mobile-ID other than OK. Hostile input: oidc-security.test.mjs.
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import * as oidc from 'openid-client';
 import { Agent, elementText, hiddenField } from '../lib/agent.mjs';
 import { mobileIdSettings, startBroker, startMobileIdSim, startRedis } from '../lib/harness.mjs';
+import { authorize as authorizeAt, login as loginAt, mobileId } from '../lib/oidc-flow.mjs';
 import { citizenByOutcome } from '../sim/mobile-id.mjs';
 
 const SECRET = 'portal-secret-' + crypto.randomBytes(8).toString('hex');
+const TAX_SECRET = 'tax-secret-0123456789';
 const sha256hex = (s) => crypto.createHash('sha256').update(s).digest('hex');
 const PORTAL_CB = 'http://127.0.0.1:9/callback';
 const PUBLIC_CB = 'http://127.0.0.1:9/public-callback';
@@ -26,7 +28,7 @@ before(async () => {
       relying_parties: [
         { client_id: 'portal', client_secret_sha256: sha256hex(SECRET), redirect_uris: [PORTAL_CB],
           display_name: { en: 'City portal', et: 'Linnaportaal' }, policy: 'basic', subject_type: 'pairwise' },
-        { client_id: 'tax', client_secret_sha256: sha256hex('tax-secret-0123456789'), redirect_uris: ['http://127.0.0.1:9/tax'],
+        { client_id: 'tax', client_secret_sha256: sha256hex(TAX_SECRET), redirect_uris: ['http://127.0.0.1:9/tax'],
           display_name: 'Tax office', policy: 'full', subject_type: 'public' },
         { client_id: 'public-app', redirect_uris: [PUBLIC_CB], display_name: 'Library', policy: 'basic' },
       ],
@@ -36,41 +38,16 @@ before(async () => {
 });
 after(async () => { await broker?.stop(); await sim?.stop(); await redis?.stop(); });
 
-async function rpConfig(clientId = 'portal', secret = SECRET) {
-  return oidc.discovery(new URL(broker.url), clientId, secret ? { client_secret: secret } : undefined,
-    secret ? oidc.ClientSecretBasic(secret) : oidc.None(), { execute: [oidc.allowInsecureRequests] });
+const SECRETS = { portal: SECRET, tax: TAX_SECRET };
+
+/** Starts an authorization request at this file's broker (the portal unless told otherwise). */
+function authorize({ clientId = 'portal', redirectUri = PORTAL_CB, ...rest } = {}) {
+  return authorizeAt(broker.url, { clientId, secret: SECRETS[clientId] ?? null, redirectUri, ...rest });
 }
 
-/** Starts an authorization request; returns the agent (at /login) and the RP's checks. */
-async function authorize({ clientId = 'portal', redirectUri = PORTAL_CB, scope = 'openid profile', extra = {} } = {}) {
-  const config = await rpConfig(clientId, clientId === 'portal' ? SECRET : clientId === 'tax' ? 'tax-secret-0123456789' : null);
-  const verifier = oidc.randomPKCECodeVerifier();
-  const state = oidc.randomState();
-  const nonce = oidc.randomNonce();
-  const url = oidc.buildAuthorizationUrl(config, {
-    redirect_uri: redirectUri, scope, state, nonce,
-    code_challenge: await oidc.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256', ...extra,
-  });
-  const agent = new Agent(broker.url);
-  const r = await agent.get(url.href);
-  return { config, verifier, state, nonce, agent, first: r };
-}
-
-/** Drives the Mobile-ID pages for a citizen and returns the final redirect to the RP. */
-async function mobileId(agent, citizen) {
-  const form = await agent.get('/auth/mid');
-  assert.equal(form.status, 200);
-  const started = await agent.post('/auth/mid', { csrf: hiddenField(form.text, 'csrf'), phone: citizen.phone, personal_code: citizen.personalCode });
-  assert.equal(started.status, 303, started.text);
-  assert.equal(new URL(started.location).pathname, '/auth/mid/wait');
-  const wait = await agent.get('/auth/mid/wait');
-  assert.match(elementText(wait.text, 'verification-code'), /^\d{4}$/);
-  for (let i = 0; i < 100; i++) {
-    const s = await agent.get('/auth/mid/status');
-    assert.equal(s.status, 200);
-    if (JSON.parse(s.text).state !== 'RUNNING') break;
-  }
-  return agent.get('/auth/mid/finish');
+/** A whole Mobile-ID login at this file's broker. */
+function mobileIdLogin(options, citizen) {
+  return loginAt(broker.url, { clientId: 'portal', secret: SECRETS[options.clientId ?? 'portal'] ?? null, redirectUri: PORTAL_CB, ...options }, citizen);
 }
 
 describe('a citizen logs in to the portal with Mobile-ID', () => {
@@ -106,10 +83,8 @@ describe('a citizen logs in to the portal with Mobile-ID', () => {
     assert.equal(info.birthdate, undefined);
 
     // the same citizen at the same portal gets the same pairwise sub
-    const again = await authorize();
-    await again.agent.get('/login');
-    const done2 = await mobileId(again.agent, citizen);
-    const tokens2 = await oidc.authorizationCodeGrant(again.config, new URL(done2.location), {
+    const again = await mobileIdLogin({}, citizen);
+    const tokens2 = await oidc.authorizationCodeGrant(again.config, again.callback, {
       pkceCodeVerifier: again.verifier, expectedState: again.state, expectedNonce: again.nonce,
     });
     assert.equal(tokens2.claims().sub, claims.sub);
@@ -124,20 +99,16 @@ describe('a citizen logs in to the portal with Mobile-ID', () => {
 
   test('a public-subject tax office with the full policy gets the national id and birth date', async () => {
     const citizen = citizenByOutcome('OK_EC');
-    const { config, verifier, state, nonce, agent } = await authorize({ clientId: 'tax', redirectUri: 'http://127.0.0.1:9/tax', scope: 'openid profile birthdate' });
-    await agent.get('/login');
-    const done = await mobileId(agent, citizen);
-    const tokens = await oidc.authorizationCodeGrant(config, new URL(done.location), { pkceCodeVerifier: verifier, expectedState: state, expectedNonce: nonce });
+    const { config, verifier, state, nonce, callback } = await mobileIdLogin({ clientId: 'tax', redirectUri: 'http://127.0.0.1:9/tax', scope: 'openid profile birthdate' }, citizen);
+    const tokens = await oidc.authorizationCodeGrant(config, callback, { pkceCodeVerifier: verifier, expectedState: state, expectedNonce: nonce });
     const claims = tokens.claims();
     assert.equal(claims.sub, `EE${citizen.personalCode}`);
     assert.equal(claims.birthdate, citizen.dateOfBirth);
   });
 
   test('a public client must use PKCE and authenticates with client_id only', async () => {
-    const { config, verifier, state, nonce, agent } = await authorize({ clientId: 'public-app', redirectUri: PUBLIC_CB });
-    await agent.get('/login');
-    const done = await mobileId(agent, citizenByOutcome('OK'));
-    const tokens = await oidc.authorizationCodeGrant(config, new URL(done.location), { pkceCodeVerifier: verifier, expectedState: state, expectedNonce: nonce });
+    const { config, verifier, state, nonce, callback } = await mobileIdLogin({ clientId: 'public-app', redirectUri: PUBLIC_CB }, citizenByOutcome('OK'));
+    const tokens = await oidc.authorizationCodeGrant(config, callback, { pkceCodeVerifier: verifier, expectedState: state, expectedNonce: nonce });
     assert.ok(tokens.claims().sub);
     const agent2 = new Agent(broker.url);
     const r = await agent2.get(`/authorize?client_id=public-app&redirect_uri=${encodeURIComponent(PUBLIC_CB)}&response_type=code&scope=openid&state=s1`);

@@ -1,31 +1,52 @@
-// ./dev demo: runs eidhub (real nginx + the module, real Redis) with a demo
-// configuration and prints where to look. Ctrl-C stops everything it started.
-import { startBroker, startRedis } from './harness.mjs';
+// ./dev demo: runs the demo set-up of tests/lib/demo-stack.mjs (Redis, the
+// Mobile-ID simulator, eidhub on EH_DEMO_PORT or 8080, and two demo portals
+// on the next ports) and prints where to go and whom to log in as, so a
+// newcomer can try a login in a browser. Ctrl-C stops everything it started.
+import { startDemoStack } from './demo-stack.mjs';
+import { CITIZENS } from '../sim/mobile-id.mjs';
 
-const port = Number(process.env.EH_DEMO_PORT ?? 8080);
-const redis = await startRedis();
-const broker = await startBroker({
-  port,
-  store: redis.url,
-  broker: {
-    relying_parties: [{
-      client_id: 'demo-portal',
-      display_name: { en: 'Demo city portal', et: 'Demo linnaportaal' },
-      redirect_uris: [`http://127.0.0.1:${port + 1}/callback`],
-      policy: 'basic',
-      subject_type: 'pairwise',
-    }],
-  },
-});
+const DELAY_MS = 3000;
+
+/** Rows of text with columns padded to their widest cell. */
+function table(rows) {
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+  return rows.map((r) => '  ' + r.map((cell, i) => cell.padEnd(widths[i])).join('  ').trimEnd()).join('\n');
+}
+
+function citizensTable() {
+  return table([
+    ['phone', 'personal code', 'name', 'expected outcome'],
+    ...CITIZENS.map((c) => [c.phone, c.personalCode, `${c.givenName} ${c.surname}`,
+      c.authenticates ? 'logs in' : `refused: ${c.outcome}`]),
+  ]);
+}
+
+function portalsTable(portals) {
+  return table(portals.map((p) => [`${p.title}:`, `${p.url}/`,
+    `client ${p.clientId}, policy ${p.policy}, ${p.subjectType} subject`]));
+}
+
+const stack = await startDemoStack({ port: Number(process.env.EH_DEMO_PORT ?? 8080), delayMs: DELAY_MS });
+const { broker, redis, sim, portals } = stack;
 
 console.log(`
-eidhub demo is running (nginx pid ${broker.pid}, redis pid ${redis.pid}, store ${redis.url})
+eidhub demo is running (nginx pid ${broker.pid}, redis pid ${redis.pid}, Mobile-ID simulator pid ${sim.pid}, store ${redis.url})
+
+Open a portal in a browser and log in with Mobile-ID (add ?lang=et for Estonian login pages):
+
+${portalsTable(portals)}
+
+Test citizens (the simulated phone answers after ${DELAY_MS / 1000} s; any other pair has no Mobile-ID;
+see tests/sim/README.md for what each one tests):
+
+${citizensTable()}
 
   OpenID Connect discovery: ${broker.url}/.well-known/openid-configuration
   JWK Set:                  ${broker.url}/jwks
   Health:                   ${broker.url}/healthz
 
 nginx's error log: ${broker.dir}/error.log
+Mobile-ID simulator's log: ${sim.dir}/sim.log
 Press Ctrl-C to stop.
 `);
 
@@ -33,8 +54,7 @@ let stopping = false;
 async function stop() {
   if (stopping) return;
   stopping = true;
-  await broker.stop();
-  await redis.stop();
+  await stack.stop();
   console.log('stopped');
   process.exit(0);
 }

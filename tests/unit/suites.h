@@ -20,6 +20,22 @@ Suite *suite_registry(void);
 Suite *suite_discovery(void);
 Suite *suite_ee_personal_code(void);
 Suite *suite_sk_verify(void);
+Suite *suite_policy(void);
+Suite *suite_derive(void);
+Suite *suite_evaluate(void);
+Suite *suite_policy_store(void);
+Suite *suite_admin_auth(void);
+Suite *suite_buf(void);
+Suite *suite_random(void);
+Suite *suite_secret(void);
+Suite *suite_cookie(void);
+Suite *suite_i18n(void);
+Suite *suite_page(void);
+Suite *suite_txn(void);
+Suite *suite_json_check(void);
+Suite *suite_jwt(void);
+Suite *suite_pairwise(void);
+Suite *suite_backend(void);
 
 /* Where tests/fixtures is (set by the Makefile). */
 #ifndef EH_TEST_FIXTURES

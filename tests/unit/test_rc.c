@@ -7,7 +7,7 @@
 START_TEST(every_code_has_its_own_text)
 {
     const eh_rc codes[] = {EH_OK, EH_ERR_NOMEM, EH_ERR_INVALID, EH_ERR_NOT_FOUND,
-                           EH_ERR_TOO_LARGE, EH_ERR_IO, EH_ERR_INTERNAL,
+                           EH_ERR_TOO_LARGE, EH_ERR_IO, EH_ERR_INTERNAL, EH_ERR_CONFLICT,
                            EH_ERR_STORE_UNAVAILABLE, EH_ERR_STORE_TIMEOUT, EH_ERR_STORE_FULL,
                            EH_ERR_STORE_PROTOCOL, EH_ERR_CONFIG, EH_ERR_KEY, EH_ERR_CRYPTO,
                            EH_ERR_HTTP_METHOD, EH_ERR_HTTP_NO_ROUTE};

@@ -1,0 +1,76 @@
+/* eidhub: the broker's JSON configuration.
+ *
+ * One file (named by nginx's `eidhub_config` directive) describes what the
+ * broker is: its issuer URL, its signing keys, the relying parties it serves,
+ * its backends and where its policies live. docs/configuration.md documents
+ * every member. It is read once, in nginx's master, when the configuration
+ * is loaded, so a mistake stops `nginx -t` with one line:
+ *
+ *     <file>: <JSON path>: <what is wrong>
+ *
+ * e.g. "/etc/eidhub/broker.json: $.relying_parties[1].redirect_uris[0]: must
+ * be an absolute http(s) URL without a fragment". */
+#ifndef EH_CONFIG_H
+#define EH_CONFIG_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+#include "broker/rc.h"
+
+typedef enum eh_subject_type {
+    EH_SUBJECT_PUBLIC = 0,
+    EH_SUBJECT_PAIRWISE = 1,
+} eh_subject_type;
+
+typedef struct eh_config_key {
+    char *file; /* absolute path (relative ones are resolved against the config's folder) */
+    int active;
+} eh_config_key;
+
+typedef struct eh_config_rp {
+    char *client_id;
+    char *client_secret_sha256; /* lowercase hex of SHA-256(secret); NULL for a public client */
+    char **redirect_uris;
+    size_t n_redirect_uris;
+    char **post_logout_redirect_uris;
+    size_t n_post_logout_redirect_uris;
+    json_t *display_name; /* {"en": "...", "et": "..."}; a plain string becomes {"en": s} */
+    char *policy;         /* name of the policy that governs it */
+    eh_subject_type subject_type;
+} eh_config_rp;
+
+typedef struct eh_config {
+    char *path;       /* the file it was read from */
+    char *issuer;     /* no trailing slash */
+    eh_config_key *keys;
+    size_t n_keys;
+    eh_config_rp *rps;
+    size_t n_rps;
+    char *policy_dir; /* absolute; NULL when not configured */
+    char *subject_secret_file;     /* absolute; NULL when not configured */
+    unsigned char *subject_secret; /* its bytes: the key of pairwise subjects */
+    size_t subject_secret_len;
+    json_t *backends; /* the "backends" object, each backend validates its own member */
+    json_t *root;     /* the whole document, for members later rooms read */
+} eh_config;
+
+/* eh_config_load reads and validates the JSON file at path. On success *out
+ * is a new config (eh_config_free). On any problem returns EH_ERR_CONFIG (or
+ * EH_ERR_NOMEM) and writes one line "<path>: <JSON path>: <problem>" into err
+ * (errlen bytes, always NUL-terminated). Unknown members are errors, so a
+ * typo is never silently ignored. */
+eh_rc eh_config_load(const char *path, eh_config **out, char *err, size_t errlen);
+
+/* eh_config_parse does the same for a JSON text already in memory; path is
+ * used for the error line and to resolve relative file names. */
+eh_rc eh_config_parse(const char *text, size_t len, const char *path, eh_config **out, char *err,
+                      size_t errlen);
+
+/* eh_config_rp_find returns the relying party with client_id, or NULL. */
+const eh_config_rp *eh_config_rp_find(const eh_config *cfg, const char *client_id);
+
+/* eh_config_free releases cfg (NULL is fine). */
+void eh_config_free(eh_config *cfg);
+
+#endif

@@ -1,0 +1,184 @@
+// Browser tests: real Chromium (Debian's, headless, driven by playwright-core)
+// walks the citizen journey of the demo set-up (tests/lib/demo-stack.mjs:
+// Redis, the Mobile-ID simulator, eidhub, the City portal and the Tax office):
+// portal → eidhub's method choice → Mobile-ID form → verification code page →
+// back at the portal, logged in with only what the portal's policy allows.
+// Also without JavaScript (the meta refresh), a cancelled login, a bad
+// personal code and the Estonian pages. A failing test leaves a screenshot
+// of its page in tests/results/.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { chromium } from 'playwright-core';
+import { startDemoStack } from '../lib/demo-stack.mjs';
+import { citizenByOutcome } from '../sim/mobile-id.mjs';
+
+const RESULTS = path.resolve(import.meta.dirname, '../results');
+const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const STEP_MS = 10000; // upper bound on any one page step
+
+let stack, browser, city, tax;
+
+before(async () => {
+  stack = await startDemoStack({ delayMs: 500 });
+  [city, tax] = stack.portals;
+  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: CHROMIUM_ARGS });
+});
+after(async () => { await browser?.close(); await stack?.stop(); });
+
+/**
+ * Runs fn(page) in a fresh browser context (own cookies, English browser);
+ * if it throws, saves a screenshot of the page to tests/results/ first.
+ */
+async function inBrowser(t, contextOptions, fn) {
+  const context = await browser.newContext({ locale: 'en-US', ...contextOptions });
+  context.setDefaultTimeout(STEP_MS);
+  const page = await context.newPage();
+  try {
+    await fn(page);
+  } catch (e) {
+    fs.mkdirSync(RESULTS, { recursive: true });
+    const file = path.join(RESULTS, `browser-${t.name.replace(/[^a-z0-9]+/gi, '-').toLowerCase()}.png`);
+    await page.screenshot({ path: file, fullPage: true }).catch(() => {});
+    e.message += `\n(screenshot: ${file}, page ${page.url()})`;
+    throw e;
+  } finally {
+    await context.close();
+  }
+}
+
+/** From the portal's home page to eidhub's Mobile-ID form. */
+async function startLogin(page, portal) {
+  await page.goto(`${portal.url}/`);
+  await page.click('#login');
+  await page.waitForURL((u) => u.pathname === '/login');
+  await page.click('#method-mobile_id');
+  await page.waitForURL((u) => u.pathname === '/auth/mid');
+}
+
+/** Fills the Mobile-ID form and submits it. */
+async function submitMobileId(page, citizen) {
+  await page.fill('#phone', citizen.phone);
+  await page.fill('#personal_code', citizen.personalCode);
+  await page.click('#mid-submit');
+}
+
+/** Submits the form, checks the verification code page, waits for what comes after it. */
+async function answerOnPhone(page, citizen) {
+  await submitMobileId(page, citizen);
+  // read the code as soon as the page is parsed: its script leaves as soon as the phone answers
+  await page.waitForURL((u) => u.pathname === '/auth/mid/wait', { waitUntil: 'domcontentloaded' });
+  assert.match((await page.textContent('#verification-code')).trim(), /^\d{4}$/);
+  await page.waitForURL((u) => u.pathname !== '/auth/mid/wait');
+}
+
+/** The portal's claims table as an object. */
+async function claimsOf(page) {
+  const rows = await page.$$eval('#claims tr', (trs) => trs.map((tr) =>
+    [tr.querySelector('th').textContent, tr.querySelector('td').textContent]));
+  return Object.fromEntries(rows);
+}
+
+/** Names compared as Mobile-ID certificates carry them: in capitals (SK's subjects are upper case). */
+function assertName(actual, expected) {
+  assert.equal(actual?.toLocaleUpperCase('et'), expected.toLocaleUpperCase('et'));
+}
+
+/** A whole successful login; returns the claims the portal shows. */
+async function logIn(page, portal, citizen) {
+  await startLogin(page, portal);
+  await answerOnPhone(page, citizen);
+  await page.waitForURL(`${portal.url}/`);
+  assert.match(await page.textContent('h1'), /Logged in/);
+  return claimsOf(page);
+}
+
+describe('a citizen logs in to a demo portal in Chromium', () => {
+  test('City portal: basic policy, pairwise subject', async (t) => {
+    const citizen = citizenByOutcome('OK');
+    await inBrowser(t, {}, async (page) => {
+      const claims = await logIn(page, city, citizen);
+      assertName(claims.given_name, citizen.givenName);
+      assertName(claims.family_name, citizen.surname);
+      assert.equal(claims.birthdate, undefined, 'the basic policy does not release the birth date');
+      assert.ok(claims.sub);
+      assert.notEqual(claims.sub, `EE${citizen.personalCode}`);
+      assert.ok(!(await page.content()).includes(citizen.personalCode), 'the personal code is not shown');
+      await page.click('#logout');
+      assert.equal(await page.locator('#login').count(), 1);
+    });
+  });
+
+  test('without JavaScript the meta refresh completes the login', async (t) => {
+    const citizen = citizenByOutcome('OK');
+    await inBrowser(t, { javaScriptEnabled: false }, async (page) => {
+      const claims = await logIn(page, city, citizen);
+      assertName(claims.given_name, citizen.givenName);
+      assert.equal(claims.birthdate, undefined);
+    });
+  });
+
+  test('Tax office: full policy, public subject', async (t) => {
+    const citizen = citizenByOutcome('OK_EC');
+    await inBrowser(t, {}, async (page) => {
+      const claims = await logIn(page, tax, citizen);
+      assert.equal(claims.sub, `EE${citizen.personalCode}`);
+      assert.equal(claims.birthdate, citizen.dateOfBirth);
+      assertName(claims.given_name, citizen.givenName);
+      assertName(claims.family_name, citizen.surname);
+    });
+  });
+});
+
+describe('when a login does not succeed', () => {
+  test('cancelled on the phone: the message, then cancel returns access_denied to the portal', async (t) => {
+    await inBrowser(t, {}, async (page) => {
+      await startLogin(page, city);
+      await answerOnPhone(page, citizenByOutcome('USER_CANCELLED'));
+      assert.match(await page.textContent('#error'), /You cancelled the login on your phone/);
+      assert.equal(await page.locator('#try-again').count(), 1);
+      await page.click('#cancel');
+      await page.waitForURL(`${city.url}/`);
+      assert.match(await page.textContent('#portal-error'), /access_denied/);
+      assert.equal(await page.locator('#claims').count(), 0);
+    });
+  });
+
+  test('a bad personal code is refused on the form, without asking Mobile-ID', async (t) => {
+    const badCode = '60001019907'; // the OK citizen's code with a wrong check digit
+    await inBrowser(t, {}, async (page) => {
+      await startLogin(page, city);
+      await submitMobileId(page, { ...citizenByOutcome('OK'), personalCode: badCode });
+      await page.waitForSelector('#error');
+      assert.equal(new URL(page.url()).pathname, '/auth/mid');
+      assert.match(await page.textContent('#error'), /personal identification code is not valid/);
+      assert.equal(await page.inputValue('#personal_code'), badCode, 'the form keeps what was entered');
+      assert.ok(!fs.readFileSync(path.join(stack.sim.dir, 'sim.log'), 'utf8').includes(badCode),
+        'the simulator was not called');
+    });
+  });
+});
+
+describe('Estonian', () => {
+  test('ui_locales=et gives Estonian pages even to an English browser', async (t) => {
+    await inBrowser(t, {}, async (page) => {
+      await page.goto(`${city.url}/?lang=et`);
+      await page.click('#login');
+      await page.waitForURL((u) => u.pathname === '/login');
+      assert.equal(await page.getAttribute('html', 'lang'), 'et');
+      const choice = await page.textContent('main');
+      assert.match(choice, /Valige, kuidas tõendate oma isikut/);
+      assert.match(choice, /Linnaportaal/, 'the portal is named in Estonian');
+      assert.match(await page.textContent('#method-mobile_id'), /Mobiil-ID/);
+      await page.click('#method-mobile_id');
+      await page.waitForURL((u) => u.pathname === '/auth/mid');
+      assert.match(await page.textContent('h1'), /Sisselogimine Mobiil-ID-ga/);
+      assert.match(await page.textContent('label[for=personal_code]'), /Isikukood/);
+      await answerOnPhone(page, citizenByOutcome('USER_CANCELLED'));
+      assert.match(await page.textContent('#error'), /Te katkestasite sisselogimise telefonis/);
+      assert.match(await page.textContent('#try-again'), /Proovi uuesti/);
+    });
+  });
+});
