@@ -126,8 +126,6 @@ eh_rc eh_consent_decide_handle(eh_broker *b, const eh_http_request *req, eh_http
                                            &released)) == EH_OK) {
         rc = eh_flow_release(b, txn, policy, released, resp);
     }
-    if (rc == EH_OK)
-        rc = eh_txn_unbind(resp, eh_broker_secure(b));
 cleanup:
     free(decision);
     eh_identity_free(released);

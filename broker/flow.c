@@ -65,6 +65,8 @@ eh_rc eh_flow_release(eh_broker *b, const eh_txn *txn, const eh_policy *policy,
         return EH_ERR_INTERNAL;
     rc = fe->complete(b, txn, policy, released, resp);
     if (rc == EH_OK)
+        rc = eh_txn_unbind(resp, eh_broker_secure(b));
+    if (rc == EH_OK)
         eh_log(EH_LOG_INFO, "login completed: requester %s, method %s, loa %s, policy version %d",
                txn->authn->requester, released->method ? released->method : "?",
                eh_loa_name(released->loa), policy->version);
@@ -102,7 +104,7 @@ eh_rc eh_flow_complete(eh_broker *b, const eh_txn *txn, const eh_identity *id,
         return EH_ERR_INTERNAL;
     rc = eh_flow_policy(b, txn, &policy);
     if (rc != EH_OK) {
-        rc = fe->fail(b, txn, "server_error", "the requester's policy is not available", resp);
+        rc = eh_flow_fail(b, txn, "server_error", "the requester's policy is not available", resp);
         goto cleanup;
     }
     want = txn->authn->min_loa > policy->min_loa ? txn->authn->min_loa : policy->min_loa;
@@ -111,8 +113,8 @@ eh_rc eh_flow_complete(eh_broker *b, const eh_txn *txn, const eh_identity *id,
     if (!eh_loa_satisfies(id->loa, want, txn->authn->comparison) ||
         !eh_policy_allows_method(policy, id->method) ||
         !eh_policy_allows_country(policy, id->country)) {
-        rc = fe->fail(b, txn, "access_denied", "the authentication does not meet the policy",
-                      resp);
+        rc = eh_flow_fail(b, txn, "access_denied", "the authentication does not meet the policy",
+                          resp);
         goto cleanup;
     }
     rc = eh_policy_evaluate(policy, txn->authn, id, (int64_t)time(NULL), &released);
@@ -132,10 +134,15 @@ eh_rc eh_flow_fail(eh_broker *b, const eh_txn *txn, const char *error, const cha
                    eh_http_response *resp)
 {
     const eh_frontend_def *fe = frontend_of(txn);
+    eh_rc rc;
+
     if (fe == NULL)
         return EH_ERR_INTERNAL;
     eh_log(EH_LOG_INFO, "login ended: requester %s, %s", txn->authn->requester, error);
-    return fe->fail(b, txn, error, description, resp);
+    rc = fe->fail(b, txn, error, description, resp);
+    if (rc == EH_OK)
+        rc = eh_txn_unbind(resp, eh_broker_secure(b));
+    return rc;
 }
 
 eh_rc eh_flow_txn_or_page(eh_broker *b, const eh_http_request *req, int take, eh_txn **out,

@@ -46,7 +46,9 @@ eh_rc eh_flow_policy(struct eh_broker *b, const eh_txn *txn, eh_policy **out);
 eh_rc eh_flow_complete(struct eh_broker *b, const eh_txn *txn, const eh_identity *id,
                        eh_http_response *resp);
 
-/* eh_flow_fail ends txn with an error for its requester (same ownership). */
+/* eh_flow_fail ends txn with an error for its requester (same ownership).
+ * Whenever a login ends (released or failed) the flow also clears the
+ * browser's transaction cookie. */
 eh_rc eh_flow_fail(struct eh_broker *b, const eh_txn *txn, const char *error,
                    const char *description, eh_http_response *resp);
 

@@ -113,8 +113,6 @@ eh_rc eh_cancel_handle(eh_broker *b, const eh_http_request *req, eh_http_respons
     if (eh_flow_txn_or_page(b, req, 1, &txn, resp) != EH_OK)
         return EH_OK;
     rc = eh_flow_fail(b, txn, "access_denied", "the citizen cancelled the login", resp);
-    if (rc == EH_OK)
-        rc = eh_txn_unbind(resp, eh_broker_secure(b));
 cleanup:
     eh_txn_free(txn);
     return rc;

@@ -10,9 +10,11 @@
 #include <string.h>
 #include <time.h>
 
+#include "attributes/oidc_map.h"
 #include "attributes/registry.h"
 #include "broker/authn.h"
 #include "broker/broker.h"
+#include "broker/rate_limit.h"
 #include "broker/config.h"
 #include "broker/log.h"
 #include "policies/admin_auth.h"
@@ -21,6 +23,10 @@
 
 #define WHY_MAX_CHARS 500
 #define PREVIEW_DEFAULT_METHOD "mobile_id"
+
+/* Login attempts allowed per client address and window. */
+#define ADMIN_LOGIN_LIMIT 20
+#define ADMIN_LOGIN_WINDOW_S 300
 
 /* One administration request in progress. */
 typedef struct admin_req {
@@ -279,6 +285,12 @@ eh_rc eh_admin_login_handle(eh_broker *b, const eh_http_request *req, eh_http_re
         rc = refuse(&ar, 403, "forbidden", "%s", eh_admin_refusal_reason(EH_ADMIN_CROSS_ORIGIN));
         goto cleanup;
     }
+    /* each attempt costs a slow hash: limit them per client address */
+    if (eh_rate_limited(ar.store, "admlogin", req->client_addr, ADMIN_LOGIN_LIMIT,
+                        ADMIN_LOGIN_WINDOW_S)) {
+        rc = refuse(&ar, 429, "too_many_requests", "too many login attempts from this address");
+        goto cleanup;
+    }
     if (!eh_admin_check_json(req)) {
         rc = refuse(&ar, 415, "unsupported_media_type", "%s",
                     eh_admin_refusal_reason(EH_ADMIN_CONTENT_TYPE));
@@ -516,84 +528,6 @@ cleanup:
 
 /* ------------------------------------------------------------ preview */
 
-/* has_token tells whether the space-separated list s contains word. */
-static int has_token(const char *s, const char *word)
-{
-    size_t n = strlen(word);
-    while (*s) {
-        while (*s == ' ')
-            s++;
-        if (strncmp(s, word, n) == 0 && (s[n] == ' ' || s[n] == '\0'))
-            return 1;
-        while (*s && *s != ' ')
-            s++;
-    }
-    return 0;
-}
-
-/* requested_of maps an OIDC scope to internal attribute names as the OIDC
- * frontend does: "profile" is the natural person's name, birth date and
- * gender; a registry claim's name asks for that attribute; a derived
- * attribute's name (age_over_18, ...) asks for it. */
-static eh_rc requested_of(const char *scope, json_t *out)
-{
-    static const char *const profile[] = {"given_name", "family_name", "date_of_birth", "gender"};
-    size_t n;
-    const eh_attribute_def *defs = eh_attributes(&n);
-    char *copy = strdup(scope), *tok, *save = NULL;
-    eh_rc rc = EH_ERR_NOMEM;
-
-    if (copy == NULL)
-        goto cleanup;
-    if (has_token(scope, "profile")) {
-        for (size_t i = 0; i < sizeof(profile) / sizeof(profile[0]); i++) {
-            if (json_array_append_new(out, json_string(profile[i])) != 0)
-                goto cleanup;
-        }
-    }
-    for (size_t i = 0; i < n; i++) {
-        if (has_token(scope, defs[i].oidc_claim) &&
-            json_array_append_new(out, json_string(defs[i].name)) != 0)
-            goto cleanup;
-    }
-    for (tok = strtok_r(copy, " ", &save); tok; tok = strtok_r(NULL, " ", &save)) {
-        if (eh_attribute_find(tok) == NULL && eh_policy_attribute_valid(tok) &&
-            json_array_append_new(out, json_string(tok)) != 0)
-            goto cleanup;
-    }
-    rc = EH_OK;
-cleanup:
-    free(copy);
-    return rc;
-}
-
-/* claims_of maps released attributes to OIDC claims as the OIDC frontend
- * does: a registry attribute by its claim (gender in lower case), a derived
- * one by its own name. */
-static json_t *claims_of(const eh_identity *released)
-{
-    json_t *claims = json_object(), *value;
-    const char *name;
-
-    json_object_foreach(released->attributes, name, value) {
-        const eh_attribute_def *def = eh_attribute_find(name);
-        if (claims == NULL)
-            break;
-        if (def == NULL) {
-            json_object_set(claims, name, value);
-        } else if (strcmp(name, "gender") == 0 && json_is_string(value)) {
-            char g[16];
-            snprintf(g, sizeof(g), "%s", json_string_value(value));
-            for (char *p = g; *p; p++)
-                *p = (char)tolower((unsigned char)*p);
-            json_object_set_new(claims, def->oidc_claim, json_string(g));
-        } else {
-            json_object_set(claims, def->oidc_claim, value);
-        }
-    }
-    return claims;
-}
-
 /* sample_identity builds the identity of a preview from {"country": "EE",
  * <internal attribute name>: value, ...}; answers 400 for anything else. */
 static eh_rc sample_identity(admin_req *ar, const json_t *sample, const eh_policy *p,
@@ -683,9 +617,11 @@ eh_rc eh_admin_preview_handle(eh_broker *b, const eh_http_request *req, eh_http_
     if ((authn->requester = strdup(rp->client_id)) == NULL ||
         (authn->protocol = strdup("oidc")) == NULL || (authn->locale = strdup("en")) == NULL)
         goto cleanup;
-    if ((rc = requested_of(scope, authn->requested)) != EH_OK)
+    if ((rc = eh_oidc_requested_attributes(scope, authn->requested)) != EH_OK)
         goto cleanup;
-    subject_type = p->subject_type == EH_SUBJECT_PUBLIC ? "public" : "pairwise";
+    subject_type = eh_oidc_subject_type(rp->subject_type, p->subject_type) == EH_SUBJECT_PUBLIC
+                       ? "public"
+                       : "pairwise";
     rc = eh_policy_evaluate(p, authn, id, (int64_t)time(NULL), &released);
     if (rc == EH_ERR_INVALID) {
         /* the policy refuses this identity (country, method or level) */
@@ -699,7 +635,7 @@ eh_rc eh_admin_preview_handle(eh_broker *b, const eh_http_request *req, eh_http_
     if (rc != EH_OK)
         goto cleanup;
     rc = EH_ERR_NOMEM;
-    answer = json_pack("{s:o, s:s}", "claims", claims_of(released), "subject_type", subject_type);
+    answer = json_pack("{s:o, s:s}", "claims", eh_oidc_claims_of(released), "subject_type", subject_type);
     if (answer == NULL)
         goto cleanup;
     rc = send_json(&ar, 200, answer);

@@ -19,6 +19,7 @@
 #include "broker/log.h"
 #include "broker/page.h"
 #include "broker/random.h"
+#include "broker/rate_limit.h"
 
 #define PHONE_MAX 16
 #define CODE_MAX 11
@@ -119,24 +120,6 @@ eh_rc eh_mid_form_handle(eh_broker *b, const eh_http_request *req, eh_http_respo
     return rc;
 }
 
-/* over_limit counts one attempt against the counter "rl:mid:<kind>:<digest of
- * value>" and tells whether it is now over limit. Store errors count as
- * over the limit: without the store we cannot protect the citizen's phone. */
-static int over_limit(eh_store *store, const char *kind, const char *value, unsigned limit,
-                      unsigned window_s)
-{
-    char key[EH_STORE_KEY_MAX + 1], *digest = NULL;
-    int64_t count = 0;
-    eh_rc rc = eh_token_digest(value, &digest);
-
-    if (rc != EH_OK)
-        return 1;
-    snprintf(key, sizeof(key), "rl:mid:%s:%s", kind, digest);
-    free(digest);
-    rc = eh_store_incr(store, key, window_s * 1000u, &count);
-    return rc != EH_OK || count > (int64_t)limit;
-}
-
 /* b64 encodes bytes as standard base64 (caller frees). */
 static char *b64(const unsigned char *data, size_t len)
 {
@@ -179,10 +162,10 @@ eh_rc eh_mid_start_handle(eh_broker *b, const eh_http_request *req, eh_http_resp
         goto cleanup;
     }
     /* all three counters count every attempt; any one over its limit stops it */
-    if (over_limit(store, "person", code, mid->limit_person, mid->limit_window_s) |
-        over_limit(store, "phone", phone, mid->limit_phone, mid->limit_window_s) |
-        over_limit(store, "addr", req->client_addr ? req->client_addr : "-", mid->limit_address,
-                   mid->limit_window_s)) {
+    if (eh_rate_limited(store, "mid:person", code, mid->limit_person, mid->limit_window_s) |
+        eh_rate_limited(store, "mid:phone", phone, mid->limit_phone, mid->limit_window_s) |
+        eh_rate_limited(store, "mid:addr", req->client_addr, mid->limit_address,
+                        mid->limit_window_s)) {
         eh_log(EH_LOG_WARN, "mobile_id: attempt over the rate limit refused");
         rc = send_form(resp, 429, txn, "mid_rate_limited", phone, code);
         goto cleanup;
@@ -477,8 +460,6 @@ eh_rc eh_mid_finish_handle(eh_broker *b, const eh_http_request *req, eh_http_res
     rc = eh_identity_from_json(json_object_get(txn->backend, "identity"), &id);
     if (rc == EH_OK)
         rc = eh_flow_complete(b, txn, id, resp);
-    if (rc == EH_OK)
-        rc = eh_txn_unbind(resp, eh_broker_secure(b));
 cleanup:
     eh_identity_free(id);
     eh_txn_free(txn);

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "attributes/oidc_map.h"
 #include "attributes/registry.h"
 #include "broker/backends/backend.h"
 #include "broker/broker.h"
@@ -78,21 +79,6 @@ static eh_rc read_params(const eh_http_request *req, authz *a)
     return EH_OK;
 }
 
-/* has_token tells whether the space-separated list holds word. */
-static int has_token(const char *list, const char *word)
-{
-    size_t n = strlen(word);
-    const char *p = list;
-    if (list == NULL)
-        return 0;
-    while ((p = strstr(p, word)) != NULL) {
-        if ((p == list || p[-1] == ' ') && (p[n] == '\0' || p[n] == ' '))
-            return 1;
-        p += n;
-    }
-    return 0;
-}
-
 /* challenge_ok accepts a PKCE challenge: 43 characters of base64url (the
  * S256 of a verifier). */
 static int challenge_ok(const char *c)
@@ -134,43 +120,6 @@ static const char *localized_name(const eh_config_rp *rp, const char *locale)
     return json_string_value(v);
 }
 
-/* requested_attributes maps scopes to internal attribute names: "profile"
- * means the natural person's name, birth date and gender; a scope named
- * like a claim of the registry asks for that attribute, and one named like
- * a derived attribute (age_over_18, age_band, ...) for that one. */
-static eh_rc requested_attributes(const char *scope, json_t *out)
-{
-    static const char *const profile[] = {"given_name", "family_name", "date_of_birth", "gender"};
-    size_t n;
-    const eh_attribute_def *defs = eh_attributes(&n);
-    char *copy = strdup(scope ? scope : ""), *tok, *save = NULL;
-    eh_rc rc = EH_OK;
-
-    if (copy == NULL)
-        return EH_ERR_NOMEM;
-    for (tok = strtok_r(copy, " ", &save); tok && rc == EH_OK; tok = strtok_r(NULL, " ", &save)) {
-        if (eh_attribute_find_claim(tok) == NULL && eh_attribute_find(tok) == NULL &&
-            eh_policy_attribute_valid(tok) && json_array_append_new(out, json_string(tok)) != 0)
-            rc = EH_ERR_NOMEM;
-    }
-    free(copy);
-    if (rc != EH_OK)
-        return rc;
-
-    if (has_token(scope, "profile")) {
-        for (size_t i = 0; i < sizeof(profile) / sizeof(profile[0]); i++) {
-            if (json_array_append_new(out, json_string(profile[i])) != 0)
-                return EH_ERR_NOMEM;
-        }
-    }
-    for (size_t i = 0; i < n; i++) {
-        if (has_token(scope, defs[i].oidc_claim) &&
-            json_array_append_new(out, json_string(defs[i].name)) != 0)
-            return EH_ERR_NOMEM;
-    }
-    return EH_OK;
-}
-
 /* min_loa_of returns the lowest level among acr_values (any of them is
  * acceptable to the requester), EH_LOA_NONE when none is known. */
 static eh_loa min_loa_of(const char *acr_values)
@@ -204,7 +153,7 @@ static int prompt_ok(const char *prompt)
         count++;
     }
     free(copy);
-    return ok && !(has_token(prompt, "none") && count > 1);
+    return ok && !(eh_oidc_scope_has(prompt, "none") && count > 1);
 }
 
 /* method_hint_of returns the backend a scope names ("mid"), or NULL. */
@@ -213,7 +162,7 @@ static const char *method_hint_of(const char *scope)
     size_t n;
     const eh_backend_def *defs = eh_backends(&n);
     for (size_t i = 0; i < n; i++) {
-        if (has_token(scope, defs[i].scope))
+        if (eh_oidc_scope_has(scope, defs[i].scope))
             return defs[i].name;
     }
     return NULL;
@@ -243,7 +192,7 @@ static eh_rc start_transaction(eh_broker *b, const authz *a, const eh_config_rp 
         locale = eh_i18n_locale_of_request(req);
     rc = EH_ERR_NOMEM;
     authn->min_loa = min_loa_of(a->acr_values);
-    authn->force_authn = has_token(a->prompt, "login") || a->max_age != NULL;
+    authn->force_authn = eh_oidc_scope_has(a->prompt, "login") || a->max_age != NULL;
     if ((authn->requester = strdup(rp->client_id)) == NULL ||
         (authn->protocol = strdup("oidc")) == NULL || (authn->locale = strdup(locale)) == NULL ||
         (hint && (authn->method_hint = strdup(hint)) == NULL) ||
@@ -251,7 +200,7 @@ static eh_rc start_transaction(eh_broker *b, const authz *a, const eh_config_rp 
         eh_authn_request_free(authn);
         return rc;
     }
-    if ((rc = requested_attributes(a->scope, authn->requested)) != EH_OK) {
+    if ((rc = eh_oidc_requested_attributes(a->scope, authn->requested)) != EH_OK) {
         eh_authn_request_free(authn);
         return rc;
     }
@@ -315,7 +264,7 @@ eh_rc eh_oidc_authorize_handle(eh_broker *b, const eh_http_request *req, eh_http
                             resp);
     } else if (a.response_mode != NULL && strcmp(a.response_mode, "query") != 0) {
         rc = error_redirect(b, &a, "invalid_request", "only response_mode=query", resp);
-    } else if (!has_token(a.scope, "openid")) {
+    } else if (!eh_oidc_scope_has(a.scope, "openid")) {
         rc = error_redirect(b, &a, "invalid_scope", "the openid scope is required", resp);
     } else if (a.code_challenge_method != NULL &&
                strcmp(a.code_challenge_method, "S256") != 0) {
@@ -333,7 +282,7 @@ eh_rc eh_oidc_authorize_handle(eh_broker *b, const eh_http_request *req, eh_http
         rc = error_redirect(b, &a, "invalid_request", "unknown acr_values", resp);
     } else if (a.prompt != NULL && !prompt_ok(a.prompt)) {
         rc = error_redirect(b, &a, "invalid_request", "unknown or conflicting prompt", resp);
-    } else if (has_token(a.prompt, "none")) {
+    } else if (eh_oidc_scope_has(a.prompt, "none")) {
         rc = error_redirect(b, &a, "login_required", "the citizen must log in", resp);
     } else if (a.max_age != NULL &&
                (strlen(a.max_age) == 0 || strlen(a.max_age) > 9 ||

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "attributes/oidc_map.h"
 #include "attributes/pairwise.h"
 #include "attributes/registry.h"
 #include "broker/backends/backend.h"
@@ -54,7 +55,7 @@ static eh_rc subject_of(eh_broker *b, const eh_config_rp *rp, const eh_policy *p
 
     if (rc != EH_OK)
         return rc;
-    if (rp->subject_type == EH_SUBJECT_PUBLIC && policy->subject_type == EH_SUBJECT_PUBLIC) {
+    if (eh_oidc_subject_type(rp->subject_type, policy->subject_type) == EH_SUBJECT_PUBLIC) {
         *out = strdup(subject);
         return *out ? EH_OK : EH_ERR_NOMEM;
     }
@@ -62,33 +63,6 @@ static eh_rc subject_of(eh_broker *b, const eh_config_rp *rp, const eh_policy *p
         return EH_ERR_CONFIG;
     return eh_pairwise_subject(cfg->subject_secret, cfg->subject_secret_len,
                                policy->sector ? policy->sector : rp->client_id, subject, out);
-}
-
-/* claims_of maps the released attributes to OIDC claims: registry
- * attributes by the registry's claim name, derived ones under their own
- * name. eIDAS spells gender "Male"/"Female", OpenID Connect "male"/"female". */
-static json_t *claims_of(const eh_identity *released)
-{
-    json_t *claims = json_object(), *value;
-    const char *name;
-
-    json_object_foreach(released->attributes, name, value) {
-        const eh_attribute_def *def = eh_attribute_find(name);
-        if (claims == NULL)
-            continue;
-        if (def == NULL) {
-            json_object_set(claims, name, value);
-        } else if (strcmp(name, "gender") == 0 && json_is_string(value)) {
-            char g[16];
-            snprintf(g, sizeof(g), "%s", json_string_value(value));
-            for (char *p = g; *p; p++)
-                *p = (char)tolower((unsigned char)*p);
-            json_object_set_new(claims, def->oidc_claim, json_string(g));
-        } else {
-            json_object_set(claims, def->oidc_claim, value);
-        }
-    }
-    return claims;
 }
 
 eh_rc eh_oidc_complete(eh_broker *b, const eh_txn *txn, const eh_policy *policy,
@@ -115,7 +89,7 @@ eh_rc eh_oidc_complete(eh_broker *b, const eh_txn *txn, const eh_policy *policy,
                         json_object_get(txn->frontend, "scope"), "sub", sub, "acr",
                         eh_loa_name(released->loa), "amr", backend ? backend->amr : "unknown",
                         "auth_time", (json_int_t)released->auth_time, "claims",
-                        claims_of(released));
+                        eh_oidc_claims_of(released));
     if (payload == NULL || (text = json_dumps(payload, JSON_COMPACT)) == NULL)
         goto cleanup;
     snprintf(key, sizeof(key), "code:%s", digest);

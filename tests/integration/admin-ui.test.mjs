@@ -18,7 +18,6 @@
 // failing test leaves a screenshot in tests/results/; with
 // EH_ADMIN_UI_SCREENSHOTS=1 every step does (to look at the pages).
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -26,7 +25,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
 import * as oidc from 'openid-client';
 import { chromium } from 'playwright-core';
-import { EIDHUBCTL, mobileIdSettings, startBroker, startMobileIdSim, startRedis, tmpdir } from '../lib/harness.mjs';
+import { mobileIdSettings, passwordHash, policyDirectory, startBroker, startMobileIdSim, startRedis } from '../lib/harness.mjs';
 import { login } from '../lib/oidc-flow.mjs';
 import { citizenByOutcome } from '../sim/mobile-id.mjs';
 
@@ -47,19 +46,10 @@ const sha256hex = (s) => crypto.createHash('sha256').update(s).digest('hex');
 
 let redis, sim, broker, browser, policyDir;
 
-/** The password_hash `eidhubctl passwd` prints for password (read from stdin). */
-function passwordHash(password) {
-  const r = spawnSync(EIDHUBCTL, ['passwd'], { input: `${password}\n`, encoding: 'utf8' });
-  const hash = r.stdout?.match(/scrypt\$\S+/)?.[0];
-  if (r.status !== 0 || !hash) throw new Error(`eidhubctl passwd failed (${r.status}): ${r.stderr}${r.stdout}`);
-  return hash;
-}
-
 before(async () => {
   redis = await startRedis();
   sim = await startMobileIdSim({ delayMs: 300 });
-  policyDir = tmpdir('eidhub-policies-');
-  fs.chmodSync(policyDir, 0o777); // nginx's workers (nobody) write the versions
+  policyDir = policyDirectory();
   broker = await startBroker({
     store: redis.url,
     broker: {

@@ -23,7 +23,8 @@ let stack, browser, city, tax;
 
 before(async () => {
   stack = await startDemoStack({ delayMs: 500 });
-  [city, tax] = stack.portals;
+  const portal = (id) => stack.portals.find((p) => p.clientId === id);
+  [city, tax] = [portal('city-portal'), portal('tax-office')];
   browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: CHROMIUM_ARGS });
 });
 after(async () => { await browser?.close(); await stack?.stop(); });

@@ -3,18 +3,24 @@
 // module) with the mobile_id backend pointing at the simulator, and two demo
 // portals that log citizens in through eidhub with OpenID Connect:
 //
-//   City portal  client "city-portal"  policy "basic"  pairwise subject
-//   Tax office   client "tax-office"   policy "full"   public subject (EE + personal code)
+//   City portal     client "city-portal"     policy "basic"     pairwise subject
+//   Youth services  client "youth-services"  policy "age-only"  pairwise subject
+//   Tax office      client "tax-office"      policy "full"      public subject (EE + personal code)
 //
 // Each portal gets a fresh random client secret; the broker's configuration
-// holds only its SHA-256.
+// holds only its SHA-256. Administrators edit the portals' policies at
+// /admin/ (one editor account with a fresh random password, returned as
+// admin: {user, password}).
 import crypto from 'node:crypto';
-import { freePort, mobileIdSettings, startBroker, startMobileIdSim, startRedis } from './harness.mjs';
+import fs from 'node:fs';
+import { freePort, mobileIdSettings, passwordHash, policyDirectory, startBroker, startMobileIdSim, startRedis } from './harness.mjs';
 import { startDemoPortal } from './demo-portal.mjs';
 
 export const DEMO_PORTALS = Object.freeze([
   { clientId: 'city-portal', title: 'City portal', displayName: { en: 'City portal', et: 'Linnaportaal' },
     policy: 'basic', subjectType: 'pairwise' },
+  { clientId: 'youth-services', title: 'Youth services', displayName: { en: 'Youth services', et: 'Noorteteenused' },
+    policy: 'age-only', subjectType: 'pairwise', scope: 'openid age_over_18' },
   { clientId: 'tax-office', title: 'Tax office', displayName: { en: 'Tax office', et: 'Maksuamet' },
     policy: 'full', subjectType: 'public' },
 ]);
@@ -48,7 +54,8 @@ async function stopAll(handles) {
 /**
  * Starts the demo. port: eidhub's port (the portals take the next ones), or
  * free ports when absent; delayMs: how long the simulated phone takes.
- * Returns {broker, redis, sim, portals: [{...DEMO_PORTALS[i], url, secret}], stop()}.
+ * Returns {broker, redis, sim, portals: [{...DEMO_PORTALS[i], url, secret}],
+ * admin: {url, user, password}, stop()}.
  */
 export async function startDemoStack({ port, delayMs = 3000 } = {}) {
   const brokerPort = port ?? await freePort();
@@ -59,6 +66,8 @@ export async function startDemoStack({ port, delayMs = 3000 } = {}) {
       secret: crypto.randomBytes(24).toString('base64url') });
   }
 
+  const admin = { user: 'admin', password: crypto.randomBytes(12).toString('base64url') };
+  const policyDir = policyDirectory();
   const started = [];
   try {
     const redis = await startRedis();
@@ -71,15 +80,18 @@ export async function startDemoStack({ port, delayMs = 3000 } = {}) {
       broker: {
         relying_parties: portals.map((p) => relyingParty(p, p.url, p.secret)),
         backends: { mobile_id: mobileIdSettings(sim, { rate_limit: DEMO_RATE_LIMIT }) },
+        policy_dir: policyDir,
+        admin: { accounts: [{ user: admin.user, password_hash: passwordHash(admin.password), role: 'editor' }] },
       },
     });
     started.push(broker);
     for (const p of portals) {
       const portal = await startDemoPortal({ port: p.port, issuer: broker.url, clientId: p.clientId,
-        clientSecret: p.secret, title: p.title, scope: 'openid profile' });
+        clientSecret: p.secret, title: p.title, scope: p.scope ?? 'openid profile' });
       started.push(portal);
     }
-    return { broker, redis, sim, portals, stop: () => stopAll(started) };
+    started.push({ stop: async () => fs.rmSync(policyDir, { recursive: true, force: true }) });
+    return { broker, redis, sim, portals, admin: { ...admin, url: `${broker.url}/admin/` }, stop: () => stopAll(started) };
   } catch (e) {
     await stopAll(started);
     throw e;

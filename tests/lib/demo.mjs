@@ -1,6 +1,6 @@
 // ./dev demo: runs the demo set-up of tests/lib/demo-stack.mjs (Redis, the
-// Mobile-ID simulator, eidhub on EH_DEMO_PORT or 8080, and two demo portals
-// on the next ports) and prints where to go and whom to log in as, so a
+// Mobile-ID simulator, eidhub on EH_DEMO_PORT or 8080, three demo portals on
+// the next ports, and the admin UI) and prints where to go and whom to log in as, so a
 // newcomer can try a login in a browser. Ctrl-C stops everything it started.
 import { startDemoStack } from './demo-stack.mjs';
 import { CITIZENS } from '../sim/mobile-id.mjs';
@@ -27,7 +27,7 @@ function portalsTable(portals) {
 }
 
 const stack = await startDemoStack({ port: Number(process.env.EH_DEMO_PORT ?? 8080), delayMs: DELAY_MS });
-const { broker, redis, sim, portals } = stack;
+const { broker, redis, sim, portals, admin } = stack;
 
 console.log(`
 eidhub demo is running (nginx pid ${broker.pid}, redis pid ${redis.pid}, Mobile-ID simulator pid ${sim.pid}, store ${redis.url})
@@ -40,6 +40,10 @@ Test citizens (the simulated phone answers after ${DELAY_MS / 1000} s; any other
 see tests/sim/README.md for what each one tests):
 
 ${citizensTable()}
+
+Administrators change what each portal receives at ${admin.url}
+(user ${admin.user}, password ${admin.password}): for example, switch the Tax office from
+"full" to "age-only" and log in there again.
 
   OpenID Connect discovery: ${broker.url}/.well-known/openid-configuration
   JWK Set:                  ${broker.url}/jwks

@@ -93,6 +93,21 @@ export function eidhubctl(...args) {
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
+/** The password_hash `eidhubctl passwd` prints for password (read from stdin). */
+export function passwordHash(password) {
+  const r = spawnSync(EIDHUBCTL, ['passwd'], { input: `${password}\n`, encoding: 'utf8' });
+  const hash = r.stdout?.match(/scrypt\$\S+/)?.[0];
+  if (r.status !== 0 || !hash) throw new Error(`eidhubctl passwd failed (${r.status}): ${r.stderr}${r.stdout}`);
+  return hash;
+}
+
+/** A new policy directory that nginx's workers (running as nobody) can write. */
+export function policyDirectory() {
+  const dir = tmpdir('eidhub-policies-');
+  fs.chmodSync(dir, 0o777);
+  return dir;
+}
+
 /** Writes a new EC P-256 key with eidhubctl and returns its path. */
 export function keygen(dir, name = 'signing-key.pem', ...opts) {
   const file = path.join(dir, name);

@@ -25,6 +25,7 @@ Suite *suite_derive(void);
 Suite *suite_evaluate(void);
 Suite *suite_policy_store(void);
 Suite *suite_admin_auth(void);
+Suite *suite_rate_limit(void);
 Suite *suite_buf(void);
 Suite *suite_random(void);
 Suite *suite_secret(void);

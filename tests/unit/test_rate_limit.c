@@ -1,0 +1,74 @@
+#include "tests/unit/suites.h"
+
+#include <unistd.h>
+
+#include "broker/rate_limit.h"
+
+static eh_store *store;
+
+static void setup(void)
+{
+    ck_assert_int_eq(eh_store_shm_new(eh_store_shm_min_size(), &store), EH_OK);
+}
+
+static void teardown(void)
+{
+    eh_store_free(store);
+}
+
+START_TEST(limit_counts_per_value)
+{
+    for (int i = 0; i < 3; i++)
+        ck_assert(!eh_rate_limited(store, "t:person", "38001085718", 3, 60));
+    ck_assert(eh_rate_limited(store, "t:person", "38001085718", 3, 60));
+    /* another value, and the same value in another section, have their own counters */
+    ck_assert(!eh_rate_limited(store, "t:person", "60001019906", 3, 60));
+    ck_assert(!eh_rate_limited(store, "t:phone", "38001085718", 3, 60));
+}
+END_TEST
+
+START_TEST(window_ends)
+{
+    ck_assert(!eh_rate_limited(store, "t:w", "x", 1, 1));
+    ck_assert(eh_rate_limited(store, "t:w", "x", 1, 1));
+    sleep(2);
+    ck_assert(!eh_rate_limited(store, "t:w", "x", 1, 1));
+}
+END_TEST
+
+START_TEST(keys_hold_no_value_and_null_is_counted)
+{
+    char *v = NULL;
+    size_t len = 0;
+    ck_assert(!eh_rate_limited(store, "t:n", NULL, 1, 60));
+    ck_assert(eh_rate_limited(store, "t:n", NULL, 1, 60));
+    /* the counter is under a digest, never under the value itself */
+    ck_assert(!eh_rate_limited(store, "t:p", "38001085718", 5, 60));
+    ck_assert_int_eq(eh_store_get(store, "rl:t:p:38001085718", &v, &len), EH_ERR_NOT_FOUND);
+}
+END_TEST
+
+START_TEST(unreachable_store_counts_as_over)
+{
+    eh_store *dead = NULL;
+    char err[128];
+    ck_assert_int_eq(eh_store_redis_new("redis://127.0.0.1:1/0", 100, &dead, err, sizeof(err)),
+                     EH_OK);
+    ck_assert(eh_rate_limited(dead, "t:d", "x", 100, 60));
+    eh_store_free(dead);
+}
+END_TEST
+
+Suite *suite_rate_limit(void)
+{
+    Suite *s = suite_create("rate_limit");
+    TCase *tc = tcase_create("rate_limit");
+    tcase_set_timeout(tc, 10);
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, limit_counts_per_value);
+    tcase_add_test(tc, window_ends);
+    tcase_add_test(tc, keys_hold_no_value_and_null_is_counted);
+    tcase_add_test(tc, unreachable_store_counts_as_over);
+    suite_add_tcase(s, tc);
+    return s;
+}
