@@ -211,3 +211,31 @@ export function mobileIdSettings(sim, extra = {}) {
     ...extra,
   };
 }
+
+/**
+ * Starts the Smart-ID simulator (tests/sim/smart-id.mjs) as its own process
+ * on a free port. Its first start in a folder makes RSA keys: allow a few
+ * seconds. Returns {url, caFile, dir, pid, stop()}.
+ */
+export async function startSmartIdSim({ delayMs = 0 } = {}) {
+  const dir = tmpdir('eidhub-sid-');
+  const port = await freePort();
+  const proc = track(spawn(process.execPath, [path.join(ROOT, 'tests/sim/smart-id.mjs'), '--port', String(port),
+    '--dir', dir, '--delay-ms', String(delayMs)], { stdio: ['ignore', 'pipe', 'pipe'] }), 'smart-id', path.join(dir, 'sim.log'));
+  await waitForPort(port, proc, 'smart-id simulator', 30000);
+  return {
+    url: `http://127.0.0.1:${port}/smart-id-rp/v2`, caFile: path.join(dir, 'sid-ca.pem'), dir, pid: proc.pid,
+    async stop() { await stopProc(proc); fs.rmSync(dir, { recursive: true, force: true }); },
+  };
+}
+
+/** The broker's "smart_id" backend settings for a simulator. */
+export function smartIdSettings(sim, extra = {}) {
+  return {
+    url: sim.url,
+    relying_party_uuid: '00000000-0000-0000-0000-000000000000',
+    relying_party_name: 'DEMO',
+    trusted_ca_files: [sim.caFile],
+    ...extra,
+  };
+}

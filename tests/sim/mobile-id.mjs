@@ -21,12 +21,17 @@
 import { spawn } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import {
+  HASH_TYPES, PEOPLE, UUID_RE, closeServer, createSessionStore, digestInfo, fingerprintOf, hashProblem, isMainModule,
+  longPollTimeout, otherHash, prepareMaterial, readJsonObject, requiredStrings, rsaSignHash, runSimulator, send,
+  startServer, validForADay, wholeNumberOption,
+} from './sim-common.mjs';
 import { citizenSubject, createTestCA, issueCertificate, loadCertificate, personalCodeInfo } from './test-ca.mjs';
+
+export { HASH_TYPES, digestInfo };
 
 export const BASE_PATH = '/mid-api';
 /** SK's public DEMO relying party; the simulator accepts it unless told otherwise. */
@@ -39,12 +44,6 @@ export const SESSION_TTL_MS = 5 * 60 * 1000;
 /** Long poll bounds: the real service silently clamps timeoutMs into these; the default is used without it. */
 export const LONG_POLL = Object.freeze({ minMs: 1000, maxMs: 120000, defaultMs: 10000 });
 
-/** Hash types of the API: length in bytes, and the DER DigestInfo prefix for RSA PKCS#1 v1.5. */
-export const HASH_TYPES = Object.freeze({
-  SHA256: { bytes: 32, node: 'sha256', digestInfo: Buffer.from('3031300d060960864801650304020105000420', 'hex') },
-  SHA384: { bytes: 48, node: 'sha384', digestInfo: Buffer.from('3041300d060960864801650304020205000430', 'hex') },
-  SHA512: { bytes: 64, node: 'sha512', digestInfo: Buffer.from('3051300d060960864801650304020305000440', 'hex') },
-});
 export const LANGUAGES = Object.freeze(['EST', 'ENG', 'RUS', 'LIT']);
 export const DISPLAY_TEXT_FORMATS = Object.freeze({ 'GSM-7': 100, 'UCS-2': 50 }); // max characters
 /** Every session end result of the API (all with HTTP 200, state COMPLETE). */
@@ -68,15 +67,14 @@ function citizen(fields) {
 }
 
 export const CITIZENS = Object.freeze([
-  citizen({ outcome: 'OK', phone: '+37200000766', personalCode: '60001019906', givenName: 'Mary Änn',
-    surname: 'O’Connež-Šuslik Testnumber', result: 'OK', keyType: 'rsa', authenticates: true, sk: true,
-    description: 'adult woman, RSA 2048 key' }),
+  citizen({ outcome: 'OK', phone: '+37200000766', ...PEOPLE.maryAnn, result: 'OK', keyType: 'rsa', authenticates: true,
+    sk: true, description: 'adult woman, RSA 2048 key' }),
   citizen({ outcome: 'OK_EC', phone: '+37269000766', personalCode: '38001085718', givenName: 'Jaan', surname: 'Männik',
     result: 'OK', keyType: 'ec', authenticates: true, description: 'adult man, EC P-256 key (raw r||s signature)' }),
   citizen({ outcome: 'OK_UNDER_18', phone: '+37269930366', personalCode: '51307149560', givenName: 'Oskar', surname: 'Tamm',
     result: 'OK', keyType: 'rsa', authenticates: true, sk: true, description: 'boy born 2013, RSA 2048 key' }),
-  citizen({ outcome: 'NOT_MID_CLIENT', phone: '+37200000266', personalCode: '60001019939', givenName: 'Liisa',
-    surname: 'Kuusk', certificate: null, sk: true, description: 'no Mobile-ID certificates at all' }),
+  citizen({ outcome: 'NOT_MID_CLIENT', phone: '+37200000266', ...PEOPLE.liisa, certificate: null, sk: true,
+    description: 'no Mobile-ID certificates at all' }),
   citizen({ outcome: 'DELIVERY_ERROR', phone: '+37207110066', personalCode: '60001019947', givenName: 'Kadri',
     surname: 'Saar', sk: true, description: 'the SMS could not be sent' }),
   citizen({ outcome: 'USER_CANCELLED', phone: '+37201100266', personalCode: '60001019950', givenName: 'Mari',
@@ -89,17 +87,14 @@ export const CITIZENS = Object.freeze([
     surname: 'Ilves', sk: true, description: 'phone out of coverage' }),
   citizen({ outcome: 'TIMEOUT', phone: '+37266000266', personalCode: '50001018908', givenName: 'Markus', surname: 'Roose',
     sk: true, description: 'the user never answers' }),
-  citizen({ outcome: 'WRONG_SIGNATURE', phone: '+37269000001', personalCode: '39005151236', givenName: 'Andres',
-    surname: 'Oja', result: 'OK', keyType: 'rsa', signature: 'wrong-hash',
-    description: 'result OK, but the signature is over a different hash' }),
-  citizen({ outcome: 'EXPIRED_CERTIFICATE', phone: '+37269000002', personalCode: '47503022219', givenName: 'Helgi',
-    surname: 'Põld', result: 'OK', certificate: 'expired', description: 'result OK, certificate expired yesterday' }),
-  citizen({ outcome: 'OTHER_PERSON_CERTIFICATE', phone: '+37269000003', personalCode: '48506150301', givenName: 'Katrin',
-    surname: 'Väli', result: 'OK', keyType: 'rsa', certificate: 'other-person',
-    certPerson: Object.freeze({ personalCode: '38506150311', givenName: 'Peeter', surname: 'Väli' }),
+  citizen({ outcome: 'WRONG_SIGNATURE', phone: '+37269000001', ...PEOPLE.andres, result: 'OK', keyType: 'rsa',
+    signature: 'wrong-hash', description: 'result OK, but the signature is over a different hash' }),
+  citizen({ outcome: 'EXPIRED_CERTIFICATE', phone: '+37269000002', ...PEOPLE.helgi, result: 'OK', certificate: 'expired',
+    description: 'result OK, certificate expired yesterday' }),
+  citizen({ outcome: 'OTHER_PERSON_CERTIFICATE', phone: '+37269000003', ...PEOPLE.katrin, result: 'OK', keyType: 'rsa',
+    certificate: 'other-person', certPerson: PEOPLE.peeter,
     description: 'result OK, valid signature, but the certificate is her twin brother\'s' }),
-  citizen({ outcome: 'UNTRUSTED_CA', phone: '+37269000004', personalCode: '61009300422', givenName: 'Laura', surname: 'Sepp',
-    result: 'OK', certificate: 'untrusted-ca',
+  citizen({ outcome: 'UNTRUSTED_CA', phone: '+37269000004', ...PEOPLE.laura, result: 'OK', certificate: 'untrusted-ca',
     description: 'result OK, certificate from a look-alike CA (same name, other key)' }),
 ]);
 
@@ -116,25 +111,18 @@ export function verificationCode(hash) {
   return String(((h[0] & 0xfc) << 5) | (h[h.length - 1] & 0x7f)).padStart(4, '0');
 }
 
-/** DER DigestInfo(hashType) || hash: what an RSA PKCS#1 v1.5 signature covers. */
-export function digestInfo(hashType, hash) {
-  return Buffer.concat([HASH_TYPES[hashType].digestInfo, hash]);
-}
-
 // ---------------------------------------------------------------------------
 // Certificates (made once per folder, reused while still fit)
 
-const MATERIAL_VERSION = 1;
-
-function fingerprint(caKeyType) {
-  return crypto.createHash('sha256').update(JSON.stringify({ MATERIAL_VERSION, caKeyType, CITIZENS })).digest('hex');
-}
+const MATERIAL_VERSION = 2;
 
 async function makeMaterial(work, caKeyType) {
   const caOpts = { commonName: 'TEST of eidhub MID CA', organization: 'eidhub test PKI', keyType: caKeyType };
-  const ca = await createTestCA(work, { name: 'mid-ca', ...caOpts });
   // Same subject as the trusted CA, other key: only a signature check tells them apart.
-  const untrusted = await createTestCA(path.join(work, 'untrusted'), { name: 'mid-ca', ...caOpts });
+  const [ca, untrusted] = await Promise.all([
+    createTestCA(work, { name: 'mid-ca', ...caOpts }),
+    createTestCA(path.join(work, 'untrusted'), { name: 'mid-ca', ...caOpts }),
+  ]);
   const manifest = { version: MATERIAL_VERSION, citizens: {} };
   await Promise.all(CITIZENS.filter((c) => c.certificate).map(async (c) => {
     const person = c.certPerson ?? c;
@@ -154,51 +142,32 @@ async function makeMaterial(work, caKeyType) {
       key: path.relative(work, auth.keyFile),
     };
   }));
-  manifest.fingerprint = fingerprint(caKeyType);
-  fs.writeFileSync(path.join(work, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
+  return manifest;
 }
 
-function loadMaterial(work, caKeyType) {
-  const manifest = JSON.parse(fs.readFileSync(path.join(work, 'manifest.json'), 'utf8'));
-  if (manifest.fingerprint !== fingerprint(caKeyType)) throw new Error('stale');
-  const soon = Date.now() + 86400e3;
-  const ca = new crypto.X509Certificate(fs.readFileSync(path.join(work, 'mid-ca.pem')));
-  if (Date.parse(ca.validTo) < soon) throw new Error('CA expires');
+function loadMaterial(work, manifest) {
   const byOutcome = new Map();
   for (const c of CITIZENS.filter((x) => x.certificate)) {
     const m = manifest.citizens[c.outcome];
     const auth = loadCertificate(path.join(work, m.authCert), path.join(work, m.key));
     const sign = loadCertificate(path.join(work, m.signCert), path.join(work, m.key));
-    if (c.certificate !== 'expired' && Date.parse(auth.x509.validTo) < soon) throw new Error('certificate expires');
+    if (c.certificate !== 'expired' && !validForADay(auth)) throw new Error('certificate expires');
     byOutcome.set(c.outcome, { auth, sign });
   }
-  return { caPem: fs.readFileSync(path.join(work, 'mid-ca.pem'), 'utf8'), byOutcome };
+  return { byOutcome };
 }
 
 /**
  * Certificates for the citizens in dir/mid-sim (reused when present and still
  * valid), and the trusted CA copied to dir/mid-ca.pem.
  */
-async function prepareMaterial(dir, caKeyType) {
-  fs.mkdirSync(dir, { recursive: true });
-  const work = path.join(dir, 'mid-sim');
-  let material;
-  try {
-    material = loadMaterial(work, caKeyType);
-  } catch {
-    const tmp = fs.mkdtempSync(path.join(dir, 'mid-sim.tmp-'));
-    try {
-      await makeMaterial(tmp, caKeyType);
-      fs.rmSync(work, { recursive: true, force: true });
-      fs.renameSync(tmp, work);
-    } finally {
-      fs.rmSync(tmp, { recursive: true, force: true });
-    }
-    material = loadMaterial(work, caKeyType);
-  }
-  const caFile = path.join(dir, 'mid-ca.pem');
-  fs.writeFileSync(caFile, material.caPem);
-  return { ...material, caFile };
+function prepareMidMaterial(dir, caKeyType) {
+  return prepareMaterial(dir, {
+    workName: 'mid-sim', caName: 'mid-ca',
+    fingerprint: fingerprintOf({ MATERIAL_VERSION, caKeyType, CITIZENS }),
+    make: (work) => makeMaterial(work, caKeyType),
+    load: loadMaterial,
+  });
 }
 
 // ---------------------------------------------------------------------------
@@ -248,9 +217,7 @@ export function derToRawEcdsa(der, size) {
 const CURVE_BYTES = { prime256v1: 32, secp384r1: 48, secp521r1: 66 };
 
 async function signHash(leaf, hashType, hash) {
-  if (leaf.keyType === 'rsa') {
-    return crypto.privateEncrypt({ key: leaf.privateKey, padding: crypto.constants.RSA_PKCS1_PADDING }, digestInfo(hashType, hash));
-  }
+  if (leaf.keyType === 'rsa') return rsaSignHash(leaf.privateKey, hashType, hash);
   const size = CURVE_BYTES[leaf.privateKey.asymmetricKeyDetails.namedCurve];
   return derToRawEcdsa(await opensslRawSign(leaf.keyFile, hash), size);
 }
@@ -260,9 +227,7 @@ async function sessionOutcome(c, leaves, hashType, hash) {
   if (!c) return { state: 'COMPLETE', result: 'NOT_MID_CLIENT' };
   if (c.result !== 'OK') return { state: 'COMPLETE', result: c.result };
   const { auth } = leaves;
-  const signed = c.signature === 'wrong-hash'
-    ? crypto.createHash(HASH_TYPES[hashType].node).update(hash).digest() // some other hash of the same length
-    : hash;
+  const signed = c.signature === 'wrong-hash' ? otherHash(hashType, hash) : hash;
   const value = await signHash(auth, hashType, signed);
   return {
     state: 'COMPLETE',
@@ -275,51 +240,22 @@ async function sessionOutcome(c, leaves, hashType, hash) {
 // ---------------------------------------------------------------------------
 // HTTP
 
-const UUID_RE = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
-const BASE64_RE = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
-
 const now = () => new Date().toISOString().slice(0, 19); // "2019-07-23T11:32:01", as the API writes it
 const traceId = () => crypto.randomBytes(8).toString('hex');
-
-function send(res, status, body, headers = {}) {
-  if (res.headersSent || res.destroyed) return;
-  const text = typeof body === 'string' ? body : JSON.stringify(body);
-  res.writeHead(status, {
-    'content-type': typeof body === 'string' ? 'text/plain;charset=UTF-8' : 'application/json;charset=UTF-8',
-    'content-length': Buffer.byteLength(text),
-    ...headers,
-  });
-  res.end(text);
-}
 
 function sendJson(res, status, body) {
   send(res, status, { ...body, time: now(), traceId: traceId() });
 }
 
+/** MID's error body: {error, time, traceId}. */
 function sendError(res, status, error, headers) {
   send(res, status, { error, time: now(), traceId: traceId() }, headers);
 }
 
-function readBody(req, limit = 64 * 1024) {
-  return new Promise((resolve, reject) => {
-    const chunks = [];
-    let size = 0;
-    req.on('data', (d) => {
-      size += d.length;
-      if (size > limit) reject(Object.assign(new Error('Request body too large'), { status: 413 }));
-      else chunks.push(d);
-    });
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
-  });
-}
-
 /** The first problem with the parameters common to /authentication and /certificate, or null. */
 function checkCommon(b) {
-  for (const f of ['relyingPartyUUID', 'relyingPartyName', 'phoneNumber', 'nationalIdentityNumber']) {
-    if (b[f] === undefined || b[f] === null) return `${f} must not be null`;
-    if (typeof b[f] !== 'string') return `${f} must be a string`;
-  }
+  const missing = requiredStrings(b, ['relyingPartyUUID', 'relyingPartyName', 'phoneNumber', 'nationalIdentityNumber']);
+  if (missing) return missing;
   if (!UUID_RE.test(b.relyingPartyUUID)) return 'relyingPartyUUID must be a UUID in the 8-4-4-4-12 form';
   if (b.relyingPartyName.length < 1 || b.relyingPartyName.length > 100) return 'relyingPartyName must be 1 to 100 characters';
   if (!/^\+\d{7,15}$/.test(b.phoneNumber)) return 'phoneNumber must be + and 7 to 15 digits (E.164)';
@@ -331,13 +267,10 @@ function checkCommon(b) {
 function checkAuthentication(b) {
   const common = checkCommon(b);
   if (common) return common;
-  for (const f of ['hash', 'hashType', 'language']) {
-    if (b[f] === undefined || b[f] === null) return `${f} must not be null`;
-    if (typeof b[f] !== 'string') return `${f} must be a string`;
-  }
-  if (!Object.hasOwn(HASH_TYPES, b.hashType)) return `hashType must be one of ${Object.keys(HASH_TYPES).join(', ')}`;
-  if (!BASE64_RE.test(b.hash) || b.hash.length === 0) return 'Hash must be Base64 encoded';
-  if (Buffer.from(b.hash, 'base64').length !== HASH_TYPES[b.hashType].bytes) return 'The length of the hash must match the type of hash';
+  const missing = requiredStrings(b, ['hash', 'hashType', 'language']);
+  if (missing) return missing;
+  const badHash = hashProblem(b);
+  if (badHash) return badHash;
   if (!LANGUAGES.includes(b.language)) return `language must be one of ${LANGUAGES.join(', ')}`;
   const format = b.displayTextFormat ?? 'GSM-7';
   if (typeof format !== 'string' || !Object.hasOwn(DISPLAY_TEXT_FORMATS, format)) {
@@ -365,8 +298,8 @@ export async function startMobileIdSimulator({
 } = {}) {
   dir ??= fs.mkdtempSync(path.join(os.tmpdir(), 'eidhub-mid-sim-'));
   const say = typeof log === 'function' ? log : () => {};
-  const material = await prepareMaterial(dir, caKeyType);
-  const sessions = new Map(); // sessionID -> session
+  const material = await prepareMidMaterial(dir, caKeyType);
+  const sessions = createSessionStore({ ttlMs: sessionTtlMs, ttlFrom: 'start', say });
 
   function findCitizen(phone, code) {
     return CITIZENS.find((c) => c.phone === phone && c.personalCode === code) ?? null;
@@ -376,23 +309,8 @@ export async function startMobileIdSimulator({
     return b.relyingPartyUUID === rpUUID && b.relyingPartyName.toLowerCase() === rpName.toLowerCase();
   }
 
-  async function parseJson(req, res) {
-    let body;
-    try {
-      body = JSON.parse(await readBody(req));
-    } catch (e) {
-      sendError(res, e.status ?? 400, e.status ? e.message : 'Request body must be valid JSON');
-      return null;
-    }
-    if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-      sendError(res, 400, 'Request body must be a JSON object');
-      return null;
-    }
-    return body;
-  }
-
   async function startAuthentication(req, res) {
-    const b = await parseJson(req, res);
+    const b = await readJsonObject(req, res, sendError);
     if (!b) return;
     const problem = checkAuthentication(b);
     if (problem) return sendError(res, 400, problem);
@@ -400,21 +318,10 @@ export async function startMobileIdSimulator({
 
     const c = findCitizen(b.phoneNumber, b.nationalIdentityNumber);
     const hash = Buffer.from(b.hash, 'base64');
-    const s = {
-      id: crypto.randomUUID(), created: Date.now(), complete: null, failed: false, due: false, computed: null, waiter: null,
-    };
-    sessions.set(s.id, s);
-    const settle = () => {
-      if (!s.due || !(s.computed || s.failed)) return;
-      s.complete = s.computed;
-      say(`session ${s.id}: ${s.failed ? 'internal error' : s.complete.result}`);
-      s.waiter?.finish();
-    };
-    s.timer = setTimeout(() => { s.due = true; settle(); }, delayMs);
-    sessionOutcome(c, c && material.byOutcome.get(c.outcome), b.hashType, hash)
-      .then((o) => { s.computed = o; })
-      .catch((e) => { s.failed = true; say(`session ${s.id}: signing failed: ${e.message}`); })
-      .finally(settle);
+    const s = sessions.start({
+      delayMs,
+      outcome: sessionOutcome(c, c && material.byOutcome.get(c.outcome), b.hashType, hash),
+    });
     say(`authentication ${s.id}: ${b.phoneNumber} ${b.nationalIdentityNumber} (${c ? c.outcome : 'unknown: NOT_MID_CLIENT'}),`
       + ` ${b.hashType}, verification code ${verificationCode(hash)}, language ${b.language}`
       + `${b.displayText ? `, displayText "${b.displayText}"` : ''}`);
@@ -430,38 +337,14 @@ export async function startMobileIdSimulator({
   function pollSession(req, res, id, query) {
     if (!id) return sendError(res, 400, 'Required sessionId is missing');
     const s = sessions.get(id);
-    if (!s || Date.now() - s.created > sessionTtlMs) return sendError(res, 404, 'SessionID not found');
-    let timeout = LONG_POLL.defaultMs;
-    const raw = query.get('timeoutMs');
-    if (raw !== null) {
-      if (!/^\d+$/.test(raw)) return sendError(res, 400, 'timeoutMs must be a whole number of milliseconds');
-      timeout = Math.min(LONG_POLL.maxMs, Math.max(LONG_POLL.minMs, Number(raw)));
-    }
-    if (s.complete || s.failed) return respondState(res, s);
-    // A newer request for the same session: the older one is answered RUNNING at once.
-    s.waiter?.finish();
-    const w = {
-      done: false,
-      finish() {
-        if (w.done) return;
-        w.done = true;
-        clearTimeout(w.timer);
-        if (s.waiter === w) s.waiter = null;
-        respondState(res, s);
-      },
-    };
-    w.timer = setTimeout(() => w.finish(), timeout);
-    s.waiter = w;
-    res.on('close', () => {
-      if (w.done) return;
-      w.done = true;
-      clearTimeout(w.timer);
-      if (s.waiter === w) s.waiter = null;
-    });
+    if (!s) return sendError(res, 404, 'SessionID not found');
+    const timeout = longPollTimeout(query.get('timeoutMs'), LONG_POLL);
+    if (Number.isNaN(timeout)) return sendError(res, 400, 'timeoutMs must be a whole number of milliseconds');
+    sessions.wait(res, s, timeout, respondState);
   }
 
   async function certificate(req, res) {
-    const b = await parseJson(req, res);
+    const b = await readJsonObject(req, res, sendError);
     if (!b) return;
     const problem = checkCommon(b);
     if (problem) return sendError(res, 400, problem);
@@ -480,39 +363,7 @@ export async function startMobileIdSimulator({
     { re: /^\/certificate$/, methods: ['POST'], handle: (req, res) => certificate(req, res) },
     { re: /^\/version$/, methods: ['GET'], handle: (req, res) => send(res, 200, 'Version: 5.1.1-eidhub-simulator. Built: 22.11.2026 00:00') },
   ];
-
-  const server = http.createServer((req, res) => {
-    const url = new URL(req.url, 'http://localhost');
-    if (!url.pathname.startsWith(`${BASE_PATH}/`)) return sendError(res, 404, 'Not Found');
-    const sub = url.pathname.slice(BASE_PATH.length);
-    const route = routes.find((r) => r.re.test(sub));
-    if (!route) return sendError(res, 404, 'Not Found');
-    const allow = [...route.methods, 'OPTIONS'].join(', ');
-    if (req.method === 'OPTIONS') {
-      res.writeHead(200, { allow, 'content-length': 0 });
-      return res.end();
-    }
-    if (!route.methods.includes(req.method)) return sendError(res, 405, 'Method Not Allowed', { allow });
-    Promise.resolve(route.handle(req, res, sub.match(route.re), url.searchParams)).catch((e) => {
-      say(`internal error: ${e.stack}`);
-      sendError(res, 500, 'Internal error');
-    });
-  });
-
-  const sweeper = setInterval(() => {
-    const t = Date.now();
-    for (const [id, s] of sessions) {
-      if (t - s.created > sessionTtlMs && !s.waiter) {
-        clearTimeout(s.timer);
-        sessions.delete(id);
-      }
-    }
-  }, Math.max(1000, Math.min(30000, sessionTtlMs))).unref();
-
-  await new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => { server.off('error', reject); resolve(); });
-  });
+  const server = await startServer({ host, port, basePath: BASE_PATH, routes, sendError, say });
   const actualPort = server.address().port;
 
   let stopping;
@@ -524,16 +375,7 @@ export async function startMobileIdSimulator({
     citizens: CITIZENS,
     setDelay(ms) { delayMs = ms; },
     stop() {
-      stopping ??= new Promise((resolve) => {
-        clearInterval(sweeper);
-        for (const s of sessions.values()) {
-          clearTimeout(s.timer);
-          if (s.waiter) { clearTimeout(s.waiter.timer); s.waiter.done = true; }
-        }
-        sessions.clear();
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
+      stopping ??= (sessions.stop(), closeServer(server));
       return stopping;
     },
   };
@@ -542,7 +384,7 @@ export async function startMobileIdSimulator({
 // ---------------------------------------------------------------------------
 // Command line
 
-async function main() {
+function main() {
   const { values } = parseArgs({
     options: {
       port: { type: 'string', default: process.env.MID_SIM_PORT ?? '0' },
@@ -562,23 +404,9 @@ async function main() {
       + 'Env: MID_SIM_PORT, MID_SIM_DIR, MID_SIM_DELAY_MS, MID_SIM_RP_UUID, MID_SIM_RP_NAME. See tests/sim/README.md.');
     return;
   }
-  const int = (name) => {
-    const v = values[name];
-    if (!/^\d+$/.test(v)) throw new Error(`--${name} must be a whole number, not ${v}`);
-    return Number(v);
-  };
+  const int = (name) => wholeNumberOption(values, name);
   if (!['ec', 'rsa'].includes(values['ca-key-type'])) throw new Error('--ca-key-type must be ec or rsa');
-  // Handlers first, so that a SIGTERM at any time ends the process cleanly (exit 0).
-  let sim;
-  let stopping = false;
-  const stop = async () => {
-    if (stopping) return;
-    stopping = true;
-    try { await sim?.stop(); } finally { process.exit(0); }
-  };
-  process.on('SIGTERM', stop);
-  process.on('SIGINT', stop);
-  sim = await startMobileIdSimulator({
+  const opts = {
     port: int('port'),
     dir: values.dir,
     delayMs: int('delay-ms'),
@@ -587,14 +415,19 @@ async function main() {
     caKeyType: values['ca-key-type'],
     sessionTtlMs: int('session-ttl-ms'),
     log: values.quiet ? false : (line) => process.stderr.write(`[mobile-id] ${line}\n`),
+  };
+  runSimulator({
+    label: 'mobile-id simulator',
+    start: () => startMobileIdSimulator(opts),
+    readyLine: (sim) => `mobile-id simulator listening on ${sim.url}`,
   });
-  if (stopping) return sim.stop();
-  process.stdout.write(`mobile-id simulator listening on ${sim.url}\n`);
 }
 
-if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  main().catch((e) => {
+if (isMainModule(import.meta.url)) {
+  try {
+    main();
+  } catch (e) {
     process.stderr.write(`mobile-id simulator: ${e.message}\n`);
     process.exit(1);
-  });
+  }
 }

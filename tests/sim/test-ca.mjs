@@ -1,12 +1,13 @@
-// Test PKI for the eID simulators (Mobile-ID now, Smart-ID later): creates,
+// Test PKI for the eID simulators (Mobile-ID, Smart-ID): creates,
 // with the `openssl` command line tool, a test CA in a folder and issues
 // end-entity certificates for test citizens whose subject looks like the one
 // in SK ID Solutions' certificates:
 //   C=EE, CN=SURNAME,GIVENNAME,PNOEE-38001085718, SN=SURNAME, GN=GIVENNAME,
 //   serialNumber=PNOEE-38001085718
 // (the personal code carries the ETSI EN 319 412-1 semantics prefix PNOEE-).
-// Also holds the Estonian personal code (isikukood) helpers, since the
-// citizens' certificates are built around it. Everything here is test data.
+// Also holds the Estonian (and Lithuanian) and Latvian personal code helpers,
+// since the citizens' certificates are built around them. Everything here is
+// test data.
 //
 // Usage:
 //   const ca = await createTestCA(dir, { name: 'mid-ca', commonName: '...' });
@@ -75,6 +76,50 @@ export function makePersonalCode(dateOfBirth, sex, sequence = 0) {
   const g = 2 * century + (sex === 'M' ? 1 : 2);
   const first10 = `${g}${y.slice(2)}${m}${d}${String(sequence).padStart(3, '0')}`;
   return first10 + personalCodeChecksum(first10);
+}
+
+// Latvian personal code (personas kods), 11 digits written DDMMYY-CNNNX: C
+// gives the century of birth (0: 1800s, 1: 1900s, 2: 2000s); codes issued
+// since 2017 start with 32 and carry no birth date. X is a checksum: (1101 -
+// sum of the first ten digits weighted 1,6,3,7,9,10,5,8,4,2) mod 11 (never 10).
+
+/** The checksum digit for the first 10 digits of a Latvian personal code (hyphen ignored), or null if none fits. */
+export function latvianPersonalCodeChecksum(first10) {
+  const d = [...String(first10).replace('-', '').slice(0, 10)].map(Number);
+  const w = [1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
+  const c = (1101 - d.reduce((acc, x, i) => acc + x * w[i], 0)) % 11;
+  return c >= 0 && c < 10 ? c : null;
+}
+
+/**
+ * { dateOfBirth: 'YYYY-MM-DD' or null (codes starting 32), sex: null } from a
+ * Latvian personal code 'DDMMYY-NNNNN' (or without the hyphen), or null if it is not valid.
+ */
+export function latvianPersonalCodeInfo(code) {
+  const m = /^(\d{6})-?(\d{5})$/.exec(String(code));
+  if (!m) return null;
+  const digits = m[1] + m[2];
+  if (latvianPersonalCodeChecksum(digits) !== Number(digits[10])) return null;
+  if (digits.startsWith('32')) return { dateOfBirth: null, sex: null };
+  const century = Number(digits[6]);
+  if (century > 2) return null;
+  const year = 1800 + 100 * century + Number(digits.slice(4, 6));
+  const month = Number(digits.slice(2, 4));
+  const day = Number(digits.slice(0, 2));
+  const date = new Date(Date.UTC(year, month - 1, day));
+  if (date.getUTCFullYear() !== year || date.getUTCMonth() !== month - 1 || date.getUTCDate() !== day) return null;
+  return { dateOfBirth: date.toISOString().slice(0, 10), sex: null };
+}
+
+/**
+ * Birth date and sex from a national personal code of a country: EE and LT
+ * (same scheme) via personalCodeInfo, LV via latvianPersonalCodeInfo; null if
+ * the code is not valid or the country not known here.
+ */
+export function nationalIdInfo(country, code) {
+  if (country === 'EE' || country === 'LT') return personalCodeInfo(code);
+  if (country === 'LV') return latvianPersonalCodeInfo(code);
+  return null;
 }
 
 /** Age in whole years on a given day (default today, UTC) of someone born on dateOfBirth ('YYYY-MM-DD'). */
