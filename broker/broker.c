@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "broker/audit.h"
 #include "broker/backends/backend.h"
 #include "broker/config.h"
 #include "broker/http_client.h"
@@ -24,6 +25,7 @@ struct eh_broker {
     void *backend_state[EH_BACKEND_MAX]; /* by registry index; NULL: not configured */
     eh_policy_store *policies; /* NULL without policy_dir */
     eh_admin *admin;           /* NULL without "admin" */
+    eh_audit *audit;           /* NULL without "audit" */
 };
 
 /* load_policies opens policy_dir and loads the "admin" member, which needs
@@ -128,6 +130,10 @@ eh_rc eh_broker_load(const char *path, eh_broker **out, char *err, size_t errlen
     rc = load_policies(b, err, errlen);
     if (rc != EH_OK)
         goto cleanup;
+    rc = eh_audit_load(json_object_get(b->config->root, "audit"), b->config, b->keys, &b->audit,
+                       err, errlen);
+    if (rc != EH_OK)
+        goto cleanup;
     rc = eh_discovery_build(b->config, b->keys, &b->discovery);
     if (rc == EH_OK)
         rc = eh_keyset_jwks_json(b->keys, &b->jwks);
@@ -173,6 +179,11 @@ eh_policy_store *eh_broker_policies_get(const eh_broker *b)
 const eh_admin *eh_broker_admin_get(const eh_broker *b)
 {
     return b->admin;
+}
+
+const eh_audit *eh_broker_audit_get(const eh_broker *b)
+{
+    return b->audit;
 }
 
 void *eh_broker_backend_get(const eh_broker *b, const char *name)
@@ -228,6 +239,7 @@ void eh_broker_free(eh_broker *b)
         if (b->backend_state[i] != NULL)
             defs[i].free(b->backend_state[i]);
     }
+    eh_audit_free(b->audit);
     eh_admin_free(b->admin);
     eh_policy_store_free(b->policies);
     eh_config_free(b->config);

@@ -12,6 +12,7 @@
 
 typedef struct eh_broker eh_broker;
 struct eh_admin;
+struct eh_audit;
 struct eh_config;
 struct eh_keyset;
 struct eh_policy_store;
@@ -37,6 +38,11 @@ const struct eh_keyset *eh_broker_keys_get(const eh_broker *b);
  * "admin" member (NULL when none is configured; then policy_dir is too). */
 struct eh_policy_store *eh_broker_policies_get(const eh_broker *b);
 const struct eh_admin *eh_broker_admin_get(const eh_broker *b);
+
+/* eh_broker_audit_get returns the audit trail of the configuration's
+ * "audit" member (broker/audit.h), or NULL when none is configured (every
+ * eh_audit_ function then does nothing). */
+const struct eh_audit *eh_broker_audit_get(const eh_broker *b);
 
 /* eh_broker_backend_get returns the loaded state of the backend called
  * name (e.g. the eh_mid of "mobile_id"), or NULL when it is not configured. */

@@ -129,7 +129,7 @@ static eh_rc parse_rp(eh_check *v, const json_t *item, const char *path, eh_conf
 {
     static const char *const allowed[] = {"client_id", "client_secret_sha256", "redirect_uris",
                                           "post_logout_redirect_uris", "display_name", "policy",
-                                          "subject_type", NULL};
+                                          "subject_type", "backchannel_logout_uri", NULL};
     char sub[EH_JSON_PATH_MAX];
     char *subject_type = NULL;
     eh_rc rc;
@@ -174,6 +174,18 @@ static eh_rc parse_rp(eh_check *v, const json_t *item, const char *path, eh_conf
         eh_json_path_member(sub, sizeof(sub), path, "policy");
         return eh_check_fail(v, sub, "unknown policy \"%s\" (known: %s)", rp->policy, names);
     }
+    if ((rc = eh_check_string(v, item, path, "backchannel_logout_uri", 0,
+                              &rp->backchannel_logout_uri)) != EH_OK) {
+        free(subject_type);
+        return rc;
+    }
+    if (rp->backchannel_logout_uri != NULL) {
+        eh_json_path_member(sub, sizeof(sub), path, "backchannel_logout_uri");
+        if ((rc = eh_check_url(v, sub, rp->backchannel_logout_uri, 0)) != EH_OK) {
+            free(subject_type);
+            return rc;
+        }
+    }
     rp->subject_type = EH_SUBJECT_PAIRWISE; /* private by default */
     if (subject_type != NULL) {
         if (strcmp(subject_type, "public") == 0) {
@@ -215,6 +227,58 @@ static eh_rc parse_rps(eh_check *v, const json_t *root, eh_config *cfg)
             }
         }
     }
+    return EH_OK;
+}
+
+/* parse_sso reads "sso": {"enabled": bool, "lifetime_minutes": {"low": n,
+ * "substantial": n, "high": n}}; short lifetimes by default, shorter for
+ * higher levels (a stolen session is worth more). */
+static eh_rc parse_sso(eh_check *v, const json_t *root, eh_config *cfg)
+{
+    static const char *const allowed[] = {"enabled", "lifetime_minutes", NULL};
+    static const char *const levels[] = {"low", "substantial", "high", NULL};
+    static const char *const level_names[] = {"none", "low", "substantial", "high"};
+    json_t *sso = json_object_get(root, "sso"), *life, *enabled;
+    unsigned minutes[4] = {0, 30, 20, 10};
+    eh_rc rc;
+
+    cfg->retention_days = 30;
+    if (json_object_get(root, "my_eidhub") != NULL) {
+        static const char *const my_allowed[] = {"retention_days", NULL};
+        json_t *my = json_object_get(root, "my_eidhub");
+        if (!json_is_object(my))
+            return eh_check_fail(v, "$.my_eidhub", "must be an object");
+        if ((rc = eh_check_members(v, my, "$.my_eidhub", my_allowed)) != EH_OK ||
+            /* store TTLs are 32-bit milliseconds: at most 49 days */
+            (rc = eh_check_uint(v, my, "$.my_eidhub", "retention_days", 1, 49,
+                                &cfg->retention_days)) != EH_OK)
+            return rc;
+    }
+    if (sso != NULL) {
+        if (!json_is_object(sso))
+            return eh_check_fail(v, "$.sso", "must be an object");
+        if ((rc = eh_check_members(v, sso, "$.sso", allowed)) != EH_OK)
+            return rc;
+        enabled = json_object_get(sso, "enabled");
+        if (enabled != NULL && !json_is_boolean(enabled))
+            return eh_check_fail(v, "$.sso.enabled", "must be true or false");
+        if (json_is_false(enabled))
+            return EH_OK; /* all lifetimes stay 0: no SSO */
+        life = json_object_get(sso, "lifetime_minutes");
+        if (life != NULL) {
+            if (!json_is_object(life))
+                return eh_check_fail(v, "$.sso.lifetime_minutes", "must be an object");
+            if ((rc = eh_check_members(v, life, "$.sso.lifetime_minutes", levels)) != EH_OK)
+                return rc;
+            for (int l = EH_LOA_LOW; l <= EH_LOA_HIGH; l++) {
+                if ((rc = eh_check_uint(v, life, "$.sso.lifetime_minutes", level_names[l], 1,
+                                        1440, &minutes[l])) != EH_OK)
+                    return rc;
+            }
+        }
+    }
+    for (int l = EH_LOA_LOW; l <= EH_LOA_HIGH; l++)
+        cfg->sso_lifetime_s[l] = minutes[l] * 60u;
     return EH_OK;
 }
 
@@ -290,7 +354,8 @@ static eh_rc parse_subject_secret(eh_check *v, const json_t *root, eh_config *cf
 static eh_rc parse_root(eh_check *v, json_t *root, eh_config *cfg)
 {
     static const char *const allowed[] = {"issuer", "keys", "relying_parties", "backends",
-                                          "policy_dir", "subject_secret_file", "admin", NULL};
+                                          "policy_dir", "subject_secret_file", "admin", "sso",
+                                          "my_eidhub", "audit", NULL};
     char *policy_dir = NULL;
     eh_rc rc;
     size_t n;
@@ -317,7 +382,8 @@ static eh_rc parse_root(eh_check *v, json_t *root, eh_config *cfg)
     if (cfg->backends != NULL && !json_is_object(cfg->backends))
         return eh_check_fail(v, "$.backends", "must be an object of backend name -> settings");
     json_incref(cfg->backends);
-    if ((rc = check_backend_names(v, cfg->backends)) != EH_OK)
+    if ((rc = check_backend_names(v, cfg->backends)) != EH_OK ||
+        (rc = parse_sso(v, root, cfg)) != EH_OK)
         return rc;
     return parse_subject_secret(v, root, cfg);
 }
@@ -419,6 +485,7 @@ void eh_config_free(eh_config *cfg)
         free_strv(rp->post_logout_redirect_uris, rp->n_post_logout_redirect_uris);
         json_decref(rp->display_name);
         free(rp->policy);
+        free(rp->backchannel_logout_uri);
     }
     free(cfg->rps);
     free(cfg->path);

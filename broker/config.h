@@ -38,6 +38,7 @@ typedef struct eh_config_rp {
     json_t *display_name; /* {"en": "...", "et": "..."}; a plain string becomes {"en": s} */
     char *policy;         /* name of the policy that governs it */
     eh_subject_type subject_type;
+    char *backchannel_logout_uri; /* OIDC Back-Channel Logout, or NULL */
 } eh_config_rp;
 
 typedef struct eh_config {
@@ -51,6 +52,8 @@ typedef struct eh_config {
     char *subject_secret_file;     /* absolute; NULL when not configured */
     unsigned char *subject_secret; /* its bytes: the key of pairwise subjects */
     size_t subject_secret_len;
+    unsigned sso_lifetime_s[4];    /* by eh_loa; 0: no single sign-on */
+    unsigned retention_days;       /* how long "My eidhub" keeps a citizen's releases */
     json_t *backends; /* the "backends" object, each backend validates its own member */
     json_t *root;     /* the whole document, for members later rooms read */
 } eh_config;

@@ -55,7 +55,7 @@ eh_rc eh_consent_page_handle(eh_broker *b, const eh_http_request *req, eh_http_r
     if (eh_flow_txn_or_page(b, req, 0, &txn, resp) != EH_OK)
         return EH_OK;
     locale = txn->authn->locale ? txn->authn->locale : "en";
-    pending = json_object_get(txn->policy, "pending");
+    pending = json_object_get(txn->flow, "pending");
     if (pending == NULL) {
         rc = eh_page_error(resp, 400, locale, "session_expired", NULL, NULL);
         goto cleanup;
@@ -109,7 +109,7 @@ eh_rc eh_consent_decide_handle(eh_broker *b, const eh_http_request *req, eh_http
 
     if (eh_flow_txn_or_page(b, req, 0, &txn, resp) != EH_OK)
         return EH_OK;
-    if (!eh_txn_csrf_ok(txn, req) || json_object_get(txn->policy, "pending") == NULL) {
+    if (!eh_txn_csrf_ok(txn, req) || json_object_get(txn->flow, "pending") == NULL) {
         rc = eh_page_error(resp, 403, txn->authn->locale, "forbidden", NULL, NULL);
         goto cleanup;
     }
@@ -122,7 +122,7 @@ eh_rc eh_consent_decide_handle(eh_broker *b, const eh_http_request *req, eh_http
     if (decision == NULL || strcmp(decision, "allow") != 0) {
         rc = eh_flow_fail(b, txn, "access_denied", "the citizen did not consent", resp);
     } else if ((rc = eh_flow_policy(b, txn, &policy)) == EH_OK &&
-               (rc = eh_identity_from_json(json_object_get(txn->policy, "pending"),
+               (rc = eh_identity_from_json(json_object_get(txn->flow, "pending"),
                                            &released)) == EH_OK) {
         rc = eh_flow_release(b, txn, policy, released, resp);
     }

@@ -3,9 +3,12 @@
 #include <string.h>
 
 #include "broker/backends/mobile_id.h"
+#include "broker/backends/oidc_upstream.h"
+#include "broker/backends/smart_id.h"
 #include "broker/flow.h"
 #include "broker/frontends/oidc_op.h"
 #include "broker/health.h"
+#include "broker/me.h"
 #include "broker/page.h"
 #include "metadata/discovery.h"
 #include "policies/admin_api.h"
@@ -49,12 +52,27 @@ static const eh_route eh_routes[] = {
     {EH_HTTP_POST, "/cancel", eh_cancel_handle, BLOCKS},
     {GET_HEAD, "/consent", eh_consent_page_handle, BLOCKS},
     {EH_HTTP_POST, "/consent", eh_consent_decide_handle, BLOCKS},
+    {GET_HEAD, "/sso", eh_sso_page_handle, BLOCKS},
+    {EH_HTTP_POST, "/sso", eh_sso_decide_handle, BLOCKS},
+    /* logout and the citizen's own page */
+    {GET_POST, "/logout", eh_oidc_logout_handle, BLOCKS},
+    {GET_HEAD, "/me", eh_me_handle, BLOCKS},
+    {EH_HTTP_POST, "/me/logout", eh_me_logout_handle, BLOCKS},
     /* Mobile-ID (backend) */
     {GET_HEAD, "/auth/mid", eh_mid_form_handle, BLOCKS},
     {EH_HTTP_POST, "/auth/mid", eh_mid_start_handle, BLOCKS},
     {GET_HEAD, "/auth/mid/wait", eh_mid_wait_handle, BLOCKS},
     {GET_HEAD, "/auth/mid/status", eh_mid_status_handle, BLOCKS},
     {GET_HEAD, "/auth/mid/finish", eh_mid_finish_handle, BLOCKS},
+    /* Smart-ID (backend) */
+    {GET_HEAD, "/auth/sid", eh_sid_form_handle, BLOCKS},
+    {EH_HTTP_POST, "/auth/sid", eh_sid_start_handle, BLOCKS},
+    {GET_HEAD, "/auth/sid/wait", eh_sid_wait_handle, BLOCKS},
+    {GET_HEAD, "/auth/sid/status", eh_sid_status_handle, BLOCKS},
+    {GET_HEAD, "/auth/sid/finish", eh_sid_finish_handle, BLOCKS},
+    /* national OpenID Connect eID (backend) */
+    {GET_HEAD, "/auth/oidc", eh_oidcup_start_handle, BLOCKS},
+    {GET_HEAD, "/auth/oidc/callback", eh_oidcup_callback_handle, BLOCKS},
 };
 
 const eh_route *eh_dispatch_find(eh_http_method method, const char *path, eh_rc *rc)

@@ -3,12 +3,15 @@
 #include <string.h>
 #include <time.h>
 
+#include "broker/audit.h"
 #include "broker/broker.h"
 #include "broker/frontends/oidc_op.h"
 #include "broker/i18n.h"
 #include "broker/log.h"
 #include "broker/page.h"
 #include "broker/policy_ref.h"
+#include "broker/records.h"
+#include "broker/sso.h"
 
 /* Every frontend, one line each. */
 static const eh_frontend_def eh_frontends[] = {
@@ -34,9 +37,9 @@ eh_rc eh_flow_start_policy(eh_broker *b, eh_txn *txn, const char *name, const ch
 
     if (rc != EH_OK)
         return rc;
-    if (json_object_set_new(txn->policy, "name", json_string(name)) != 0 ||
-        json_object_set_new(txn->policy, "fallback", json_string(fallback)) != 0 ||
-        json_object_set_new(txn->policy, "version", json_integer(p->version)) != 0) {
+    if (json_object_set_new(txn->flow, "policy",
+                            json_pack("{s:s, s:s, s:i}", "name", name, "fallback", fallback,
+                                      "version", p->version)) != 0) {
         eh_policy_free(p);
         return EH_ERR_NOMEM;
     }
@@ -46,9 +49,10 @@ eh_rc eh_flow_start_policy(eh_broker *b, eh_txn *txn, const char *name, const ch
 
 eh_rc eh_flow_policy(eh_broker *b, const eh_txn *txn, eh_policy **out)
 {
-    const char *name = json_string_value(json_object_get(txn->policy, "name"));
-    const char *fallback = json_string_value(json_object_get(txn->policy, "fallback"));
-    json_t *version = json_object_get(txn->policy, "version");
+    json_t *ref = json_object_get(txn->flow, "policy");
+    const char *name = json_string_value(json_object_get(ref, "name"));
+    const char *fallback = json_string_value(json_object_get(ref, "fallback"));
+    json_t *version = json_object_get(ref, "version");
 
     if (name == NULL || fallback == NULL || !json_is_integer(version))
         return EH_ERR_INTERNAL;
@@ -63,14 +67,49 @@ eh_rc eh_flow_release(eh_broker *b, const eh_txn *txn, const eh_policy *policy,
 
     if (fe == NULL)
         return EH_ERR_INTERNAL;
+    const char *sso_key = json_string_value(json_object_get(txn->flow, "sso"));
+
     rc = fe->complete(b, txn, policy, released, resp);
     if (rc == EH_OK)
         rc = eh_txn_unbind(resp, eh_broker_secure(b));
+    /* a release that cannot be audited does not happen (docs/audit.md): the
+     * requester gets server_error instead of the answer with its code */
+    if (rc == EH_OK && eh_audit_release(eh_broker_audit_get(b), txn->authn->requester,
+                                        policy->name,
+                                        policy->version, released) != EH_OK) {
+        eh_http_response_free(resp);
+        return eh_flow_fail(b, txn, "server_error", "the login could not be recorded", resp);
+    }
+    /* the session remembers the requester (for logout), the citizen's page
+     * the release; neither failing undoes the answer */
+    if (rc == EH_OK && sso_key != NULL)
+        eh_sso_add_requester(b, sso_key, txn->authn->requester, NULL);
+    if (rc == EH_OK)
+        eh_records_add(b, txn, released);
     if (rc == EH_OK)
         eh_log(EH_LOG_INFO, "login completed: requester %s, method %s, loa %s, policy version %d",
                txn->authn->requester, released->method ? released->method : "?",
                eh_loa_name(released->loa), policy->version);
     return rc;
+}
+
+/* start_sso opens a single sign-on session for a citizen who just
+ * authenticated (not for one who came back through an existing session)
+ * and notes it in the transaction: its key, and its public id for the
+ * requester's ID token. Without SSO (switched off, store trouble) the login
+ * goes on without one. */
+static void start_sso(eh_broker *b, const eh_txn *txn, const eh_identity *id,
+                      eh_http_response *resp)
+{
+    eh_sso *sso = NULL;
+
+    if (json_object_get(txn->flow, "sso") != NULL)
+        return;
+    if (eh_sso_create(b, id, resp, &sso) != EH_OK)
+        return;
+    json_object_set_new(txn->flow, "sso", json_string(sso->key));
+    json_object_set_new(txn->flow, "sid", json_string(sso->sid));
+    eh_sso_free(sso);
 }
 
 /* ask_consent keeps the minimised identity in the transaction, puts the
@@ -83,7 +122,7 @@ static eh_rc ask_consent(eh_broker *b, const eh_txn *txn, const eh_identity *rel
 
     if (rc != EH_OK)
         return rc;
-    if (json_object_set_new(txn->policy, "pending", pending) != 0)
+    if (json_object_set_new(txn->flow, "pending", pending) != 0)
         return EH_ERR_NOMEM;
     rc = eh_txn_save(eh_broker_store_get(b), txn);
     if (rc == EH_OK)
@@ -102,6 +141,7 @@ eh_rc eh_flow_complete(eh_broker *b, const eh_txn *txn, const eh_identity *id,
 
     if (fe == NULL)
         return EH_ERR_INTERNAL;
+    start_sso(b, txn, id, resp);
     rc = eh_flow_policy(b, txn, &policy);
     if (rc != EH_OK) {
         rc = eh_flow_fail(b, txn, "server_error", "the requester's policy is not available", resp);

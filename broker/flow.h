@@ -77,6 +77,12 @@ eh_rc eh_consent_page_handle(struct eh_broker *b, const eh_http_request *req,
 eh_rc eh_consent_decide_handle(struct eh_broker *b, const eh_http_request *req,
                                eh_http_response *resp);
 
+/*   GET  /sso      a citizen with an SSO session sees who asks
+ *   POST /sso      continue with the session, or log in again */
+eh_rc eh_sso_page_handle(struct eh_broker *b, const eh_http_request *req, eh_http_response *resp);
+eh_rc eh_sso_decide_handle(struct eh_broker *b, const eh_http_request *req,
+                           eh_http_response *resp);
+
 /* eh_flow_release lets the frontend of txn answer with released (after the
  * citizen's consent, or directly when none is asked). */
 eh_rc eh_flow_release(struct eh_broker *b, const eh_txn *txn, const eh_policy *policy,

@@ -52,6 +52,10 @@ eh_rc eh_http_form_decode(const char *s, size_t len, char **out)
         return EH_ERR_NOMEM;
     for (size_t i = 0; i < len; i++) {
         char c = s[i];
+        if (c == '\0') {
+            free(buf);
+            return EH_ERR_INVALID;
+        }
         if (c == '+') {
             c = ' ';
         } else if (c == '%') {

@@ -1,6 +1,7 @@
 #include "broker/http_client.h"
 
 #include <curl/curl.h>
+#include <openssl/crypto.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,6 +54,26 @@ eh_rc eh_http_client_call(const eh_http_call *call, eh_http_answer *answer, char
     headers = curl_slist_append(headers, "Accept: application/json");
     if (call->json_body != NULL)
         headers = curl_slist_append(headers, "Content-Type: application/json; charset=UTF-8");
+    else if (call->form_body != NULL)
+        headers = curl_slist_append(headers, "Content-Type: application/x-www-form-urlencoded");
+    else if (call->form_body != NULL)
+        headers = curl_slist_append(headers, "Content-Type: application/x-www-form-urlencoded");
+    if (call->authorization != NULL) {
+        eh_buf h;
+        char *line = NULL;
+        eh_buf_init(&h);
+        eh_buf_append(&h, "Authorization: ");
+        eh_buf_append(&h, call->authorization);
+        if (eh_buf_finish(&h, &line, NULL) != EH_OK || strpbrk(line, "\r\n") != NULL) {
+            free(line);
+            snprintf(why, whylen, "bad Authorization value");
+            rc = EH_ERR_INVALID;
+            goto cleanup;
+        }
+        headers = curl_slist_append(headers, line);
+        OPENSSL_cleanse(line, strlen(line));
+        free(line);
+    }
     curl_easy_setopt(curl, CURLOPT_URL, call->url);
     curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
@@ -65,9 +86,10 @@ eh_rc eh_http_client_call(const eh_http_call *call, eh_http_answer *answer, char
     curl_easy_setopt(curl, CURLOPT_USERAGENT, "eidhub");
     if (call->pinned_public_key != NULL)
         curl_easy_setopt(curl, CURLOPT_PINNEDPUBLICKEY, call->pinned_public_key);
-    if (call->json_body != NULL) {
+    if (call->json_body != NULL || call->form_body != NULL) {
         curl_easy_setopt(curl, CURLOPT_POST, 1L);
-        curl_easy_setopt(curl, CURLOPT_POSTFIELDS, call->json_body);
+        curl_easy_setopt(curl, CURLOPT_POSTFIELDS,
+                         call->json_body != NULL ? call->json_body : call->form_body);
     } else {
         curl_easy_setopt(curl, CURLOPT_HTTPGET, 1L);
     }

@@ -20,6 +20,9 @@ typedef struct eh_http_call {
     const char *pinned_public_key; /* curl's "sha256//..." list, or NULL */
     unsigned timeout_ms;           /* whole call */
     unsigned connect_timeout_ms;
+    const char *form_body;     /* sent as application/x-www-form-urlencoded when not NULL
+                                * (and json_body is NULL) */
+    const char *authorization; /* the Authorization header's value, or NULL */
 } eh_http_call;
 
 typedef struct eh_http_answer {

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "broker/json_path.h"
 
@@ -97,6 +98,11 @@ eh_rc eh_check_url(eh_check *v, const char *path, const char *url, int no_query)
         curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK)
         goto cleanup;
     if (strcmp(scheme, "https") != 0 && !(strcmp(scheme, "http") == 0 && loopback_host(host)))
+        goto cleanup;
+    /* exactly a lower-case scheme, "://", the host: libcurl would also read
+     * "https:/host" or "HTTPS://host" */
+    if (strncmp(url, scheme, strlen(scheme)) != 0 || strncmp(url + strlen(scheme), "://", 3) != 0 ||
+        url[strlen(scheme) + 3] == '/')
         goto cleanup;
     if (curl_url_get(u, CURLUPART_USER, &part, 0) == CURLUE_OK)
         goto cleanup;

@@ -15,12 +15,28 @@ static int plain_identifier(const char *s)
     return 1;
 }
 
+/* printable copies member into buf with every byte outside printable ASCII,
+ * and '"' and '\\', replaced by '?', so an error line stays one printable
+ * line whatever a hostile document's member names hold. */
+static const char *printable(const char *member, char *buf, size_t len)
+{
+    size_t i = 0;
+    for (; member[i] && i + 1 < len; i++) {
+        unsigned char c = (unsigned char)member[i];
+        buf[i] = (c < 0x20 || c >= 0x7f || c == '"' || c == '\\') ? '?' : (char)c;
+    }
+    buf[i] = '\0';
+    return buf;
+}
+
 void eh_json_path_member(char *out, size_t outlen, const char *parent, const char *member)
 {
+    char safe[EH_JSON_PATH_MAX];
     if (plain_identifier(member))
         snprintf(out, outlen, "%s.%s", parent ? parent : "$", member);
     else
-        snprintf(out, outlen, "%s[\"%s\"]", parent ? parent : "$", member);
+        snprintf(out, outlen, "%s[\"%s\"]", parent ? parent : "$",
+                 printable(member, safe, sizeof(safe)));
 }
 
 void eh_json_path_index(char *out, size_t outlen, const char *parent, size_t index)

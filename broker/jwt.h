@@ -15,4 +15,11 @@
  * "typ" ("JWT", "logout+jwt", ...). */
 eh_rc eh_jwt_sign(const eh_keyset *ks, const json_t *claims, const char *typ, char **out);
 
+/* eh_jwt_verify checks that token is a JWS signed by one of ks's keys (found
+ * by the header's kid, with that key's own alg) and returns its claims
+ * (caller owns). It checks the signature only: the caller checks iss, aud
+ * and times as its protocol requires. EH_ERR_CRYPTO for a bad or foreign
+ * signature, EH_ERR_INVALID for anything malformed. */
+eh_rc eh_jwt_verify(const eh_keyset *ks, const char *token, json_t **claims);
+
 #endif

@@ -17,9 +17,38 @@ static int offered(eh_broker *b, const eh_txn *txn, const eh_policy *p, const eh
     eh_loa want = txn->authn->min_loa == EH_LOA_NONE ? EH_LOA_LOW : txn->authn->min_loa;
     if (eh_broker_backend_get(b, d->name) == NULL || !eh_policy_allows_method(p, d->name))
         return 0;
-    if (!eh_loa_satisfies(d->loa, want, txn->authn->comparison))
+    if (!eh_loa_satisfies(eh_backend_loa(d, eh_broker_backend_get(b, d->name)), want,
+                          txn->authn->comparison))
         return 0;
     return txn->authn->method_hint == NULL || strcmp(txn->authn->method_hint, d->name) == 0;
+}
+
+/* choice_offered tells whether choice c of backend d may authenticate txn:
+ * d offered as above (its own loa aside), c at the level asked and of a
+ * country the policy allows. */
+static int choice_offered(eh_broker *b, const eh_txn *txn, const eh_policy *p,
+                          const eh_backend_def *d, const eh_backend_choice *c)
+{
+    eh_loa want = txn->authn->min_loa == EH_LOA_NONE ? EH_LOA_LOW : txn->authn->min_loa;
+    int level = 0;
+
+    if (eh_broker_backend_get(b, d->name) == NULL || !eh_policy_allows_method(p, d->name))
+        return 0;
+    for (int l = EH_LOA_LOW; l <= EH_LOA_HIGH; l++)
+        level |= (c->loas & (1u << l)) && eh_loa_satisfies((eh_loa)l, want, txn->authn->comparison);
+    if (!level || (c->country != NULL && !eh_policy_allows_country(p, c->country)))
+        return 0;
+    return txn->authn->method_hint == NULL || strcmp(txn->authn->method_hint, d->name) == 0;
+}
+
+/* choices_of returns the several choices backend d offers (NULL, *n 0, when
+ * it is a single choice or not configured). */
+static const eh_backend_choice *choices_of(eh_broker *b, const eh_backend_def *d, size_t *n)
+{
+    void *state = eh_broker_backend_get(b, d->name);
+
+    *n = 0;
+    return d->choices != NULL && state != NULL ? d->choices(state, n) : NULL;
 }
 
 void eh_login_append_cancel(eh_buf *out, const eh_txn *txn, const char *locale)
@@ -37,8 +66,9 @@ eh_rc eh_login_handle(eh_broker *b, const eh_http_request *req, eh_http_response
     eh_txn *txn = NULL;
     eh_policy *policy = NULL;
     const eh_backend_def *defs, *only = NULL;
+    const eh_backend_choice *choices, *only_choice = NULL;
     const char *locale, *requester_name;
-    size_t n, count = 0;
+    size_t n, n_choices, count = 0;
     eh_buf body;
     char *html = NULL;
     eh_rc rc;
@@ -51,14 +81,23 @@ eh_rc eh_login_handle(eh_broker *b, const eh_http_request *req, eh_http_response
     requester_name = json_string_value(json_object_get(txn->frontend, "display_name"));
     defs = eh_backends(&n);
     for (size_t i = 0; i < n; i++) {
-        if (offered(b, txn, policy, &defs[i])) {
+        if (defs[i].choices != NULL) {
+            choices = choices_of(b, &defs[i], &n_choices);
+            for (size_t c = 0; c < n_choices; c++) {
+                if (choice_offered(b, txn, policy, &defs[i], &choices[c])) {
+                    count++;
+                    only_choice = &choices[c];
+                }
+            }
+        } else if (offered(b, txn, policy, &defs[i])) {
             count++;
             only = &defs[i];
+            only_choice = NULL;
         }
     }
     /* A requester that named the method goes straight to it. */
     if (count == 1 && txn->authn->method_hint != NULL) {
-        rc = eh_redirect(resp, only->start_path);
+        rc = eh_redirect(resp, only_choice != NULL ? only_choice->href : only->start_path);
         goto cleanup;
     }
     eh_buf_init(&body);
@@ -76,7 +115,22 @@ eh_rc eh_login_handle(eh_broker *b, const eh_http_request *req, eh_http_response
         eh_buf_append_html(&body, eh_i18n(locale, "choose_method"));
         eh_buf_append(&body, "</h2>\n<ul class=\"methods\">\n");
         for (size_t i = 0; i < n; i++) {
-            if (!offered(b, txn, policy, &defs[i]))
+            choices = choices_of(b, &defs[i], &n_choices);
+            for (size_t c = 0; c < n_choices; c++) {
+                const char *label = choices[c].label_en;
+                if (!choice_offered(b, txn, policy, &defs[i], &choices[c]))
+                    continue;
+                if (strcmp(locale, "et") == 0 && choices[c].label_et != NULL)
+                    label = choices[c].label_et;
+                eh_buf_appendf(&body, "<li><a class=\"button\" id=\"method-%s-", defs[i].name);
+                eh_buf_append_html(&body, choices[c].id);
+                eh_buf_append(&body, "\" href=\"");
+                eh_buf_append_html(&body, choices[c].href);
+                eh_buf_append(&body, "\">");
+                eh_buf_append_html(&body, label);
+                eh_buf_append(&body, "</a></li>\n");
+            }
+            if (defs[i].choices != NULL || !offered(b, txn, policy, &defs[i]))
                 continue;
             eh_buf_appendf(&body, "<li><a class=\"button\" id=\"method-%s\" href=\"%s\">",
                            defs[i].name, defs[i].start_path);

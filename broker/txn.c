@@ -21,9 +21,9 @@ eh_rc eh_txn_new(eh_authn_request *authn, eh_txn **out)
     txn->authn = authn;
     txn->frontend = json_object();
     txn->backend = json_object();
-    txn->policy = json_object();
+    txn->flow = json_object();
     txn->created = (int64_t)time(NULL);
-    if (txn->frontend == NULL || txn->backend == NULL || txn->policy == NULL)
+    if (txn->frontend == NULL || txn->backend == NULL || txn->flow == NULL)
         goto cleanup;
     if ((rc = eh_random_token(&txn->id)) != EH_OK || (rc = eh_random_token(&txn->csrf)) != EH_OK)
         goto cleanup;
@@ -58,7 +58,7 @@ eh_rc eh_txn_save(eh_store *store, const eh_txn *txn)
         return rc;
     rc = EH_ERR_NOMEM;
     doc = json_pack("{s:s, s:o, s:O, s:O, s:O, s:I}", "csrf", txn->csrf, "authn", authn,
-                    "frontend", txn->frontend, "backend", txn->backend, "policy", txn->policy,
+                    "frontend", txn->frontend, "backend", txn->backend, "flow", txn->flow,
                     "created", (json_int_t)txn->created);
     if (doc == NULL)
         goto cleanup;
@@ -75,7 +75,7 @@ cleanup:
 /* txn_parse rebuilds a transaction from its stored JSON text. */
 static eh_rc txn_parse(const char *id, const char *text, size_t len, eh_txn **out)
 {
-    json_t *doc = json_loadb(text, len, 0, NULL), *authn, *frontend, *backend, *policy;
+    json_t *doc = json_loadb(text, len, 0, NULL), *authn, *frontend, *backend, *flow;
     const char *csrf;
     json_int_t created;
     eh_txn *txn = NULL;
@@ -83,10 +83,12 @@ static eh_rc txn_parse(const char *id, const char *text, size_t len, eh_txn **ou
 
     if (doc == NULL ||
         json_unpack(doc, "{s:s, s:o, s:o, s:o, s:o, s:I}", "csrf", &csrf, "authn", &authn,
-                    "frontend", &frontend, "backend", &backend, "policy", &policy, "created",
+                    "frontend", &frontend, "backend", &backend, "flow", &flow, "created",
                     &created) != 0)
         goto cleanup;
-    if (!json_is_object(frontend) || !json_is_object(backend) || !json_is_object(policy))
+    /* a creation time in the future or far past is not ours */
+    if (!json_is_object(frontend) || !json_is_object(backend) || !json_is_object(flow) ||
+        created <= 0 || created > (json_int_t)time(NULL) + 60)
         goto cleanup;
     rc = EH_ERR_NOMEM;
     txn = calloc(1, sizeof(*txn));
@@ -96,7 +98,7 @@ static eh_rc txn_parse(const char *id, const char *text, size_t len, eh_txn **ou
     txn->csrf = strdup(csrf);
     txn->frontend = json_incref(frontend);
     txn->backend = json_incref(backend);
-    txn->policy = json_incref(policy);
+    txn->flow = json_incref(flow);
     txn->created = created;
     if (txn->id == NULL || txn->csrf == NULL)
         goto cleanup;
@@ -186,6 +188,6 @@ void eh_txn_free(eh_txn *txn)
     eh_authn_request_free(txn->authn);
     json_decref(txn->frontend);
     json_decref(txn->backend);
-    json_decref(txn->policy);
+    json_decref(txn->flow);
     free(txn);
 }

@@ -25,7 +25,9 @@ typedef struct eh_txn {
     eh_authn_request *authn;
     json_t *frontend; /* object, owned by the frontend */
     json_t *backend;  /* object, owned by the backend in use */
-    json_t *policy;   /* {"name", "fallback", "version"}: the policy the login started under */
+    json_t *flow;     /* the flow's own state: the policy the login started under
+                       * ("policy": {"name", "fallback", "version"}), the identity
+                       * waiting for consent ("pending"), the SSO session ("sid") */
     int64_t created;  /* seconds since the epoch */
 } eh_txn;
 

@@ -104,6 +104,13 @@ eh_rc eh_discovery_build(const eh_config *cfg, const eh_keyset *keys, char **out
                     "request_uri_parameter_supported", 0,
                     "scopes_supported", scopes_supported(),
                     "authorization_response_iss_parameter_supported", 1);
+    if (doc != NULL &&
+        (json_object_set_new(doc, "end_session_endpoint", endpoint(cfg->issuer, "/logout")) != 0 ||
+         json_object_set_new(doc, "backchannel_logout_supported", json_true()) != 0 ||
+         json_object_set_new(doc, "backchannel_logout_session_supported", json_true()) != 0)) {
+        json_decref(doc);
+        doc = NULL;
+    }
     if (doc == NULL)
         goto cleanup;
     *out = json_dumps(doc, JSON_COMPACT);

@@ -12,6 +12,7 @@
 
 #include "attributes/oidc_map.h"
 #include "attributes/registry.h"
+#include "broker/audit.h"
 #include "broker/authn.h"
 #include "broker/broker.h"
 #include "broker/rate_limit.h"
@@ -41,6 +42,7 @@ typedef struct admin_req {
     eh_admin_session *session; /* NULL: not logged in */
     json_t *body;              /* a POST's JSON object */
     int answered;              /* resp holds the answer already */
+    int audit_refusals;        /* a change endpoint: refusals of a session are audited */
 } admin_req;
 
 /* send_json answers status with doc as the body (doc is consumed). */
@@ -92,6 +94,10 @@ static eh_rc refuse(admin_req *ar, int status, const char *code, const char *fmt
     }
     eh_log(EH_LOG_WARN, "admin: refused %s by %s: %s", ar->endpoint,
            ar->session ? ar->session->user : "(no session)", line);
+    /* only an account's refused changes: anonymous requests must not be
+     * able to fill the audit log (they are in the error log) */
+    if (ar->audit_refusals && ar->session != NULL)
+        eh_audit_policy_refused(eh_broker_audit_get(ar->b), ar->session->user, ar->endpoint, line);
     return send_error(ar, status, code, "%s", message);
 }
 
@@ -154,6 +160,7 @@ static eh_rc begin(admin_req *ar, eh_broker *b, const eh_http_request *req, eh_h
             return send_error(ar, 401, "unauthenticated", "log in first");
         return EH_OK;
     }
+    ar->audit_refusals = need == EH_ADMIN_EDITOR;
     refusal = eh_admin_check_change(ar->session, need, req, ar->cfg->issuer);
     if (refusal != EH_ADMIN_ALLOWED)
         return refuse(ar, eh_admin_refusal_status(refusal), refusal_code(refusal), "%s",
@@ -653,26 +660,62 @@ cleanup:
 /* ------------------------------------------------------------ changes */
 
 /* save writes document as a new version of rp's policy on top of base and
- * answers 201 {"version"}, 409 or 422 (refusals logged). */
+ * answers 201 {"version"}, 409 or 422 (refusals logged). The audit log is
+ * locked before and written after the save (docs/audit.md): a change that
+ * cannot be audited is not made (503), and one whose entry then fails to be
+ * written (a full disk) is answered 500 audit_failed, naming the version. */
 static eh_rc save(admin_req *ar, const eh_config_rp *rp, int base, const json_t *document,
                   const char *why, const char *what)
 {
     char err[512];
     int version = 0;
-    eh_rc rc = eh_policy_store_save(ar->policies, rp->client_id, base, document, ar->session->user,
-                                    why, &version, err, sizeof(err));
+    eh_audit_txn *audit = NULL;
+    json_t *fields = NULL;
+    eh_rc rc = eh_audit_begin(eh_broker_audit_get(ar->b), &audit);
 
-    if (rc == EH_ERR_INVALID)
-        return refuse(ar, 422, "invalid_policy", "%s", err);
-    if (rc == EH_ERR_CONFLICT)
-        return refuse(ar, 409, "conflict",
-                      "version %d of %s is no longer the current one: someone else saved first",
-                      base, rp->client_id);
+    if (rc != EH_OK) {
+        rc = send_error(ar, 503, "audit_unavailable",
+                        "the audit log cannot be written, so the change is not made");
+        goto cleanup;
+    }
+    rc = eh_policy_store_save(ar->policies, rp->client_id, base, document, ar->session->user, why,
+                              &version, err, sizeof(err));
+    if (rc != EH_OK) {
+        eh_audit_abort(audit); /* before refuse, which appends to the log itself */
+        audit = NULL;
+    }
+    if (rc == EH_ERR_INVALID) {
+        rc = refuse(ar, 422, "invalid_policy", "%s", err);
+        goto cleanup;
+    }
+    if (rc == EH_ERR_CONFLICT) {
+        rc = refuse(ar, 409, "conflict",
+                    "version %d of %s is no longer the current one: someone else saved first",
+                    base, rp->client_id);
+        goto cleanup;
+    }
     if (rc != EH_OK)
-        return rc;
+        goto cleanup;
     eh_log(EH_LOG_INFO, "admin: %s saved policy %s version %d (%s)", ar->session->user,
            rp->client_id, version, what);
-    return send_json(ar, 201, json_pack("{s:i}", "version", version));
+    fields = eh_audit_policy_change_fields(rp->client_id, base, version, ar->session->user, why,
+                                           what);
+    rc = EH_ERR_NOMEM;
+    if (fields != NULL) {
+        rc = eh_audit_commit(audit, "policy_change", fields, NULL);
+        audit = NULL;
+    }
+    if (rc != EH_OK) {
+        rc = send_error(ar, 500, "audit_failed",
+                        "version %d of %s was saved, but the audit log could not be written",
+                        version, rp->client_id);
+        goto cleanup;
+    }
+    rc = send_json(ar, 201, json_pack("{s:i}", "version", version));
+cleanup:
+    eh_audit_abort(audit);
+    json_decref(fields);
+    return rc;
 }
 
 eh_rc eh_admin_policy_save_handle(eh_broker *b, const eh_http_request *req, eh_http_response *resp)

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "broker/b64check.h"
 #include "broker/cookie.h"
 #include "broker/json_check.h"
 #include "broker/json_path.h"
@@ -100,7 +101,7 @@ static int decode_b64url(const char *s, size_t len, unsigned char *out, size_t m
     if (len == 0 ||
         strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") < len)
         return 0;
-    if (!cjose_base64url_decode(s, len, &raw, &raw_len, &err))
+    if (!eh_b64_ok(s, len, 1) || !cjose_base64url_decode(s, len, &raw, &raw_len, &err))
         return 0;
     ok = raw_len >= min && raw_len <= max;
     if (ok) {

@@ -7,6 +7,7 @@
  *     eidhubctl client-secret                     make a client secret and its hash
  *     eidhubctl secret-hash                       hash a client secret read from stdin
  *     eidhubctl passwd                            hash an administrator's password from stdin
+ *     eidhubctl audit verify|head|checkpoint ...  check the audit log, print its head, sign it
  *
  * Exit status: 0 success, 1 the operation failed (one line on stderr),
  * 2 misuse (usage on stderr). */
@@ -16,11 +17,13 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <jansson.h>
 #include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "broker/audit.h"
 #include "broker/broker.h"
 #include "broker/config.h"
 #include "broker/keys.h"
@@ -66,6 +69,19 @@ static const char eh_ctl_usage_text[] =
     "      Read an administrator's password (one line) from standard input and\n"
     "      print its password_hash (scrypt) for the configuration's\n"
     "      admin.accounts.\n"
+    "  audit verify [--jwks JWKS_FILE]... [--config BROKER_JSON] [--head HASH] [FILE]\n"
+    "      Check the audit log FILE (default: the configuration's audit.file):\n"
+    "      seq continuity, the chain of hashes, and every checkpoint's signature\n"
+    "      against the keys of the JWK Set files or of the configuration. With\n"
+    "      --head, the log must still hold that published head. Prints \"FILE: N\n"
+    "      entries, chain intact, ...\" and exits 0, or names the first bad line\n"
+    "      and exits 1.\n"
+    "  audit head FILE\n"
+    "      Print the head of the audit log FILE (the hash of its last line), to\n"
+    "      publish.\n"
+    "  audit checkpoint BROKER_JSON\n"
+    "      Append a checkpoint signed with the configuration's active key to its\n"
+    "      audit log (which must exist) and print the new head.\n"
     "\n"
     "Exit status: 0 success, 1 failure, 2 misuse.\n";
 
@@ -348,6 +364,222 @@ cleanup:
     return status;
 }
 
+/* eh_ctl_read_file reads the whole file at path (at most 1 MiB) into a
+ * new NUL-terminated string (*out); prints the reason and returns -1 when
+ * it cannot. */
+static int eh_ctl_read_file(const char *path, char **out)
+{
+    FILE *f = fopen(path, "rb");
+    size_t max = 1024 * 1024, n;
+    char *text = NULL;
+    int status = -1;
+
+    if (f == NULL) {
+        fprintf(stderr, "eidhubctl: %s: %s\n", path, strerror(errno));
+        goto cleanup;
+    }
+    if ((text = malloc(max + 1)) == NULL)
+        goto cleanup;
+    n = fread(text, 1, max + 1, f);
+    if (ferror(f) || n > max) {
+        fprintf(stderr, "eidhubctl: %s: %s\n", path, ferror(f) ? strerror(errno) : "too large");
+        goto cleanup;
+    }
+    text[n] = '\0';
+    *out = text;
+    text = NULL;
+    status = 0;
+cleanup:
+    free(text);
+    if (f != NULL)
+        fclose(f);
+    return status;
+}
+
+/* eh_ctl_add_jwks appends the keys of the JWK Set text jwks (named what,
+ * for messages) to the array all; returns -1 (printed) when it is not one. */
+static int eh_ctl_add_jwks(json_t *all, const char *jwks, const char *what)
+{
+    json_t *set = json_loads(jwks, JSON_REJECT_DUPLICATES, NULL);
+    json_t *keys = json_object_get(set, "keys");
+    int status = -1;
+
+    if (!json_is_array(keys)) {
+        fprintf(stderr, "eidhubctl: %s: not a JWK Set (an object with a \"keys\" array)\n", what);
+        goto cleanup;
+    }
+    if (json_array_extend(all, keys) != 0)
+        goto cleanup;
+    status = 0;
+cleanup:
+    json_decref(set);
+    return status;
+}
+
+/* eh_ctl_audit_verify runs `audit verify [--jwks F]... [--config F]
+ * [--head H] [FILE]` (argv[0] "verify"). */
+static int eh_ctl_audit_verify(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"jwks", required_argument, NULL, 'j'},
+        {"config", required_argument, NULL, 'c'},
+        {"head", required_argument, NULL, 'H'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *config = NULL, *head = NULL, *file = NULL;
+    json_t *keys = json_array(), *set = NULL;
+    char *text = NULL, *jwks = NULL, err[1024] = "";
+    eh_broker *b = NULL;
+    int status = EH_CTL_FAILED, any_keys = 0;
+    eh_audit_report report;
+    eh_rc rc;
+    int c;
+
+    if (keys == NULL)
+        goto cleanup;
+    optind = 0; /* glibc: restart scanning on this argument vector */
+    while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'j':
+            free(text);
+            text = NULL;
+            if (eh_ctl_read_file(optarg, &text) != 0 || eh_ctl_add_jwks(keys, text, optarg) != 0)
+                goto cleanup;
+            any_keys = 1;
+            break;
+        case 'c':
+            config = optarg;
+            break;
+        case 'H':
+            head = optarg;
+            break;
+        case 'h':
+            status = eh_ctl_usage(stdout, EH_CTL_OK);
+            goto cleanup;
+        default:
+            status = eh_ctl_usage(stderr, EH_CTL_USAGE);
+            goto cleanup;
+        }
+    }
+    if (argc - optind > 1 || (argc - optind == 0 && config == NULL)) {
+        fprintf(stderr, "eidhubctl: audit verify: expected one FILE (or --config)\n");
+        status = eh_ctl_usage(stderr, EH_CTL_USAGE);
+        goto cleanup;
+    }
+    if (config != NULL) {
+        rc = eh_broker_load(config, &b, err, sizeof(err));
+        if (rc != EH_OK) {
+            fprintf(stderr, "%s\n", err[0] ? err : eh_strerror(rc));
+            goto cleanup;
+        }
+        if (eh_ctl_add_jwks(keys, eh_broker_jwks_get(b), config) != 0)
+            goto cleanup;
+        any_keys = 1;
+        if (argc - optind == 0 && eh_broker_audit_get(b) == NULL) {
+            fprintf(stderr, "eidhubctl: %s: no audit member: give the log FILE\n", config);
+            goto cleanup;
+        }
+        if (argc - optind == 0)
+            file = eh_audit_file_get(eh_broker_audit_get(b));
+    }
+    if (file == NULL)
+        file = argv[optind];
+    if (any_keys && ((set = json_pack("{s:O}", "keys", keys)) == NULL ||
+                     (jwks = json_dumps(set, JSON_COMPACT)) == NULL))
+        goto cleanup;
+    rc = eh_audit_verify(file, jwks, head, &report);
+    if (rc == EH_ERR_IO) {
+        fprintf(stderr, "eidhubctl: %s\n", report.problem);
+        goto cleanup;
+    }
+    if (rc != EH_OK) {
+        fprintf(stderr, "%s: %s\n", file, report.problem[0] ? report.problem : eh_strerror(rc));
+        goto cleanup;
+    }
+    printf("%s: %lld entries, chain intact, ", file, (long long)report.entries);
+    if (report.last_checkpoint_seq > 0)
+        printf("last checkpoint at seq %lld", (long long)report.last_checkpoint_seq);
+    else
+        printf("no checkpoint yet");
+    printf(", head %s%s\n", report.head, head ? ", published head found" : "");
+    status = EH_CTL_OK;
+cleanup:
+    free(text);
+    free(jwks);
+    json_decref(set);
+    json_decref(keys);
+    eh_broker_free(b);
+    return status;
+}
+
+/* eh_ctl_audit_head runs `audit head FILE` (argv[0] "head"). */
+static int eh_ctl_audit_head(int argc, char **argv)
+{
+    char head[EH_AUDIT_HASH_SIZE], err[1024];
+
+    if (argc != 2)
+        return eh_ctl_usage(stderr, EH_CTL_USAGE);
+    if (eh_audit_head(argv[1], head, err, sizeof(err)) != EH_OK) {
+        fprintf(stderr, "eidhubctl: %s\n", err);
+        return EH_CTL_FAILED;
+    }
+    printf("%s\n", head);
+    return EH_CTL_OK;
+}
+
+/* eh_ctl_audit_checkpoint runs `audit checkpoint BROKER_JSON` (argv[0]
+ * "checkpoint"): a signed checkpoint now, then the head to publish. */
+static int eh_ctl_audit_checkpoint(int argc, char **argv)
+{
+    int status;
+    eh_broker *b = NULL;
+    const eh_audit *audit;
+    const char *file = NULL;
+    char head[EH_AUDIT_HASH_SIZE], err[1024];
+    int64_t seq = 0;
+    eh_rc rc;
+
+    status = eh_ctl_load_config(argc, argv, "audit checkpoint", &b, &file);
+    if (status != EH_CTL_OK || !b)
+        goto cleanup;
+    status = EH_CTL_FAILED;
+    if ((audit = eh_broker_audit_get(b)) == NULL) {
+        fprintf(stderr, "eidhubctl: %s: no audit member\n", file);
+        goto cleanup;
+    }
+    rc = eh_audit_checkpoint(audit, &seq);
+    if (rc != EH_OK) {
+        fprintf(stderr, "eidhubctl: %s: cannot append a checkpoint: %s\n",
+                eh_audit_file_get(audit),
+                rc == EH_ERR_NOT_FOUND ? "the log does not exist yet" : eh_strerror(rc));
+        goto cleanup;
+    }
+    if (eh_audit_head(eh_audit_file_get(audit), head, err, sizeof(err)) != EH_OK) {
+        fprintf(stderr, "eidhubctl: %s\n", err);
+        goto cleanup;
+    }
+    printf("%s: checkpoint at seq %lld, head %s\n", eh_audit_file_get(audit), (long long)seq,
+           head);
+    status = EH_CTL_OK;
+cleanup:
+    eh_broker_free(b);
+    return status;
+}
+
+/* eh_ctl_audit runs `audit verify|head|checkpoint ...` (argv[0] "audit"). */
+static int eh_ctl_audit(int argc, char **argv)
+{
+    if (argc >= 2 && strcmp(argv[1], "verify") == 0)
+        return eh_ctl_audit_verify(argc - 1, argv + 1);
+    if (argc >= 2 && strcmp(argv[1], "head") == 0)
+        return eh_ctl_audit_head(argc - 1, argv + 1);
+    if (argc >= 2 && strcmp(argv[1], "checkpoint") == 0)
+        return eh_ctl_audit_checkpoint(argc - 1, argv + 1);
+    fprintf(stderr, "eidhubctl: audit: expected verify, head or checkpoint\n");
+    return eh_ctl_usage(stderr, EH_CTL_USAGE);
+}
+
 int main(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -395,6 +627,8 @@ int main(int argc, char **argv)
         status = eh_ctl_secret_hash(n, cmd);
     } else if (strcmp(cmd[0], "passwd") == 0) {
         status = eh_ctl_passwd(n, cmd);
+    } else if (strcmp(cmd[0], "audit") == 0) {
+        status = eh_ctl_audit(n, cmd);
     } else if (strcmp(cmd[0], "config") == 0) {
         fprintf(stderr, "eidhubctl: config: expected \"check\"%s%s\n", n >= 2 ? ", not " : "",
                 n >= 2 ? cmd[1] : "");

@@ -3,11 +3,19 @@
 #include <string.h>
 
 #include "broker/backends/mobile_id.h"
+#include "broker/backends/oidc_upstream.h"
+#include "broker/backends/smart_id.h"
 
 /* Every identity backend, one line each. */
 static const eh_backend_def eh_backend_table[] = {
-    {"mobile_id", "method_mobile_id", "mID", "mid", EH_LOA_HIGH, "/auth/mid", eh_mid_load,
-     eh_mid_free},
+    {.name = "mobile_id", .label_key = "method_mobile_id", .amr = "mID", .scope = "mid",
+     .loa = EH_LOA_HIGH, .start_path = "/auth/mid", .load = eh_mid_load, .free = eh_mid_free},
+    {.name = "smart_id", .label_key = "method_smart_id", .amr = "smartid", .scope = "smartid",
+     .loa = EH_LOA_HIGH, .start_path = "/auth/sid", .load = eh_sid_load, .free = eh_sid_free,
+     .loa_of = eh_sid_loa},
+    {.name = "oidc_upstream", .label_key = "method_oidc_upstream", .amr = "oidc", .scope = "eid",
+     .loa = EH_LOA_HIGH, .start_path = "/auth/oidc", .load = eh_oidcup_load,
+     .free = eh_oidcup_free, .choices = eh_oidcup_choices},
 };
 
 #define N_BACKENDS (sizeof(eh_backend_table) / sizeof(eh_backend_table[0]))
@@ -32,4 +40,9 @@ const eh_backend_def *eh_backend_find(const char *name)
 {
     int i = eh_backend_index(name);
     return i < 0 ? NULL : &eh_backend_table[i];
+}
+
+eh_loa eh_backend_loa(const eh_backend_def *d, const void *state)
+{
+    return d->loa_of != NULL && state != NULL ? d->loa_of(state) : d->loa;
 }

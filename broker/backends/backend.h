@@ -1,6 +1,6 @@
 /* eidhub: the registry of identity backends.
  *
- * Each backend (Mobile-ID, later Smart-ID, national OIDC eID providers,
+ * Each backend (Mobile-ID, Smart-ID, national OIDC eID providers,
  * eIDAS) is one line in broker/backends/backend.c: its name (the member of
  * the configuration's "backends" object), the catalog key of its label on
  * the method-choice page, its OIDC amr value, the highest level of
@@ -16,6 +16,17 @@
 #include "broker/authn.h"
 #include "broker/rc.h"
 
+/* One of several ways a single backend offers on the method-choice page
+ * (e.g. one per national eID provider it is configured for). */
+typedef struct eh_backend_choice {
+    const char *id;       /* [a-z0-9-]; the page's link has id "method-<backend>-<id>" */
+    const char *href;     /* root-relative link that starts it: "/auth/oidc?provider=fr" */
+    const char *label_en; /* its label (plain text) */
+    const char *label_et; /* NULL: label_en */
+    const char *country;  /* ISO 3166-1 alpha-2 of the identities it gives, or NULL */
+    unsigned loas;        /* bit (1u << level) for each eh_loa it can authenticate at */
+} eh_backend_choice;
+
 typedef struct eh_backend_def {
     const char *name;       /* "mobile_id" */
     const char *label_key;  /* i18n key of its label */
@@ -28,6 +39,14 @@ typedef struct eh_backend_def {
     eh_rc (*load)(const json_t *settings, const char *file, const char *path, void **state,
                   char *err, size_t errlen);
     void (*free)(void *state);
+    /* choices (may be NULL) returns the several choices the loaded state
+     * offers (borrowed from it, *n of them), each offered on its own; without
+     * it the backend is one choice (label_key, start_path, loa). */
+    const eh_backend_choice *(*choices)(const void *state, size_t *n);
+    /* loa_of (may be NULL) returns the level the loaded state authenticates
+     * at, for a backend whose settings decide it (Smart-ID's
+     * certificate_level); loa is then the highest it may be. */
+    eh_loa (*loa_of)(const void *state);
 } eh_backend_def;
 
 #define EH_BACKEND_MAX 8
@@ -39,5 +58,9 @@ const eh_backend_def *eh_backends(size_t *n);
  * its position in the registry (-1 when unknown). */
 const eh_backend_def *eh_backend_find(const char *name);
 int eh_backend_index(const char *name);
+
+/* eh_backend_loa returns the level backend d authenticates at with its
+ * loaded state (d->loa_of's answer, else d->loa). */
+eh_loa eh_backend_loa(const eh_backend_def *d, const void *state);
 
 #endif

@@ -51,23 +51,27 @@ eh_rc eh_mid_client_start(const eh_mid *mid, const char *phone, const char *pers
     eh_rc rc = EH_ERR_NOMEM;
 
     *session_id = NULL;
-    if (!cjose_base64_encode(hash, mid->hash_len, &hash_b64, &hash_b64_len, &cerr))
+    if (!cjose_base64_encode(hash, mid->sk.hash_len, &hash_b64, &hash_b64_len, &cerr))
         goto cleanup;
-    body = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "relyingPartyUUID", mid->rp_uuid,
-                     "relyingPartyName", mid->rp_name, "phoneNumber", phone,
+    body = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "relyingPartyUUID",
+                     mid->sk.rp_uuid, "relyingPartyName", mid->sk.rp_name, "phoneNumber", phone,
                      "nationalIdentityNumber", personal_code, "hash", hash_b64, "hashType",
-                     mid->hash_type, "language", language);
+                     mid->sk.hash_type, "language", language);
     if (body == NULL)
         goto cleanup;
-    if (mid->display_text != NULL &&
-        (json_object_set_new(body, "displayText", json_string(mid->display_text)) != 0 ||
+    if (mid->sk.display_text != NULL &&
+        (json_object_set_new(body, "displayText", json_string(mid->sk.display_text)) != 0 ||
          json_object_set_new(body, "displayTextFormat", json_string("GSM-7")) != 0))
         goto cleanup;
     body_text = json_dumps(body, JSON_COMPACT);
-    if (body_text == NULL || asprintf(&url, "%s/authentication", mid->url) < 0)
+    if (body_text == NULL || asprintf(&url, "%s/authentication", mid->sk.url) < 0)
         goto cleanup;
-    eh_http_call call = {"POST", url, body_text, mid->pinned_public_key, mid->request_timeout_ms,
-                         mid->request_timeout_ms};
+    eh_http_call call = {.method = "POST",
+                         .url = url,
+                         .json_body = body_text,
+                         .pinned_public_key = mid->sk.pinned_public_key,
+                         .timeout_ms = mid->sk.request_timeout_ms,
+                         .connect_timeout_ms = mid->sk.request_timeout_ms};
     rc = eh_http_client_call(&call, &answer, why, whylen);
     if (rc != EH_OK)
         goto cleanup;
@@ -104,31 +108,13 @@ static int copy_member(const json_t *obj, const char *name, char **dst)
     return *dst != NULL;
 }
 
-eh_rc eh_mid_client_poll(const eh_mid *mid, const char *session_id, eh_mid_session *s, char *why,
-                         size_t whylen)
+eh_rc eh_mid_session_parse(const char *body, size_t len, eh_mid_session *s, char *why,
+                           size_t whylen)
 {
-    char *url = NULL;
-    eh_http_answer answer = {0};
-    json_t *doc = NULL, *signature;
-    eh_rc rc = EH_ERR_NOMEM;
+    json_t *doc = json_loadb(body ? body : "", body ? len : 0, 0, NULL), *signature;
+    eh_rc rc = EH_ERR_IO;
 
     memset(s, 0, sizeof(*s));
-    if (!session_id_ok(session_id))
-        return EH_ERR_INVALID;
-    if (asprintf(&url, "%s/authentication/session/%s?timeoutMs=%u", mid->url, session_id,
-                 mid->poll_timeout_ms) < 0)
-        goto cleanup;
-    eh_http_call call = {"GET", url, NULL, mid->pinned_public_key,
-                         mid->poll_timeout_ms + mid->request_timeout_ms, mid->request_timeout_ms};
-    rc = eh_http_client_call(&call, &answer, why, whylen);
-    if (rc != EH_OK)
-        goto cleanup;
-    if (answer.status != 200) {
-        rc = error_of(answer.status, why, whylen);
-        goto cleanup;
-    }
-    rc = EH_ERR_IO;
-    doc = json_loadb(answer.body, answer.body_len, 0, NULL);
     if (!json_is_object(doc) || !json_is_string(json_object_get(doc, "state"))) {
         snprintf(why, whylen, "Mobile-ID API answered without a state");
         goto cleanup;
@@ -153,8 +139,38 @@ eh_rc eh_mid_client_poll(const eh_mid *mid, const char *session_id, eh_mid_sessi
 cleanup:
     if (rc != EH_OK)
         eh_mid_session_clear(s);
-    free(url);
     json_decref(doc);
+    return rc;
+}
+
+eh_rc eh_mid_client_poll(const eh_mid *mid, const char *session_id, eh_mid_session *s, char *why,
+                         size_t whylen)
+{
+    char *url = NULL;
+    eh_http_answer answer = {0};
+    eh_rc rc = EH_ERR_NOMEM;
+
+    memset(s, 0, sizeof(*s));
+    if (!session_id_ok(session_id))
+        return EH_ERR_INVALID;
+    if (asprintf(&url, "%s/authentication/session/%s?timeoutMs=%u", mid->sk.url, session_id,
+                 mid->sk.poll_timeout_ms) < 0)
+        goto cleanup;
+    eh_http_call call = {.method = "GET",
+                         .url = url,
+                         .pinned_public_key = mid->sk.pinned_public_key,
+                         .timeout_ms = mid->sk.poll_timeout_ms + mid->sk.request_timeout_ms,
+                         .connect_timeout_ms = mid->sk.request_timeout_ms};
+    rc = eh_http_client_call(&call, &answer, why, whylen);
+    if (rc != EH_OK)
+        goto cleanup;
+    if (answer.status != 200) {
+        rc = error_of(answer.status, why, whylen);
+        goto cleanup;
+    }
+    rc = eh_mid_session_parse(answer.body, answer.body_len, s, why, whylen);
+cleanup:
+    free(url);
     eh_http_answer_clear(&answer);
     return rc;
 }

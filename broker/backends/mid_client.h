@@ -33,6 +33,15 @@ eh_rc eh_mid_client_start(const eh_mid *mid, const char *phone, const char *pers
 eh_rc eh_mid_client_poll(const eh_mid *mid, const char *session_id, eh_mid_session *s, char *why,
                          size_t whylen);
 
+/* eh_mid_session_parse reads a session answer (len bytes of JSON, the body
+ * of a 200 to the poll) into s (zeroed first; release with
+ * eh_mid_session_clear, done here on failure). EH_ERR_IO, with why, when it
+ * is not a JSON object, has no state or an unknown one, or is COMPLETE
+ * without a result. Unknown members are ignored. No network: the poll
+ * calls it, and so do the unit and fuzz tests. */
+eh_rc eh_mid_session_parse(const char *body, size_t len, eh_mid_session *s, char *why,
+                           size_t whylen);
+
 void eh_mid_session_clear(eh_mid_session *s);
 
 #endif

@@ -29,24 +29,14 @@
 #include <jansson.h>
 #include <stddef.h>
 
+#include "broker/backends/sk_flow.h"
 #include "broker/http.h"
 #include "broker/rc.h"
 
 struct eh_broker;
-struct eh_sk_trust;
 
 typedef struct eh_mid {
-    char *url;
-    char *rp_uuid;
-    char *rp_name;
-    char *pinned_public_key;
-    char *display_text;
-    char *hash_type; /* "SHA256", "SHA384", "SHA512" */
-    size_t hash_len; /* 32, 48, 64 */
-    unsigned poll_timeout_ms;
-    unsigned request_timeout_ms;
-    unsigned limit_person, limit_phone, limit_address, limit_window_s;
-    struct eh_sk_trust *trust;
+    eh_sk_settings sk; /* every setting is one the SK flow shares */
 } eh_mid;
 
 /* Backend registry hooks (broker/backends/backend.c). */

@@ -1,5 +1,6 @@
 /* eidhub: the OpenID Connect authorization endpoint. */
 #include <ctype.h>
+#include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,7 @@
 #include "broker/log.h"
 #include "broker/flow.h"
 #include "broker/page.h"
+#include "broker/sso.h"
 #include "policies/policy.h"
 
 #define PARAM_MAX 1024
@@ -168,6 +170,27 @@ static const char *method_hint_of(const char *scope)
     return NULL;
 }
 
+/* sso_usable tells whether the citizen's SSO session may answer this
+ * request: no prompt=login, authenticated within max_age, at the level
+ * asked, with a method and from a country the policy allows. */
+static int sso_usable(const eh_sso *sso, const authz *a, const eh_authn_request *authn,
+                      const eh_policy *policy)
+{
+    const eh_identity *id = sso->identity;
+    eh_loa want = authn->min_loa == EH_LOA_NONE ? EH_LOA_LOW : authn->min_loa;
+
+    if (eh_oidc_scope_has(a->prompt, "login"))
+        return 0;
+    if (a->max_age != NULL && (int64_t)time(NULL) - id->auth_time > atoll(a->max_age))
+        return 0;
+    if (authn->method_hint != NULL &&
+        (id->method == NULL || strcmp(authn->method_hint, id->method) != 0))
+        return 0;
+    return eh_loa_satisfies(id->loa, want, authn->comparison) &&
+           eh_policy_allows_method(policy, id->method) &&
+           eh_policy_allows_country(policy, id->country);
+}
+
 /* set_str sets a string member when v is not NULL. */
 static int set_str(json_t *obj, const char *name, const char *v)
 {
@@ -181,6 +204,7 @@ static eh_rc start_transaction(eh_broker *b, const authz *a, const eh_config_rp 
 {
     eh_authn_request *authn = NULL;
     eh_policy *policy = NULL;
+    eh_sso *sso = NULL;
     eh_txn *txn = NULL;
     const char *locale = eh_i18n_pick(a->ui_locales);
     const char *hint = method_hint_of(a->scope);
@@ -218,13 +242,20 @@ static eh_rc start_transaction(eh_broker *b, const authz *a, const eh_config_rp 
         !set_str(txn->frontend, "code_challenge", a->code_challenge) ||
         !set_str(txn->frontend, "display_name", localized_name(rp, locale)))
         goto cleanup;
+    /* a citizen with a usable SSO session is asked to confirm, not to
+     * authenticate again */
+    if (eh_sso_of_request(b, req, &sso) == EH_OK && sso_usable(sso, a, txn->authn, policy) &&
+        (json_object_set_new(txn->flow, "sso", json_string(sso->key)) != 0 ||
+         json_object_set_new(txn->flow, "sid", json_string(sso->sid)) != 0))
+        goto cleanup;
     rc = eh_txn_save(eh_broker_store_get(b), txn);
     if (rc != EH_OK)
         goto cleanup;
     rc = eh_txn_bind(resp, txn, eh_broker_secure(b));
     if (rc == EH_OK)
-        rc = eh_redirect(resp, "/login");
+        rc = eh_redirect(resp, json_object_get(txn->flow, "sso") ? "/sso" : "/login");
 cleanup:
+    eh_sso_free(sso);
     eh_policy_free(policy);
     eh_txn_free(txn);
     return rc;
@@ -283,7 +314,14 @@ eh_rc eh_oidc_authorize_handle(eh_broker *b, const eh_http_request *req, eh_http
     } else if (a.prompt != NULL && !prompt_ok(a.prompt)) {
         rc = error_redirect(b, &a, "invalid_request", "unknown or conflicting prompt", resp);
     } else if (eh_oidc_scope_has(a.prompt, "none")) {
-        rc = error_redirect(b, &a, "login_required", "the citizen must log in", resp);
+        /* no page may be shown: with a session the citizen would still have
+         * to confirm who asks, without one they must log in */
+        eh_sso *sso = NULL;
+        int has_session = eh_sso_of_request(b, req, &sso) == EH_OK;
+        eh_sso_free(sso);
+        rc = has_session ? error_redirect(b, &a, "interaction_required",
+                                          "the citizen must confirm this service", resp)
+                         : error_redirect(b, &a, "login_required", "the citizen must log in", resp);
     } else if (a.max_age != NULL &&
                (strlen(a.max_age) == 0 || strlen(a.max_age) > 9 ||
                 strspn(a.max_age, "0123456789") != strlen(a.max_age))) {

@@ -31,8 +31,10 @@ eh_rc eh_oidc_redirect_url(const char *redirect_uri, const char *const *names,
         eh_buf_append_urlenc(&b, values[i]);
         sep = '&';
     }
-    eh_buf_appendf(&b, "%ciss=", sep);
-    eh_buf_append_urlenc(&b, issuer);
+    if (issuer != NULL) {
+        eh_buf_appendf(&b, "%ciss=", sep);
+        eh_buf_append_urlenc(&b, issuer);
+    }
     return eh_buf_finish(&b, out, NULL);
 }
 
@@ -90,7 +92,12 @@ eh_rc eh_oidc_complete(eh_broker *b, const eh_txn *txn, const eh_policy *policy,
                         eh_loa_name(released->loa), "amr", backend ? backend->amr : "unknown",
                         "auth_time", (json_int_t)released->auth_time, "claims",
                         eh_oidc_claims_of(released));
-    if (payload == NULL || (text = json_dumps(payload, JSON_COMPACT)) == NULL)
+    if (payload == NULL)
+        goto cleanup;
+    if (json_is_string(json_object_get(txn->flow, "sid")) &&
+        json_object_set(payload, "sid", json_object_get(txn->flow, "sid")) != 0)
+        goto cleanup;
+    if ((text = json_dumps(payload, JSON_COMPACT)) == NULL)
         goto cleanup;
     snprintf(key, sizeof(key), "code:%s", digest);
     rc = eh_store_set(eh_broker_store_get(b), key, text, strlen(text),

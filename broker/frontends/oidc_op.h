@@ -32,6 +32,17 @@ eh_rc eh_oidc_token_handle(struct eh_broker *b, const eh_http_request *req,
 eh_rc eh_oidc_userinfo_handle(struct eh_broker *b, const eh_http_request *req,
                               eh_http_response *resp);
 
+/*   GET/POST /logout      end_session_endpoint: ends the browser's SSO
+ *                         session and tells every portal of it */
+eh_rc eh_oidc_logout_handle(struct eh_broker *b, const eh_http_request *req,
+                            eh_http_response *resp);
+
+/* eh_oidc_logout_session ends the SSO session stored under key, sends the
+ * back-channel logout to each of its portals that registered one, and (resp
+ * not NULL) clears the browser's SSO cookie. A session already ended is
+ * EH_OK. */
+eh_rc eh_oidc_logout_session(struct eh_broker *b, const char *key, eh_http_response *resp);
+
 /* Frontend hooks for broker/flow.c. */
 eh_rc eh_oidc_complete(struct eh_broker *b, const eh_txn *txn, const eh_policy *policy,
                        const eh_identity *released, eh_http_response *resp);
@@ -40,7 +51,8 @@ eh_rc eh_oidc_fail(struct eh_broker *b, const eh_txn *txn, const char *error,
 
 /* eh_oidc_redirect_url builds redirect_uri with the parameters appended to
  * its query (names and values percent-encoded; NULL values skipped), the
- * last one the issuer (RFC 9207). names/values hold n entries. Caller frees. */
+ * last one the issuer (RFC 9207) unless issuer is NULL. names/values hold n
+ * entries. Caller frees. */
 eh_rc eh_oidc_redirect_url(const char *redirect_uri, const char *const *names,
                            const char *const *values, size_t n, const char *issuer, char **out);
 

@@ -8,6 +8,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "broker/b64check.h"
 #include "broker/broker.h"
 #include "broker/config.h"
 #include "broker/frontends/oidc_op.h"
@@ -64,7 +65,7 @@ static eh_rc read_basic(const char *header, credentials *c)
 
     while (*b64 == ' ')
         b64++;
-    if (!cjose_base64_decode(b64, strlen(b64), &raw, &raw_len, &err))
+    if (!eh_b64_ok(b64, strlen(b64), 0) || !cjose_base64_decode(b64, strlen(b64), &raw, &raw_len, &err))
         return EH_ERR_INVALID;
     colon = memchr(raw, ':', raw_len);
     if (colon == NULL || memchr(raw, '\0', raw_len) != NULL)
@@ -180,6 +181,9 @@ static eh_rc issue(eh_broker *b, const char *code_digest, json_t *code, eh_http_
         goto cleanup;
     if (json_is_string(json_object_get(code, "nonce")) &&
         json_object_set(id_claims, "nonce", json_object_get(code, "nonce")) != 0)
+        goto cleanup;
+    if (json_is_string(json_object_get(code, "sid")) &&
+        json_object_set(id_claims, "sid", json_object_get(code, "sid")) != 0)
         goto cleanup;
     if (json_object_update(id_claims, json_object_get(code, "claims")) != 0 ||
         json_object_update(userinfo, json_object_get(code, "claims")) != 0 ||

@@ -183,3 +183,40 @@ describe('Estonian', () => {
     });
   });
 });
+
+describe('single sign-on, "My eidhub" and logout across the demo portals', () => {
+  test('one Mobile-ID login, two portals, both releases listed, one logout ends both', async (t) => {
+    const citizen = citizenByOutcome('OK');
+    await inBrowser(t, {}, async (page) => {
+      const cityClaims = await logIn(page, city, citizen);
+      // the Tax office: no Mobile-ID prompt, but the citizen sees who asks
+      await page.goto(`${tax.url}/`);
+      await page.click('#login');
+      await page.waitForURL((u) => u.pathname === '/sso');
+      assert.equal((await page.textContent('#sso-requester')).trim(), 'Tax office');
+      await page.click('#sso-continue');
+      await page.waitForURL(`${tax.url}/`);
+      const taxClaims = await claimsOf(page);
+      assert.equal(taxClaims.sub, `EE${citizen.personalCode}`);
+      assert.notEqual(cityClaims.sub, taxClaims.sub);
+      // the citizen's own page lists both releases, by attribute name only
+      await page.click('#my-eidhub');
+      await page.waitForURL((u) => u.pathname === '/me');
+      // newest first (earlier tests may have logged the same citizen in before)
+      const rows = await page.$$eval('#releases tr', (trs) => trs.slice(1, 3).map((tr) => tr.textContent));
+      assert.ok(rows[0].includes('Tax office') && rows[0].includes('date_of_birth'), rows[0]);
+      assert.ok(rows[1].includes('City portal') && !rows[1].includes('date_of_birth'), rows[1]);
+      assert.ok(!rows.join(' ').includes(citizen.dateOfBirth), 'names of attributes, never values');
+      // logging out at the City portal ends the Tax office's session too
+      const before = tax.backchannel.length;
+      await page.goto(`${city.url}/`);
+      await page.click('#logout');
+      await page.waitForURL(`${city.url}/`);
+      assert.ok(await page.$('#login'), 'logged out at the City portal');
+      assert.equal(tax.backchannel.length, before + 1, 'the Tax office received a logout token');
+      assert.equal(tax.backchannel.at(-1).ended, 1);
+      await page.goto(`${tax.url}/`);
+      assert.ok(await page.$('#login'), 'logged out at the Tax office');
+    });
+  });
+});

@@ -14,9 +14,16 @@
 //   GET /login     starts a login and redirects to eidhub's /authorize
 //   GET /callback  completes it (openid-client checks everything) and
 //                  redirects to /
-//   GET /logout    forgets the session (local logout only, for now)
+//   GET /logout    forgets the session and logs out at eidhub too
+//                  (RP-initiated logout with id_token_hint), which comes
+//                  back to / and ends the citizen's sessions at every portal
+//   POST /backchannel-logout
+//                  eidhub's back-channel logout: verifies the logout token
+//                  (signature against eidhub's JWKS, iss, aud, events, sid)
+//                  and ends the sessions of that eidhub session (sid)
 import crypto from 'node:crypto';
 import http from 'node:http';
+import * as jose from 'jose';
 import * as oidc from 'openid-client';
 
 const LANGUAGES = { en: 'English', et: 'eesti' };
@@ -81,12 +88,13 @@ function errorHtml(error) {
 }
 
 /** The portal's home page for a session (possibly empty); lang: the login pages' language, if chosen. */
-function homePage(title, session, lang) {
+function homePage(title, session, lang, myEidhub) {
   if (session.userinfo) {
     return page(title, ['<h1>Logged in</h1>',
       '<p>eidhub told this portal who you are:</p>', claimsTable('claims', session.userinfo),
       '<h2>ID token</h2>', claimsTable('id-token', session.idToken),
-      '<p><a class="button" id="logout" href="/logout">Log out</a></p>'].join('\n'));
+      '<p><a class="button" id="logout" href="/logout">Log out</a> ' +
+      '<a id="my-eidhub" href="' + esc(myEidhub) + '">Where was my identity used? (My eidhub)</a></p>'].join('\n'));
   }
   const choices = Object.entries(LANGUAGES)
     .map(([code, name]) => (code === lang ? `<strong>${name}</strong>` : `<a href="/?lang=${code}">${name}</a>`));
@@ -119,6 +127,14 @@ function sessionStore(cookieName) {
       sessions.delete(idOf(req));
       setCookie(res, '', '; Max-Age=0');
     },
+    /** Ends every session whose eidhub session id is sid; returns how many. */
+    endSid(sid) {
+      let n = 0;
+      for (const [id, session] of sessions) {
+        if (session.idToken?.sid === sid) { sessions.delete(id); n++; }
+      }
+      return n;
+    },
   };
 }
 
@@ -133,7 +149,8 @@ function describeError(e) {
 /**
  * Starts a demo portal on 127.0.0.1:port (0 for any free port), registered
  * at eidhub (issuer) as clientId with clientSecret and redirect URI
- * <url>/callback. Returns {url, stop()}.
+ * <url>/callback, post-logout redirect URI <url>/ and back-channel logout URI
+ * <url>/backchannel-logout. Returns {url, backchannel, stop()}.
  */
 export async function startDemoPortal({ port = 0, issuer, clientId, clientSecret, title, scope = 'openid profile' }) {
   const sessions = sessionStore(`portal-${clientId}`); // cookies ignore ports: one name per portal
@@ -145,7 +162,7 @@ export async function startDemoPortal({ port = 0, issuer, clientId, clientSecret
 
   const routes = {
     '/': (req, res, url) => {
-      send(res, 200, homePage(title, sessions.get(req) ?? {}, langOf(url)));
+      send(res, 200, homePage(title, sessions.get(req) ?? {}, langOf(url), `${issuer}/me`));
     },
 
     '/login': async (req, res, url) => {
@@ -171,6 +188,7 @@ export async function startDemoPortal({ port = 0, issuer, clientId, clientSecret
           pkceCodeVerifier: login.verifier, expectedState: login.state, expectedNonce: login.nonce, idTokenExpected: true,
         });
         session.idToken = tokens.claims();
+        session.idTokenRaw = tokens.id_token;
         session.userinfo = await oidc.fetchUserInfo(cfg, tokens.access_token, session.idToken.sub);
       } catch (e) {
         session.error = describeError(e);
@@ -178,12 +196,37 @@ export async function startDemoPortal({ port = 0, issuer, clientId, clientSecret
       redirect(res, '/');
     },
 
-    '/logout': (req, res) => { sessions.destroy(req, res); redirect(res, '/'); },
+    '/logout': async (req, res) => {
+      const hint = sessions.get(req)?.idTokenRaw;
+      sessions.destroy(req, res);
+      if (!hint) return redirect(res, '/');
+      redirect(res, oidc.buildEndSessionUrl(await config(), { id_token_hint: hint, post_logout_redirect_uri: `${base}/` }).href);
+    },
   };
+
+  /** POST /backchannel-logout: eidhub says the citizen's session sid ended. */
+  const jwks = jose.createRemoteJWKSet(new URL(`${issuer}/jwks`));
+  async function backchannelLogout(req, res) {
+    let body = '';
+    for await (const chunk of req) body += chunk;
+    try {
+      const token = new URLSearchParams(body).get('logout_token');
+      const { payload } = await jose.jwtVerify(token, jwks, { issuer, audience: clientId, typ: 'logout+jwt' });
+      if (!payload.events?.['http://schemas.openid.net/event/backchannel-logout'] || !payload.sid || 'nonce' in payload) {
+        throw new Error('not a logout token');
+      }
+      backchannel.push({ sid: payload.sid, ended: sessions.endSid(payload.sid) });
+      res.writeHead(200, { 'cache-control': 'no-store' }).end();
+    } catch {
+      res.writeHead(400, { 'cache-control': 'no-store' }).end();
+    }
+  }
+  const backchannel = [];
 
   const server = http.createServer(async (req, res) => {
     const url = new URL(req.url, base);
-    const route = req.method === 'GET' ? routes[url.pathname] : undefined;
+    const route = req.method === 'GET' ? routes[url.pathname]
+      : req.method === 'POST' && url.pathname === '/backchannel-logout' ? backchannelLogout : undefined;
     try {
       if (route) await route(req, res, url);
       else send(res, 404, page(title, '<p>Not found. <a href="/">Home</a></p>'));
@@ -195,6 +238,7 @@ export async function startDemoPortal({ port = 0, issuer, clientId, clientSecret
   base = `http://127.0.0.1:${server.address().port}`;
   return {
     url: base,
+    backchannel, // the logout tokens received: [{sid, ended}]
     stop: () => new Promise((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
   };
 }

@@ -38,6 +38,7 @@ function relyingParty(portal, url, secret) {
     client_secret_sha256: sha256hex(secret),
     redirect_uris: [`${url}/callback`],
     post_logout_redirect_uris: [`${url}/`],
+    backchannel_logout_uri: `${url}/backchannel-logout`,
     display_name: portal.displayName,
     policy: portal.policy,
     subject_type: portal.subjectType,
@@ -89,6 +90,7 @@ export async function startDemoStack({ port, delayMs = 3000 } = {}) {
       const portal = await startDemoPortal({ port: p.port, issuer: broker.url, clientId: p.clientId,
         clientSecret: p.secret, title: p.title, scope: p.scope ?? 'openid profile' });
       started.push(portal);
+      p.backchannel = portal.backchannel;
     }
     started.push({ stop: async () => fs.rmSync(policyDir, { recursive: true, force: true }) });
     return { broker, redis, sim, portals, admin: { ...admin, url: `${broker.url}/admin/` }, stop: () => stopAll(started) };

@@ -26,6 +26,8 @@ Suite *suite_evaluate(void);
 Suite *suite_policy_store(void);
 Suite *suite_admin_auth(void);
 Suite *suite_rate_limit(void);
+Suite *suite_sso(void);
+Suite *suite_records(void);
 Suite *suite_buf(void);
 Suite *suite_random(void);
 Suite *suite_secret(void);
@@ -36,7 +38,10 @@ Suite *suite_txn(void);
 Suite *suite_json_check(void);
 Suite *suite_jwt(void);
 Suite *suite_pairwise(void);
+Suite *suite_audit(void);
 Suite *suite_backend(void);
+Suite *suite_smart_id(void);
+Suite *suite_oidc_upstream_token(void);
 
 /* Where tests/fixtures is (set by the Makefile). */
 #ifndef EH_TEST_FIXTURES

@@ -49,7 +49,8 @@ static const char *const keys[] = {
 /* Texts that are the same in both languages on purpose. */
 static int same_in_both(const char *key)
 {
-    return strcmp(key, "brand") == 0;
+    /* names of products are the same in every language */
+    return strcmp(key, "brand") == 0 || strcmp(key, "method_smart_id") == 0;
 }
 
 /* pick_req returns the locale of a request with Accept-Language value (or

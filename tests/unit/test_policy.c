@@ -263,8 +263,7 @@ START_TEST(errors_name_the_field)
          "$.min_loa: must be \"none\", \"low\", \"substantial\" or \"high\""},
         {"{\"min_loa\": 2}", "$.min_loa: must be \"none\", \"low\", \"substantial\" or \"high\""},
         {"{\"methods\": \"mobile_id\"}", "$.methods: must be an array of strings"},
-        {"{\"methods\": [\"smart_id\"]}",
-         "$.methods[0]: unknown method \"smart_id\" (known: mobile_id)"},
+        {"{\"methods\": [\"pigeon_post\"]}", "$.methods[0]: unknown method \"pigeon_post\" (known: "},
         {"{\"methods\": [\"mobile_id\", \"mobile_id\"]}", "$.methods[1]: repeats $.methods[0]"},
         {"{\"countries\": [\"EE\", \"ee\"]}",
          "$.countries[1]: must be a country code of two capital letters (ISO 3166-1 alpha-2)"},
@@ -290,8 +289,15 @@ START_TEST(errors_name_the_field)
         {"{\"consent\": \"yes\"}", "$.consent: must be true or false"},
         {"{\"consent\": 1}", "$.consent: must be true or false"},
     };
-    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
-        ck_assert_str_eq(parse_err(cases[i].doc), cases[i].want);
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        /* a message ending in "(known: " lists the backends, which grow */
+        const char *err = parse_err(cases[i].doc);
+        size_t n = strlen(cases[i].want);
+        if (n > 8 && strcmp(cases[i].want + n - 8, "(known: ") == 0)
+            ck_assert_msg(strncmp(err, cases[i].want, n) == 0, "%s", err);
+        else
+            ck_assert_str_eq(err, cases[i].want);
+    }
 }
 END_TEST
 

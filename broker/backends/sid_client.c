@@ -1,0 +1,266 @@
+#include "broker/backends/sid_client.h"
+
+#include <cjose/cjose.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "attributes/ee_personal_code.h"
+#include "broker/http_client.h"
+
+#define DOCUMENT_MAX 64
+
+/* path_part_ok accepts what goes into a URL path of the API (session ids,
+ * semantics identifiers, document numbers): 1 to 64 ASCII letters, digits
+ * and '-'. */
+static int path_part_ok(const char *id)
+{
+    size_t n = id ? strlen(id) : 0;
+    if (n == 0 || n > DOCUMENT_MAX)
+        return 0;
+    return strspn(id, "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz-") == n;
+}
+
+int eh_sid_document_valid(const char *document)
+{
+    return path_part_ok(document);
+}
+
+/* lv_code_valid checks a Latvian personal code of 11 digits: the codes
+ * from 2017 begin "32" and carry no date and no checksum; the older ones
+ * are DDMMYY, a century digit and a serial, and a check digit
+ * (1101 - sum of the first ten digits weighted 1 6 3 7 9 10 5 8 4 2) mod 11. */
+static int lv_code_valid(const char *digits)
+{
+    static const int weights[] = {1, 6, 3, 7, 9, 10, 5, 8, 4, 2};
+    int sum = 0;
+
+    if (strlen(digits) != 11 || strspn(digits, "0123456789") != 11)
+        return 0;
+    if (digits[0] == '3' && digits[1] == '2')
+        return 1;
+    for (int i = 0; i < 10; i++)
+        sum += weights[i] * (digits[i] - '0');
+    return (1101 - sum) % 11 == digits[10] - '0';
+}
+
+int eh_sid_personal_code(const char *country, const char *code, char *out, size_t outlen)
+{
+    char digits[12];
+    size_t n = code ? strlen(code) : 0;
+
+    if (out == NULL || outlen == 0)
+        return 0;
+    out[0] = '\0';
+    if (country == NULL || code == NULL)
+        return 0;
+    if (strcmp(country, "EE") == 0 || strcmp(country, "LT") == 0) {
+        if (!eh_ee_personal_code_valid(code) || outlen < 12)
+            return 0;
+        snprintf(out, outlen, "%s", code);
+        return 1;
+    }
+    if (strcmp(country, "LV") != 0 || outlen < 13)
+        return 0;
+    if (n == 12 && code[6] == '-') {
+        memcpy(digits, code, 6);
+        memcpy(digits + 6, code + 7, 5);
+    } else if (n == 11) {
+        memcpy(digits, code, 11);
+    } else {
+        return 0;
+    }
+    digits[11] = '\0';
+    if (!lv_code_valid(digits))
+        return 0;
+    snprintf(out, outlen, "%.6s-%.5s", digits, digits + 6);
+    return 1;
+}
+
+const char *eh_sid_http_result(long status, int at_start)
+{
+    switch (status) {
+    case 404:
+        return at_start ? "ACCOUNT_NOT_FOUND" : "TIMEOUT";
+    case 471:
+        return "NO_SUITABLE_ACCOUNT";
+    case 472:
+        return "VIEW_APP";
+    case 480:
+        return "CLIENT_TOO_OLD";
+    case 580:
+        return "UNDER_MAINTENANCE";
+    default:
+        return NULL;
+    }
+}
+
+/* call performs one API call and checks for a 200 answer. */
+static eh_rc call(const eh_sid *sid, const char *method, const char *url, const char *body,
+                  unsigned timeout_ms, eh_http_answer *answer, long *status, char *why,
+                  size_t whylen)
+{
+    eh_http_call c = {.method = method,
+                      .url = url,
+                      .json_body = body,
+                      .pinned_public_key = sid->sk.pinned_public_key,
+                      .timeout_ms = timeout_ms,
+                      .connect_timeout_ms = sid->sk.request_timeout_ms};
+    eh_rc rc = eh_http_client_call(&c, answer, why, whylen);
+
+    *status = rc == EH_OK ? answer->status : 0;
+    if (rc != EH_OK)
+        return rc;
+    if (answer->status != 200) {
+        snprintf(why, whylen, "Smart-ID API answered HTTP %ld", answer->status);
+        return EH_ERR_IO;
+    }
+    return EH_OK;
+}
+
+eh_rc eh_sid_client_start(const eh_sid *sid, const char *kind, const char *id,
+                          const unsigned char *hash, const char *display_text, char **session_id,
+                          long *status, char *why, size_t whylen)
+{
+    char *hash_b64 = NULL, *body_text = NULL, *url = NULL;
+    size_t hash_b64_len = 0;
+    json_t *body = NULL, *answer_doc = NULL;
+    eh_http_answer answer = {0};
+    const char *sid_id;
+    cjose_err cerr;
+    eh_rc rc = EH_ERR_INVALID;
+
+    *session_id = NULL;
+    *status = 0;
+    snprintf(why, whylen, "not a usable identifier");
+    if ((strcmp(kind, "etsi") != 0 && strcmp(kind, "document") != 0) || !path_part_ok(id))
+        goto cleanup;
+    rc = EH_ERR_NOMEM;
+    if (!cjose_base64_encode(hash, sid->sk.hash_len, &hash_b64, &hash_b64_len, &cerr))
+        goto cleanup;
+    body = json_pack("{s:s, s:s, s:s, s:s, s:s, s:[{s:s, s:s}, {s:s, s:s}]}", "relyingPartyUUID",
+                     sid->sk.rp_uuid, "relyingPartyName", sid->sk.rp_name, "certificateLevel",
+                     sid->certificate_level, "hash", hash_b64, "hashType", sid->sk.hash_type,
+                     "allowedInteractionsOrder", "type", "verificationCodeChoice", "displayText60",
+                     display_text, "type", "displayTextAndPIN", "displayText60", display_text);
+    if (body == NULL || (body_text = json_dumps(body, JSON_COMPACT)) == NULL ||
+        asprintf(&url, "%s/authentication/%s/%s", sid->sk.url, kind, id) < 0) {
+        url = NULL;
+        goto cleanup;
+    }
+    rc =
+        call(sid, "POST", url, body_text, sid->sk.request_timeout_ms, &answer, status, why, whylen);
+    if (rc != EH_OK)
+        goto cleanup;
+    rc = EH_ERR_IO;
+    answer_doc = json_loadb(answer.body, answer.body_len, 0, NULL);
+    sid_id = json_string_value(json_object_get(answer_doc, "sessionID"));
+    if (sid_id == NULL || !path_part_ok(sid_id)) {
+        snprintf(why, whylen, "Smart-ID API answered without a usable sessionID");
+        goto cleanup;
+    }
+    *session_id = strdup(sid_id);
+    rc = *session_id ? EH_OK : EH_ERR_NOMEM;
+cleanup:
+    free(hash_b64);
+    free(body_text);
+    free(url);
+    json_decref(body);
+    json_decref(answer_doc);
+    eh_http_answer_clear(&answer);
+    return rc;
+}
+
+/* copy_member copies the string member name of obj (when present) into *dst. */
+static int copy_member(const json_t *obj, const char *name, char **dst)
+{
+    const char *v = json_string_value(json_object_get(obj, name));
+    if (v == NULL)
+        return 1;
+    *dst = strdup(v);
+    return *dst != NULL;
+}
+
+eh_rc eh_sid_session_parse(const char *body, size_t len, eh_sid_session *s, char *why,
+                           size_t whylen)
+{
+    json_t *doc = json_loadb(body ? body : "", body ? len : 0, 0, NULL);
+    json_t *result, *signature, *cert;
+    eh_rc rc = EH_ERR_IO;
+
+    memset(s, 0, sizeof(*s));
+    if (!json_is_object(doc) || !json_is_string(json_object_get(doc, "state"))) {
+        snprintf(why, whylen, "Smart-ID API answered without a state");
+        goto cleanup;
+    }
+    result = json_object_get(doc, "result");
+    signature = json_object_get(doc, "signature");
+    cert = json_object_get(doc, "cert");
+    rc = EH_ERR_NOMEM;
+    if (!copy_member(doc, "state", &s->state) ||
+        !copy_member(result, "endResult", &s->end_result) ||
+        !copy_member(result, "documentNumber", &s->document_number) ||
+        !copy_member(signature, "value", &s->signature_value) ||
+        !copy_member(signature, "algorithm", &s->signature_algorithm) ||
+        !copy_member(cert, "value", &s->cert) ||
+        !copy_member(cert, "certificateLevel", &s->cert_level) ||
+        !copy_member(doc, "interactionFlowUsed", &s->interaction_flow))
+        goto cleanup;
+    rc = EH_ERR_IO;
+    if (strcmp(s->state, "RUNNING") != 0 && strcmp(s->state, "COMPLETE") != 0) {
+        snprintf(why, whylen, "Smart-ID API answered an unknown state");
+        goto cleanup;
+    }
+    if (strcmp(s->state, "COMPLETE") == 0 && s->end_result == NULL) {
+        snprintf(why, whylen, "Smart-ID API answered COMPLETE without an endResult");
+        goto cleanup;
+    }
+    rc = EH_OK;
+cleanup:
+    if (rc != EH_OK)
+        eh_sid_session_clear(s);
+    json_decref(doc);
+    return rc;
+}
+
+eh_rc eh_sid_client_poll(const eh_sid *sid, const char *session_id, eh_sid_session *s, long *status,
+                         char *why, size_t whylen)
+{
+    char *url = NULL;
+    eh_http_answer answer = {0};
+    eh_rc rc = EH_ERR_INVALID;
+
+    memset(s, 0, sizeof(*s));
+    *status = 0;
+    snprintf(why, whylen, "not a usable session id");
+    if (!path_part_ok(session_id))
+        goto cleanup;
+    rc = EH_ERR_NOMEM;
+    if (asprintf(&url, "%s/session/%s?timeoutMs=%u", sid->sk.url, session_id,
+                 sid->sk.poll_timeout_ms) < 0) {
+        url = NULL;
+        goto cleanup;
+    }
+    rc = call(sid, "GET", url, NULL, sid->sk.poll_timeout_ms + sid->sk.request_timeout_ms, &answer,
+              status, why, whylen);
+    if (rc == EH_OK)
+        rc = eh_sid_session_parse(answer.body, answer.body_len, s, why, whylen);
+cleanup:
+    free(url);
+    eh_http_answer_clear(&answer);
+    return rc;
+}
+
+void eh_sid_session_clear(eh_sid_session *s)
+{
+    free(s->state);
+    free(s->end_result);
+    free(s->document_number);
+    free(s->signature_value);
+    free(s->signature_algorithm);
+    free(s->cert);
+    free(s->cert_level);
+    free(s->interaction_flow);
+    memset(s, 0, sizeof(*s));
+}

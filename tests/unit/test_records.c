@@ -1,0 +1,119 @@
+#include "tests/unit/suites.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "broker/broker.h"
+#include "broker/records.h"
+#include "tests/unit/testutil.h"
+
+static char *dir;
+static eh_broker *broker;
+
+static void setup(void)
+{
+    char err[512], *path;
+    eh_store *store = NULL;
+    dir = eh_test_tmpdir();
+    path = eh_test_config(dir, "[]");
+    ck_assert_msg(eh_broker_load(path, &broker, err, sizeof(err)) == EH_OK, "%s", err);
+    ck_assert_int_eq(eh_store_shm_new(eh_store_shm_min_size(), &store), EH_OK);
+    eh_broker_set_store(broker, store);
+    free(path);
+}
+
+static void teardown(void)
+{
+    eh_broker_free(broker);
+    eh_test_rmtree(dir);
+    free(dir);
+}
+
+static eh_identity *released(const char *code, const char *attr, const char *value)
+{
+    eh_identity *id = NULL;
+    ck_assert_int_eq(eh_identity_new(&id), EH_OK);
+    id->country = strdup("EE");
+    id->id_value = strdup(code);
+    id->method = strdup("mobile_id");
+    id->loa = EH_LOA_HIGH;
+    json_object_set_new(id->attributes, attr, json_string(value));
+    return id;
+}
+
+static eh_txn *txn_for(const char *requester, const char *name)
+{
+    eh_authn_request *authn = NULL;
+    eh_txn *txn = NULL;
+    ck_assert_int_eq(eh_authn_request_new(&authn), EH_OK);
+    authn->requester = strdup(requester);
+    ck_assert_int_eq(eh_txn_new(authn, &txn), EH_OK);
+    json_object_set_new(txn->frontend, "display_name", json_string(name));
+    return txn;
+}
+
+START_TEST(releases_are_listed_newest_first_by_name_only)
+{
+    eh_identity *a = released("38001085718", "given_name", "JAAN");
+    eh_identity *b = released("38001085718", "date_of_birth", "1980-01-08");
+    eh_identity *other = released("60001019906", "given_name", "MARY");
+    eh_txn *ta = txn_for("city", "City portal"), *tb = txn_for("tax", "Tax office");
+    json_t *list = NULL;
+    char *text;
+
+    ck_assert_int_eq(eh_records_add(broker, ta, a), EH_OK);
+    ck_assert_int_eq(eh_records_add(broker, tb, b), EH_OK);
+    ck_assert_int_eq(eh_records_add(broker, ta, other), EH_OK);
+    ck_assert_int_eq(eh_records_list(broker, a, &list), EH_OK);
+    ck_assert_uint_eq(json_array_size(list), 2);
+    ck_assert_str_eq(json_string_value(json_object_get(json_array_get(list, 0), "requester")),
+                     "tax");
+    ck_assert_str_eq(json_string_value(json_object_get(json_array_get(list, 1),
+                                                       "requester_name")),
+                     "City portal");
+    text = json_dumps(list, 0);
+    ck_assert_ptr_null(strstr(text, "1980-01-08"));
+    ck_assert_ptr_null(strstr(text, "JAAN"));
+    ck_assert_ptr_null(strstr(text, "38001085718"));
+    ck_assert_ptr_nonnull(strstr(text, "date_of_birth"));
+    free(text);
+    json_decref(list);
+    /* another citizen sees only their own */
+    ck_assert_int_eq(eh_records_list(broker, other, &list), EH_OK);
+    ck_assert_uint_eq(json_array_size(list), 1);
+    json_decref(list);
+    eh_identity_free(a);
+    eh_identity_free(b);
+    eh_identity_free(other);
+    eh_txn_free(ta);
+    eh_txn_free(tb);
+}
+END_TEST
+
+START_TEST(the_list_is_bounded)
+{
+    eh_identity *a = released("38001085718", "given_name", "JAAN");
+    eh_txn *t = txn_for("city", "City portal");
+    json_t *list = NULL;
+    for (int i = 0; i < EH_RECORDS_MAX + 5; i++)
+        ck_assert_int_eq(eh_records_add(broker, t, a), EH_OK);
+    ck_assert_int_eq(eh_records_list(broker, a, &list), EH_OK);
+    ck_assert_uint_eq(json_array_size(list), EH_RECORDS_MAX);
+    json_decref(list);
+    eh_identity_free(a);
+    eh_txn_free(t);
+}
+END_TEST
+
+Suite *suite_records(void)
+{
+    Suite *s = suite_create("records");
+    TCase *tc = tcase_create("records");
+    tcase_set_timeout(tc, 20);
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, releases_are_listed_newest_first_by_name_only);
+    tcase_add_test(tc, the_list_is_bounded);
+    suite_add_tcase(s, tc);
+    return s;
+}
