@@ -12,6 +12,8 @@
 #include "broker/dispatch.h"
 #include "broker/keys.h"
 #include "broker/log.h"
+#include "broker/metrics.h"
+#include "broker/random.h"
 #include "metadata/discovery.h"
 #include "policies/admin_auth.h"
 #include "policies/policy_store.h"
@@ -26,6 +28,7 @@ struct eh_broker {
     eh_policy_store *policies; /* NULL without policy_dir */
     eh_admin *admin;           /* NULL without "admin" */
     eh_audit *audit;           /* NULL without "audit" */
+    const char *rq_names[EH_METRICS_REQUESTERS]; /* the metrics' requesters, borrowed */
 };
 
 /* load_policies opens policy_dir and loads the "admin" member, which needs
@@ -106,6 +109,17 @@ cleanup:
     return rc;
 }
 
+/* set_requesters names the requester label of the metrics after the
+ * configured relying parties (the names live as long as the broker). */
+static void set_requesters(eh_broker *b)
+{
+    size_t n = b->config->n_rps < EH_METRICS_REQUESTERS ? b->config->n_rps
+                                                          : EH_METRICS_REQUESTERS;
+    for (size_t i = 0; i < n; i++)
+        b->rq_names[i] = b->config->rps[i].client_id;
+    eh_metrics_set_requesters(b->rq_names, n);
+}
+
 eh_rc eh_broker_load(const char *path, eh_broker **out, char *err, size_t errlen)
 {
     eh_broker *b = calloc(1, sizeof(*b));
@@ -116,6 +130,8 @@ eh_rc eh_broker_load(const char *path, eh_broker **out, char *err, size_t errlen
     rc = eh_config_load(path, &b->config, err, errlen);
     if (rc != EH_OK)
         goto cleanup;
+    eh_log_set_format(b->config->log_text ? EH_LOG_TEXT : EH_LOG_JSON);
+    set_requesters(b);
     rc = load_keys(b->config, &b->keys, err, errlen);
     if (rc != EH_OK)
         goto cleanup;
@@ -207,18 +223,97 @@ const char *eh_broker_jwks_get(const eh_broker *b)
     return b->jwks;
 }
 
+/* status_of is the status the host answers with for rc (as the nginx
+ * module maps it), for the requests metric only. */
+static int status_of(eh_rc rc, const eh_http_response *resp)
+{
+    switch (rc) {
+    case EH_OK:
+        return resp->status;
+    case EH_ERR_HTTP_NO_ROUTE:
+        return 404;
+    case EH_ERR_HTTP_METHOD:
+        return 405;
+    case EH_ERR_TOO_LARGE:
+        return 413;
+    case EH_ERR_INVALID:
+        return 400;
+    case EH_ERR_STORE_UNAVAILABLE:
+    case EH_ERR_STORE_TIMEOUT:
+    case EH_ERR_STORE_FULL:
+    case EH_ERR_STORE_PROTOCOL:
+        return 503;
+    default:
+        return 500;
+    }
+}
+
+static const char *method_name(eh_http_method m)
+{
+    switch (m) {
+    case EH_HTTP_GET:
+        return "GET";
+    case EH_HTTP_HEAD:
+        return "HEAD";
+    case EH_HTTP_POST:
+        return "POST";
+    case EH_HTTP_OPTIONS:
+        return "OPTIONS";
+    default:
+        return "other";
+    }
+}
+
+/* request_id_of copies the host's request id into id, or makes one of 16
+ * random bytes in hex. */
+static void request_id_of(const eh_http_request *req, char id[EH_REQUEST_ID_MAX + 1])
+{
+    unsigned char raw[16];
+
+    if (req->request_id != NULL && req->request_id[0] != '\0' &&
+        strlen(req->request_id) <= EH_REQUEST_ID_MAX &&
+        strspn(req->request_id, "0123456789abcdefABCDEF-") == strlen(req->request_id)) {
+        snprintf(id, EH_REQUEST_ID_MAX + 1, "%s", req->request_id);
+        return;
+    }
+    if (eh_random_bytes(raw, sizeof(raw)) != EH_OK)
+        memset(raw, 0, sizeof(raw));
+    for (size_t i = 0; i < sizeof(raw); i++)
+        snprintf(id + 2 * i, 3, "%02x", raw[i]);
+}
+
 eh_rc eh_broker_handle(eh_broker *b, const eh_http_request *req, eh_http_response *resp)
 {
     eh_rc rc;
+    uint64_t start = eh_metrics_now();
+    size_t n_routes;
+    const eh_route *routes = eh_dispatch_routes(&n_routes);
     const eh_route *route = eh_dispatch_find(req->method, req->path, &rc);
+    char request_id[EH_REQUEST_ID_MAX + 1];
+    uint64_t elapsed;
 
-    if (route == NULL)
+    if (route == NULL) {
+        eh_metrics_request(n_routes, status_of(rc, resp), eh_metrics_now() - start);
         return rc;
+    }
+    request_id_of(req, request_id);
+    eh_log_context_set(request_id);
     rc = route->handler(b, req, resp);
     if (rc == EH_OK)
         rc = eh_http_response_set_header(resp, "X-Content-Type-Options", "nosniff");
+    if (rc == EH_OK)
+        rc = eh_http_response_set_header(resp, "X-Request-Id", request_id);
     if (rc != EH_OK)
         eh_log(EH_LOG_WARN, "%s: %s", req->path, eh_strerror(rc));
+    elapsed = eh_metrics_now() - start;
+    eh_metrics_request((size_t)(route - routes), status_of(rc, resp), elapsed);
+    /* a request of a login says so, so that a login can be followed across
+     * its requests by its login id (the path only: no query, no body) */
+    if (eh_log_login_id()[0] != '\0')
+        eh_log(EH_LOG_INFO, "request %s %s: %d in %llu.%03llu ms", method_name(req->method),
+               req->path, status_of(rc, resp), (unsigned long long)(elapsed / 1000),
+               (unsigned long long)(elapsed % 1000));
+    eh_log_context_set(NULL);
     return rc;
 }
 
@@ -239,6 +334,7 @@ void eh_broker_free(eh_broker *b)
         if (b->backend_state[i] != NULL)
             defs[i].free(b->backend_state[i]);
     }
+    eh_metrics_forget_requesters(b->rq_names);
     eh_audit_free(b->audit);
     eh_admin_free(b->admin);
     eh_policy_store_free(b->policies);

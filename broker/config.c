@@ -355,8 +355,8 @@ static eh_rc parse_root(eh_check *v, json_t *root, eh_config *cfg)
 {
     static const char *const allowed[] = {"issuer", "keys", "relying_parties", "backends",
                                           "policy_dir", "subject_secret_file", "admin", "sso",
-                                          "my_eidhub", "audit", NULL};
-    char *policy_dir = NULL;
+                                          "my_eidhub", "audit", "log_format", NULL};
+    char *policy_dir = NULL, *log_format = NULL;
     eh_rc rc;
     size_t n;
 
@@ -372,6 +372,15 @@ static eh_rc parse_root(eh_check *v, json_t *root, eh_config *cfg)
     if ((rc = parse_keys(v, root, cfg)) != EH_OK || (rc = parse_rps(v, root, cfg)) != EH_OK ||
         (rc = eh_check_string(v, root, "$", "policy_dir", 0, &policy_dir)) != EH_OK)
         return rc;
+    if ((rc = eh_check_string(v, root, "$", "log_format", 0, &log_format)) != EH_OK)
+        return rc;
+    cfg->log_text = log_format != NULL && strcmp(log_format, "text") == 0;
+    if (log_format != NULL && !cfg->log_text && strcmp(log_format, "json") != 0) {
+        free(log_format);
+        free(policy_dir);
+        return eh_check_fail(v, "$.log_format", "must be \"json\" or \"text\"");
+    }
+    free(log_format);
     if (policy_dir != NULL) {
         rc = eh_check_resolve(v->file, policy_dir, &cfg->policy_dir);
         free(policy_dir);

@@ -54,6 +54,7 @@ typedef struct eh_config {
     size_t subject_secret_len;
     unsigned sso_lifetime_s[4];    /* by eh_loa; 0: no single sign-on */
     unsigned retention_days;       /* how long "My eidhub" keeps a citizen's releases */
+    int log_text;                  /* "log_format": "text"; default "json" */
     json_t *backends; /* the "backends" object, each backend validates its own member */
     json_t *root;     /* the whole document, for members later rooms read */
 } eh_config;

@@ -9,6 +9,7 @@
 #include "broker/frontends/oidc_op.h"
 #include "broker/health.h"
 #include "broker/me.h"
+#include "broker/metrics.h"
 #include "broker/page.h"
 #include "metadata/discovery.h"
 #include "policies/admin_api.h"
@@ -25,6 +26,7 @@ static const eh_route eh_routes[] = {
     {GET_HEAD, "/.well-known/openid-configuration", eh_discovery_handle, INLINE},
     {GET_HEAD, "/jwks", eh_jwks_handle, INLINE},
     {GET_HEAD, "/healthz", eh_health_handle, BLOCKS},
+    {GET_HEAD, "/metrics", eh_metrics_handle, INLINE},
     {GET_HEAD, "/assets/eidhub.css", eh_assets_css_handle, INLINE},
     {GET_HEAD, "/assets/eidhub.js", eh_assets_js_handle, INLINE},
     /* administration UI */

@@ -8,6 +8,7 @@
 #include "broker/frontends/oidc_op.h"
 #include "broker/i18n.h"
 #include "broker/log.h"
+#include "broker/metrics.h"
 #include "broker/page.h"
 #include "broker/policy_ref.h"
 #include "broker/records.h"
@@ -86,6 +87,8 @@ eh_rc eh_flow_release(eh_broker *b, const eh_txn *txn, const eh_policy *policy,
         eh_sso_add_requester(b, sso_key, txn->authn->requester, NULL);
     if (rc == EH_OK)
         eh_records_add(b, txn, released);
+    if (rc == EH_OK)
+        eh_metrics_login_finished(txn->authn->requester, released->method, NULL);
     if (rc == EH_OK)
         eh_log(EH_LOG_INFO, "login completed: requester %s, method %s, loa %s, policy version %d",
                txn->authn->requester, released->method ? released->method : "?",
@@ -174,11 +177,15 @@ eh_rc eh_flow_fail(eh_broker *b, const eh_txn *txn, const char *error, const cha
                    eh_http_response *resp)
 {
     const eh_frontend_def *fe = frontend_of(txn);
+    const char *method;
     eh_rc rc;
 
     if (fe == NULL)
         return EH_ERR_INTERNAL;
     eh_log(EH_LOG_INFO, "login ended: requester %s, %s", txn->authn->requester, error);
+    method = json_string_value(json_object_get(txn->backend, "method"));
+    eh_metrics_login_finished(txn->authn->requester,
+                              method != NULL ? method : txn->authn->method_hint, error);
     rc = fe->fail(b, txn, error, description, resp);
     if (rc == EH_OK)
         rc = eh_txn_unbind(resp, eh_broker_secure(b));

@@ -36,7 +36,12 @@ typedef struct eh_http_request {
     size_t body_len;
     const char *client_addr; /* the peer's address as text */
     int https;               /* the request reached us over TLS */
+    const char *request_id;  /* the host's id of this request (hex, at most
+                              * EH_REQUEST_ID_MAX characters), or NULL: the
+                              * core makes one */
 } eh_http_request;
+
+#define EH_REQUEST_ID_MAX 64
 
 typedef struct eh_http_response {
     int status; /* 200 unless a handler sets another */

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "broker/buf.h"
+#include "broker/metrics.h"
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
 static CURLcode curl_init_result = CURLE_FAILED_INIT;
@@ -42,6 +43,7 @@ eh_rc eh_http_client_call(const eh_http_call *call, eh_http_answer *answer, char
     struct curl_slist *headers = NULL;
     eh_buf body;
     CURLcode cc;
+    uint64_t t0;
     eh_rc rc = EH_ERR_IO;
 
     memset(answer, 0, sizeof(*answer));
@@ -93,7 +95,9 @@ eh_rc eh_http_client_call(const eh_http_call *call, eh_http_answer *answer, char
     } else {
         curl_easy_setopt(curl, CURLOPT_HTTPGET, 1L);
     }
+    t0 = eh_metrics_now();
     cc = curl_easy_perform(curl);
+    eh_metrics_upstream((eh_upstream)call->upstream, eh_metrics_now() - t0);
     if (cc != CURLE_OK) {
         snprintf(why, whylen, "%s", curl_easy_strerror(cc));
         rc = (cc == CURLE_WRITE_ERROR && !body.failed) ? EH_ERR_TOO_LARGE : EH_ERR_IO;

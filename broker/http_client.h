@@ -9,6 +9,7 @@
 
 #include <stddef.h>
 
+#include "broker/metrics.h"
 #include "broker/rc.h"
 
 #define EH_HTTP_CLIENT_MAX_BODY (256 * 1024)
@@ -23,6 +24,8 @@ typedef struct eh_http_call {
     const char *form_body;     /* sent as application/x-www-form-urlencoded when not NULL
                                 * (and json_body is NULL) */
     const char *authorization; /* the Authorization header's value, or NULL */
+    int upstream; /* an eh_upstream: whose duration histogram the call
+                   * counts in; 0 (EH_UPSTREAM_NONE) for none */
 } eh_http_call;
 
 typedef struct eh_http_answer {

@@ -27,6 +27,32 @@ void eh_log_set_sink(eh_log_sink_fn fn, void *ctx, eh_log_level min);
  * important as the configured minimum. Lines longer than 1 KiB are cut. */
 void eh_log(eh_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* Line formats. In EH_LOG_JSON every line the sink receives is one JSON
+ * object: {"time": RFC 3339 UTC with milliseconds, "level", "msg", and
+ * "request_id" / "login_id" when the calling thread has them}. EH_LOG_TEXT
+ * (the process default) hands the message alone. */
+typedef enum eh_log_format {
+    EH_LOG_TEXT = 0,
+    EH_LOG_JSON = 1,
+} eh_log_format;
+
+/* eh_log_set_format chooses the format for the whole process. Call it before
+ * threads start (eh_broker_load does, from the configuration). */
+void eh_log_set_format(eh_log_format format);
+eh_log_format eh_log_format_get(void);
+
+/* The calling thread's request context, which every line logged on it
+ * carries in JSON. eh_log_context_set starts a request: it copies
+ * request_id (at most 64 bytes) and clears the login id; NULL ends the
+ * request and clears both.
+ * eh_log_login_set copies the id of the login the request belongs to (NULL
+ * clears it); the ids must not be personal data. The getters return the
+ * thread's copies ("" when unset). */
+void eh_log_context_set(const char *request_id);
+void eh_log_login_set(const char *login_id);
+const char *eh_log_request_id(void);
+const char *eh_log_login_id(void);
+
 /* eh_log_level_name returns "error", "warn", "info" or "debug". */
 const char *eh_log_level_name(eh_log_level level);
 

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "broker/metrics.h"
 #include "broker/random.h"
 
 int eh_rate_limited(eh_store *store, const char *section, const char *value, unsigned limit,
@@ -17,5 +18,9 @@ int eh_rate_limited(eh_store *store, const char *section, const char *value, uns
     snprintf(key, sizeof(key), "rl:%s:%s", section, digest);
     free(digest);
     rc = eh_store_incr(store, key, window_s * 1000u, &count);
-    return rc != EH_OK || count > (int64_t)limit;
+    if (rc != EH_OK || count > (int64_t)limit) {
+        eh_metrics_rate_limited(section);
+        return 1;
+    }
+    return 0;
 }

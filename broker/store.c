@@ -9,6 +9,17 @@
 
 #include <string.h>
 
+#include "broker/metrics.h"
+
+/* timed counts one implementation call in the store metrics. */
+#define TIMED(op, call)                                                                        \
+    do {                                                                                       \
+        uint64_t t0_ = eh_metrics_now();                                                       \
+        eh_rc rc_ = (call);                                                                    \
+        eh_metrics_store((op), eh_metrics_now() - t0_, rc_);                                   \
+        return rc_;                                                                            \
+    } while (0)
+
 /* eh_store_usable tells whether s is a store with its table of operations. */
 static int eh_store_usable(const eh_store *s)
 {
@@ -51,7 +62,7 @@ eh_rc eh_store_get(eh_store *s, const char *key, char **value, size_t *len)
 
     if (rc != EH_OK)
         return rc;
-    return s->ops->get(s, key, value, len);
+    TIMED(EH_STORE_OP_GET, s->ops->get(s, key, value, len));
 }
 
 eh_rc eh_store_set(eh_store *s, const char *key, const void *value, size_t len, uint32_t ttl_ms)
@@ -65,7 +76,7 @@ eh_rc eh_store_set(eh_store *s, const char *key, const void *value, size_t len, 
     /* Implementations never see a NULL value, even for zero bytes. */
     if (value == NULL)
         value = "";
-    return s->ops->set(s, key, value, len, ttl_ms);
+    TIMED(EH_STORE_OP_SET, s->ops->set(s, key, value, len, ttl_ms));
 }
 
 eh_rc eh_store_take(eh_store *s, const char *key, char **value, size_t *len)
@@ -74,14 +85,14 @@ eh_rc eh_store_take(eh_store *s, const char *key, char **value, size_t *len)
 
     if (rc != EH_OK)
         return rc;
-    return s->ops->take(s, key, value, len);
+    TIMED(EH_STORE_OP_TAKE, s->ops->take(s, key, value, len));
 }
 
 eh_rc eh_store_del(eh_store *s, const char *key)
 {
     if (!eh_store_usable(s) || !eh_store_key_valid(key))
         return EH_ERR_INVALID;
-    return s->ops->del(s, key);
+    TIMED(EH_STORE_OP_DEL, s->ops->del(s, key));
 }
 
 eh_rc eh_store_incr(eh_store *s, const char *key, uint32_t ttl_ms, int64_t *value)
@@ -90,14 +101,14 @@ eh_rc eh_store_incr(eh_store *s, const char *key, uint32_t ttl_ms, int64_t *valu
         *value = 0;
     if (!eh_store_usable(s) || !eh_store_key_valid(key) || ttl_ms == 0 || value == NULL)
         return EH_ERR_INVALID;
-    return s->ops->incr(s, key, ttl_ms, value);
+    TIMED(EH_STORE_OP_INCR, s->ops->incr(s, key, ttl_ms, value));
 }
 
 eh_rc eh_store_ping(eh_store *s)
 {
     if (!eh_store_usable(s))
         return EH_ERR_INVALID;
-    return s->ops->ping(s);
+    TIMED(EH_STORE_OP_PING, s->ops->ping(s));
 }
 
 const char *eh_store_name(const eh_store *s)

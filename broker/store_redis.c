@@ -313,8 +313,9 @@ cleanup:
 }
 
 /* eh_redis_connection returns this thread's connection to r (borrowed: it
- * stays in the thread's cache), connecting when there is none. */
-static eh_rc eh_redis_connection(eh_redis *r, redisContext **out)
+ * stays in the thread's cache), connecting when there is none; *reused tells
+ * whether it was an existing one. */
+static eh_rc eh_redis_connection(eh_redis *r, redisContext **out, int *reused)
 {
     eh_redis_cache *c = eh_redis_cache_get();
     eh_redis_conn *slot;
@@ -324,6 +325,7 @@ static eh_rc eh_redis_connection(eh_redis *r, redisContext **out)
     if (c == NULL)
         return EH_ERR_NOMEM;
     slot = eh_redis_slot(c, r);
+    *reused = slot != NULL;
     if (slot != NULL) {
         *out = slot->ctx;
         return EH_OK;
@@ -347,26 +349,50 @@ static eh_rc eh_redis_connection(eh_redis *r, redisContext **out)
     return EH_OK;
 }
 
+/* eh_redis_stale tells whether a command failed because a connection kept
+ * from before was closed by the other side (Redis restarted meanwhile): the
+ * new server never saw the command, so it can be sent again on a new one. */
+static int eh_redis_stale(const redisContext *c, int err_no)
+{
+    return c->err == REDIS_ERR_EOF ||
+           (c->err == REDIS_ERR_IO && (err_no == ECONNRESET || err_no == EPIPE));
+}
+
 /* eh_redis_command runs one command (hiredis format, %b for bytes) on this
  * thread's connection to r. On EH_OK *reply is the caller's
- * (freeReplyObject); on any failure the connection is dropped. */
+ * (freeReplyObject); on any failure the connection is dropped. A connection
+ * found closed (a Redis that restarted since it was made) is replaced and
+ * the command sent once more; a timeout is never retried. */
 static eh_rc eh_redis_command(eh_redis *r, redisReply **reply, const char *fmt, ...)
 {
     redisContext *c;
-    va_list ap;
+    va_list ap, again;
     void *rep;
-    int err_no;
+    int err_no, reused = 0;
     eh_rc rc;
 
     *reply = NULL;
-    rc = eh_redis_connection(r, &c);
+    rc = eh_redis_connection(r, &c, &reused);
     if (rc != EH_OK)
         return rc;
     va_start(ap, fmt);
+    va_copy(again, ap);
     errno = 0;
     rep = redisvCommand(c, fmt, ap);
     err_no = errno;
+    if (rep == NULL && reused && eh_redis_stale(c, err_no)) {
+        eh_redis_drop(r);
+        rc = eh_redis_connection(r, &c, &reused);
+        if (rc == EH_OK) {
+            errno = 0;
+            rep = redisvCommand(c, fmt, again);
+            err_no = errno;
+        }
+    }
+    va_end(again);
     va_end(ap);
+    if (rc != EH_OK)
+        return rc;
     if (rep == NULL) {
         rc = eh_redis_io_rc(c, err_no);
         eh_redis_drop(r);

@@ -7,7 +7,23 @@
 #include <time.h>
 
 #include "broker/cookie.h"
+#include "broker/log.h"
 #include "broker/random.h"
+
+/* note_login makes the transaction's login id the one the thread's log
+ * lines carry: the first 16 characters of the digest of its id, so every
+ * request of one login logs the same id and the id gives away no cookie. */
+static void note_login(const eh_txn *txn)
+{
+    char *digest = NULL;
+
+    if (eh_token_digest(txn->id, &digest) != EH_OK)
+        return;
+    if (strlen(digest) > 16)
+        digest[16] = '\0';
+    eh_log_login_set(digest);
+    free(digest);
+}
 
 eh_rc eh_txn_new(eh_authn_request *authn, eh_txn **out)
 {
@@ -27,6 +43,7 @@ eh_rc eh_txn_new(eh_authn_request *authn, eh_txn **out)
         goto cleanup;
     if ((rc = eh_random_token(&txn->id)) != EH_OK || (rc = eh_random_token(&txn->csrf)) != EH_OK)
         goto cleanup;
+    note_login(txn);
     *out = txn;
     txn = NULL;
 cleanup:
@@ -105,6 +122,7 @@ static eh_rc txn_parse(const char *id, const char *text, size_t len, eh_txn **ou
     rc = eh_authn_request_from_json(authn, &txn->authn);
     if (rc != EH_OK)
         goto cleanup;
+    note_login(txn);
     *out = txn;
     txn = NULL;
 cleanup:

@@ -10,6 +10,7 @@
 #include "ngx_http_eidhub_module.h"
 
 typedef struct {
+    ngx_event_t keepalive; /* a timer that keeps an exiting worker alive while the task runs */
     ngx_http_request_t *r;
     eh_broker *broker;
     eh_http_request req;
@@ -24,7 +25,8 @@ static char *ngx_http_eidhub_cstr(ngx_pool_t *pool, ngx_str_t *s)
     char *p = ngx_pnalloc(pool, s->len + 1);
     if (p == NULL)
         return NULL;
-    ngx_memcpy(p, s->data, s->len);
+    if (s->len > 0)
+        ngx_memcpy(p, s->data, s->len);
     p[s->len] = '\0';
     return p;
 }
@@ -88,6 +90,22 @@ static ngx_int_t ngx_http_eidhub_collect_body(ngx_http_request_t *r, eh_http_req
     return NGX_OK;
 }
 
+/* ngx_http_eidhub_request_id returns nginx's $request_id (the access log
+ * can show it too) as a C string, or NULL: the core then makes one. */
+static const char *ngx_http_eidhub_request_id(ngx_http_request_t *r)
+{
+    static ngx_str_t name = ngx_string("request_id");
+    ngx_http_variable_value_t *vv;
+    ngx_str_t s;
+
+    vv = ngx_http_get_variable(r, &name, ngx_hash_key(name.data, name.len));
+    if (vv == NULL || vv->not_found || vv->len == 0)
+        return NULL;
+    s.data = vv->data;
+    s.len = vv->len;
+    return ngx_http_eidhub_cstr(r->pool, &s);
+}
+
 /* ngx_http_eidhub_build_request fills req from r, allocating from r->pool. */
 static ngx_int_t ngx_http_eidhub_build_request(ngx_http_request_t *r, eh_http_request *req)
 {
@@ -100,6 +118,7 @@ static ngx_int_t ngx_http_eidhub_build_request(ngx_http_request_t *r, eh_http_re
     req->client_addr = ngx_http_eidhub_cstr(r->pool, &r->connection->addr_text);
     if (req->path == NULL || req->query == NULL || req->client_addr == NULL)
         return NGX_ERROR;
+    req->request_id = ngx_http_eidhub_request_id(r);
 #if (NGX_HTTP_SSL)
     req->https = r->connection->ssl != NULL;
 #endif
@@ -196,6 +215,14 @@ static void ngx_http_eidhub_task_run(void *data, ngx_log_t *log)
     ctx->rc = eh_broker_handle(ctx->broker, &ctx->req, &ctx->resp);
 }
 
+/* While a task runs, a non-cancelable timer keeps the worker: a worker
+ * told to exit (reload) waits for such timers, so the request is answered
+ * instead of dropped. The timer only re-arms itself until the task ends. */
+static void ngx_http_eidhub_task_keepalive(ngx_event_t *ev)
+{
+    ngx_add_timer(ev, 1000);
+}
+
 /* Event-loop side, when the task is done: resume and finish the request. */
 static void ngx_http_eidhub_task_done(ngx_event_t *ev)
 {
@@ -205,6 +232,8 @@ static void ngx_http_eidhub_task_done(ngx_event_t *ev)
     ngx_connection_t *c = r->connection;
     ngx_int_t rc;
 
+    if (ctx->keepalive.timer_set)
+        ngx_del_timer(&ctx->keepalive);
     ngx_http_set_log_request(c->log, r);
     r->main->blocked--;
     r->aio = 0;
@@ -258,6 +287,10 @@ static void ngx_http_eidhub_body_read(ngx_http_request_t *r)
     }
     r->main->blocked++;
     r->aio = 1;
+    ctx->keepalive.handler = ngx_http_eidhub_task_keepalive;
+    ctx->keepalive.data = ctx;
+    ctx->keepalive.log = r->connection->log;
+    ngx_add_timer(&ctx->keepalive, 1000);
 }
 
 ngx_int_t ngx_http_eidhub_handler(ngx_http_request_t *r)

@@ -123,6 +123,8 @@ static char *ngx_http_eidhub_init_main_conf(ngx_conf_t *cf, void *conf)
     mcf->pool = ngx_thread_pool_add(cf, &mcf->pool_name);
     if (mcf->pool == NULL)
         return NGX_CONF_ERROR;
+    if (ngx_http_eidhub_metrics_init(cf) != NGX_CONF_OK)
+        return NGX_CONF_ERROR;
     return ngx_http_eidhub_store_init(cf, mcf);
 }
 

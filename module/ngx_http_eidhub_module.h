@@ -42,6 +42,10 @@ ngx_int_t ngx_http_eidhub_handler(ngx_http_request_t *r);
  * NGX_CONF_OK or an error string. */
 char *ngx_http_eidhub_store_init(ngx_conf_t *cf, ngx_http_eidhub_main_conf_t *mcf);
 
+/* ngx_http_eidhub_metrics_init adds the shared-memory zone of the core's
+ * metrics (ngx_http_eidhub_metrics.c). Returns NGX_CONF_OK or an error. */
+char *ngx_http_eidhub_metrics_init(ngx_conf_t *cf);
+
 /* ngx_http_eidhub_log_install routes the core's log lines to log. */
 void ngx_http_eidhub_log_install(ngx_log_t *log);
 

@@ -1,4 +1,5 @@
 #include "broker/backends/mid_client.h"
+#include "broker/backends/sk_api.h"
 
 #include <cjose/cjose.h>
 #include <jansson.h>
@@ -8,22 +9,6 @@
 
 #include "broker/buf.h"
 #include "broker/http_client.h"
-
-/* session_id_ok accepts what MID hands out as session ids (UUIDs): only
- * letters, digits and '-', so the id is safe in a URL path. */
-static int session_id_ok(const char *id)
-{
-    size_t n = strlen(id);
-    if (n == 0 || n > 64)
-        return 0;
-    for (; *id; id++) {
-        char c = *id;
-        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-              c == '-'))
-            return 0;
-    }
-    return 1;
-}
 
 /* error_of maps a non-2xx MID status to our error and a reason. */
 static eh_rc error_of(long status, char *why, size_t whylen)
@@ -44,9 +29,8 @@ eh_rc eh_mid_client_start(const eh_mid *mid, const char *phone, const char *pers
 {
     char *hash_b64 = NULL, *body_text = NULL, *url = NULL;
     size_t hash_b64_len = 0;
-    json_t *body = NULL, *answer_doc = NULL;
+    json_t *body = NULL;
     eh_http_answer answer = {0};
-    const char *id;
     cjose_err cerr;
     eh_rc rc = EH_ERR_NOMEM;
 
@@ -71,7 +55,8 @@ eh_rc eh_mid_client_start(const eh_mid *mid, const char *phone, const char *pers
                          .json_body = body_text,
                          .pinned_public_key = mid->sk.pinned_public_key,
                          .timeout_ms = mid->sk.request_timeout_ms,
-                         .connect_timeout_ms = mid->sk.request_timeout_ms};
+                         .connect_timeout_ms = mid->sk.request_timeout_ms,
+                         .upstream = EH_UPSTREAM_MOBILE_ID};
     rc = eh_http_client_call(&call, &answer, why, whylen);
     if (rc != EH_OK)
         goto cleanup;
@@ -79,33 +64,14 @@ eh_rc eh_mid_client_start(const eh_mid *mid, const char *phone, const char *pers
         rc = error_of(answer.status, why, whylen);
         goto cleanup;
     }
-    rc = EH_ERR_IO;
-    answer_doc = json_loadb(answer.body, answer.body_len, 0, NULL);
-    id = json_string_value(json_object_get(answer_doc, "sessionID"));
-    if (id == NULL || !session_id_ok(id)) {
-        snprintf(why, whylen, "Mobile-ID API answered without a usable sessionID");
-        goto cleanup;
-    }
-    *session_id = strdup(id);
-    rc = *session_id ? EH_OK : EH_ERR_NOMEM;
+    rc = eh_sk_session_id_of(answer.body, answer.body_len, "Mobile-ID", session_id, why, whylen);
 cleanup:
     free(hash_b64);
     free(body_text);
     free(url);
     json_decref(body);
-    json_decref(answer_doc);
     eh_http_answer_clear(&answer);
     return rc;
-}
-
-/* copy_member copies the string member name of obj (when present) into *dst. */
-static int copy_member(const json_t *obj, const char *name, char **dst)
-{
-    const char *v = json_string_value(json_object_get(obj, name));
-    if (v == NULL)
-        return 1;
-    *dst = strdup(v);
-    return *dst != NULL;
 }
 
 eh_rc eh_mid_session_parse(const char *body, size_t len, eh_mid_session *s, char *why,
@@ -121,10 +87,10 @@ eh_rc eh_mid_session_parse(const char *body, size_t len, eh_mid_session *s, char
     }
     signature = json_object_get(doc, "signature");
     rc = EH_ERR_NOMEM;
-    if (!copy_member(doc, "state", &s->state) || !copy_member(doc, "result", &s->result) ||
-        !copy_member(doc, "cert", &s->cert) ||
-        !copy_member(signature, "value", &s->signature_value) ||
-        !copy_member(signature, "algorithm", &s->signature_algorithm))
+    if (!eh_sk_copy_member(doc, "state", &s->state) || !eh_sk_copy_member(doc, "result", &s->result) ||
+        !eh_sk_copy_member(doc, "cert", &s->cert) ||
+        !eh_sk_copy_member(signature, "value", &s->signature_value) ||
+        !eh_sk_copy_member(signature, "algorithm", &s->signature_algorithm))
         goto cleanup;
     rc = EH_ERR_IO;
     if (strcmp(s->state, "RUNNING") != 0 && strcmp(s->state, "COMPLETE") != 0) {
@@ -151,7 +117,7 @@ eh_rc eh_mid_client_poll(const eh_mid *mid, const char *session_id, eh_mid_sessi
     eh_rc rc = EH_ERR_NOMEM;
 
     memset(s, 0, sizeof(*s));
-    if (!session_id_ok(session_id))
+    if (!eh_sk_path_part_ok(session_id))
         return EH_ERR_INVALID;
     if (asprintf(&url, "%s/authentication/session/%s?timeoutMs=%u", mid->sk.url, session_id,
                  mid->sk.poll_timeout_ms) < 0)
@@ -160,7 +126,8 @@ eh_rc eh_mid_client_poll(const eh_mid *mid, const char *session_id, eh_mid_sessi
                          .url = url,
                          .pinned_public_key = mid->sk.pinned_public_key,
                          .timeout_ms = mid->sk.poll_timeout_ms + mid->sk.request_timeout_ms,
-                         .connect_timeout_ms = mid->sk.request_timeout_ms};
+                         .connect_timeout_ms = mid->sk.request_timeout_ms,
+                         .upstream = EH_UPSTREAM_MOBILE_ID};
     rc = eh_http_client_call(&call, &answer, why, whylen);
     if (rc != EH_OK)
         goto cleanup;

@@ -373,6 +373,7 @@ static eh_rc call_json(const eh_oidcup *up, eh_http_call *call, const char *what
 
     *out = NULL;
     call->timeout_ms = up->request_timeout_ms;
+    call->upstream = EH_UPSTREAM_OIDC_UPSTREAM;
     call->connect_timeout_ms =
         up->request_timeout_ms < CONNECT_TIMEOUT_MS ? up->request_timeout_ms : CONNECT_TIMEOUT_MS;
     rc = up->fetch(call, &answer, reason, sizeof(reason));

@@ -100,6 +100,7 @@ static eh_rc fetch(const eh_oidcup *up, const eh_oidcup_provider *p, const char 
     call.url = url;
     call.pinned_public_key = p->pinned_public_key;
     call.timeout_ms = up->request_timeout_ms;
+    call.upstream = EH_UPSTREAM_OIDC_UPSTREAM;
     call.connect_timeout_ms =
         up->request_timeout_ms < CONNECT_TIMEOUT_MS ? up->request_timeout_ms : CONNECT_TIMEOUT_MS;
     rc = up->fetch(&call, answer, why, whylen);

@@ -1,4 +1,5 @@
 #include "broker/backends/sid_client.h"
+#include "broker/backends/sk_api.h"
 
 #include <cjose/cjose.h>
 #include <jansson.h>
@@ -9,22 +10,10 @@
 #include "attributes/ee_personal_code.h"
 #include "broker/http_client.h"
 
-#define DOCUMENT_MAX 64
-
-/* path_part_ok accepts what goes into a URL path of the API (session ids,
- * semantics identifiers, document numbers): 1 to 64 ASCII letters, digits
- * and '-'. */
-static int path_part_ok(const char *id)
-{
-    size_t n = id ? strlen(id) : 0;
-    if (n == 0 || n > DOCUMENT_MAX)
-        return 0;
-    return strspn(id, "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz-") == n;
-}
 
 int eh_sid_document_valid(const char *document)
 {
-    return path_part_ok(document);
+    return eh_sk_path_part_ok(document);
 }
 
 /* lv_code_valid checks a Latvian personal code of 11 digits: the codes
@@ -106,7 +95,8 @@ static eh_rc call(const eh_sid *sid, const char *method, const char *url, const 
                       .json_body = body,
                       .pinned_public_key = sid->sk.pinned_public_key,
                       .timeout_ms = timeout_ms,
-                      .connect_timeout_ms = sid->sk.request_timeout_ms};
+                      .connect_timeout_ms = sid->sk.request_timeout_ms,
+                      .upstream = EH_UPSTREAM_SMART_ID};
     eh_rc rc = eh_http_client_call(&c, answer, why, whylen);
 
     *status = rc == EH_OK ? answer->status : 0;
@@ -125,16 +115,15 @@ eh_rc eh_sid_client_start(const eh_sid *sid, const char *kind, const char *id,
 {
     char *hash_b64 = NULL, *body_text = NULL, *url = NULL;
     size_t hash_b64_len = 0;
-    json_t *body = NULL, *answer_doc = NULL;
+    json_t *body = NULL;
     eh_http_answer answer = {0};
-    const char *sid_id;
     cjose_err cerr;
     eh_rc rc = EH_ERR_INVALID;
 
     *session_id = NULL;
     *status = 0;
     snprintf(why, whylen, "not a usable identifier");
-    if ((strcmp(kind, "etsi") != 0 && strcmp(kind, "document") != 0) || !path_part_ok(id))
+    if ((strcmp(kind, "etsi") != 0 && strcmp(kind, "document") != 0) || !eh_sk_path_part_ok(id))
         goto cleanup;
     rc = EH_ERR_NOMEM;
     if (!cjose_base64_encode(hash, sid->sk.hash_len, &hash_b64, &hash_b64_len, &cerr))
@@ -153,33 +142,14 @@ eh_rc eh_sid_client_start(const eh_sid *sid, const char *kind, const char *id,
         call(sid, "POST", url, body_text, sid->sk.request_timeout_ms, &answer, status, why, whylen);
     if (rc != EH_OK)
         goto cleanup;
-    rc = EH_ERR_IO;
-    answer_doc = json_loadb(answer.body, answer.body_len, 0, NULL);
-    sid_id = json_string_value(json_object_get(answer_doc, "sessionID"));
-    if (sid_id == NULL || !path_part_ok(sid_id)) {
-        snprintf(why, whylen, "Smart-ID API answered without a usable sessionID");
-        goto cleanup;
-    }
-    *session_id = strdup(sid_id);
-    rc = *session_id ? EH_OK : EH_ERR_NOMEM;
+    rc = eh_sk_session_id_of(answer.body, answer.body_len, "Smart-ID", session_id, why, whylen);
 cleanup:
     free(hash_b64);
     free(body_text);
     free(url);
     json_decref(body);
-    json_decref(answer_doc);
     eh_http_answer_clear(&answer);
     return rc;
-}
-
-/* copy_member copies the string member name of obj (when present) into *dst. */
-static int copy_member(const json_t *obj, const char *name, char **dst)
-{
-    const char *v = json_string_value(json_object_get(obj, name));
-    if (v == NULL)
-        return 1;
-    *dst = strdup(v);
-    return *dst != NULL;
 }
 
 eh_rc eh_sid_session_parse(const char *body, size_t len, eh_sid_session *s, char *why,
@@ -198,14 +168,14 @@ eh_rc eh_sid_session_parse(const char *body, size_t len, eh_sid_session *s, char
     signature = json_object_get(doc, "signature");
     cert = json_object_get(doc, "cert");
     rc = EH_ERR_NOMEM;
-    if (!copy_member(doc, "state", &s->state) ||
-        !copy_member(result, "endResult", &s->end_result) ||
-        !copy_member(result, "documentNumber", &s->document_number) ||
-        !copy_member(signature, "value", &s->signature_value) ||
-        !copy_member(signature, "algorithm", &s->signature_algorithm) ||
-        !copy_member(cert, "value", &s->cert) ||
-        !copy_member(cert, "certificateLevel", &s->cert_level) ||
-        !copy_member(doc, "interactionFlowUsed", &s->interaction_flow))
+    if (!eh_sk_copy_member(doc, "state", &s->state) ||
+        !eh_sk_copy_member(result, "endResult", &s->end_result) ||
+        !eh_sk_copy_member(result, "documentNumber", &s->document_number) ||
+        !eh_sk_copy_member(signature, "value", &s->signature_value) ||
+        !eh_sk_copy_member(signature, "algorithm", &s->signature_algorithm) ||
+        !eh_sk_copy_member(cert, "value", &s->cert) ||
+        !eh_sk_copy_member(cert, "certificateLevel", &s->cert_level) ||
+        !eh_sk_copy_member(doc, "interactionFlowUsed", &s->interaction_flow))
         goto cleanup;
     rc = EH_ERR_IO;
     if (strcmp(s->state, "RUNNING") != 0 && strcmp(s->state, "COMPLETE") != 0) {
@@ -234,7 +204,7 @@ eh_rc eh_sid_client_poll(const eh_sid *sid, const char *session_id, eh_sid_sessi
     memset(s, 0, sizeof(*s));
     *status = 0;
     snprintf(why, whylen, "not a usable session id");
-    if (!path_part_ok(session_id))
+    if (!eh_sk_path_part_ok(session_id))
         goto cleanup;
     rc = EH_ERR_NOMEM;
     if (asprintf(&url, "%s/session/%s?timeoutMs=%u", sid->sk.url, session_id,

@@ -7,6 +7,7 @@
 
 #include "attributes/oidc_map.h"
 #include "attributes/registry.h"
+#include "broker/metrics.h"
 #include "broker/backends/backend.h"
 #include "broker/broker.h"
 #include "broker/buf.h"
@@ -254,6 +255,8 @@ static eh_rc start_transaction(eh_broker *b, const authz *a, const eh_config_rp 
     rc = eh_txn_bind(resp, txn, eh_broker_secure(b));
     if (rc == EH_OK)
         rc = eh_redirect(resp, json_object_get(txn->flow, "sso") ? "/sso" : "/login");
+    if (rc == EH_OK)
+        eh_metrics_login_started(rp->client_id, txn->authn->method_hint);
 cleanup:
     eh_sso_free(sso);
     eh_policy_free(policy);

@@ -52,7 +52,8 @@ static void notify_one(eh_broker *b, const eh_config_rp *rp, const char *sid)
                              .url = rp->backchannel_logout_uri,
                              .form_body = body,
                              .timeout_ms = BACKCHANNEL_TIMEOUT_MS,
-                             .connect_timeout_ms = BACKCHANNEL_TIMEOUT_MS};
+                             .connect_timeout_ms = BACKCHANNEL_TIMEOUT_MS,
+                             .upstream = EH_UPSTREAM_BACKCHANNEL_LOGOUT};
         eh_http_answer answer = {0};
         eh_rc rc = eh_http_client_call(&call, &answer, why, sizeof(why));
         long status = answer.status;

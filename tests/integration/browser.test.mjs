@@ -1,18 +1,21 @@
 // Browser tests: real Chromium (Debian's, headless, driven by playwright-core)
 // walks the citizen journey of the demo set-up (tests/lib/demo-stack.mjs:
-// Redis, the Mobile-ID simulator, eidhub, the City portal and the Tax office):
-// portal → eidhub's method choice → Mobile-ID form → verification code page →
-// back at the portal, logged in with only what the portal's policy allows.
-// Also without JavaScript (the meta refresh), a cancelled login, a bad
-// personal code and the Estonian pages. A failing test leaves a screenshot
+// Redis, the Mobile-ID and Smart-ID simulators, the national OpenID Connect
+// provider, eidhub, the City portal and the Tax office): portal → eidhub's
+// method choice → Mobile-ID form → verification code page → back at the
+// portal, logged in with only what the portal's policy allows. Also without
+// JavaScript (the meta refresh), a cancelled login, a bad personal code, the
+// Estonian pages, and the same citizen by Mobile-ID, Smart-ID and the
+// national provider getting the same pairwise subject. A failing test leaves a screenshot
 // of its page in tests/results/.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { chromium } from 'playwright-core';
-import { startDemoStack } from '../lib/demo-stack.mjs';
+import { DEMO_OIDC_PROVIDER, startDemoStack } from '../lib/demo-stack.mjs';
 import { citizenByOutcome } from '../sim/mobile-id.mjs';
+import { accountByOutcome } from '../sim/smart-id.mjs';
 
 const RESULTS = path.resolve(import.meta.dirname, '../results');
 const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
@@ -50,11 +53,16 @@ async function inBrowser(t, contextOptions, fn) {
   }
 }
 
-/** From the portal's home page to eidhub's Mobile-ID form. */
-async function startLogin(page, portal) {
+/** From the portal's home page to eidhub's method choice. */
+async function toMethodChoice(page, portal) {
   await page.goto(`${portal.url}/`);
   await page.click('#login');
   await page.waitForURL((u) => u.pathname === '/login');
+}
+
+/** From the portal's home page to eidhub's Mobile-ID form. */
+async function startLogin(page, portal) {
+  await toMethodChoice(page, portal);
   await page.click('#method-mobile_id');
   await page.waitForURL((u) => u.pathname === '/auth/mid');
 }
@@ -130,6 +138,68 @@ describe('a citizen logs in to a demo portal in Chromium', () => {
       assertName(claims.given_name, citizen.givenName);
       assertName(claims.family_name, citizen.surname);
     });
+  });
+});
+
+describe('the same citizen by each method', () => {
+  test('Mobile-ID, Smart-ID and the national OIDC provider give the City portal the same pairwise sub', async (t) => {
+    const citizen = citizenByOutcome('OK');
+    const account = accountByOutcome('OK_ALSO_MOBILE_ID');
+    const op = stack.oidc;
+    const [opKey, opCitizen] = Object.entries(op.citizens).find(([, c]) => c.personal_code === citizen.personalCode);
+    assert.equal(account.personalCode, citizen.personalCode);
+    const subs = {};
+
+    await inBrowser(t, {}, async (page) => {
+      await toMethodChoice(page, city);
+      for (const id of ['#method-mobile_id', '#method-smart_id', `#method-oidc_upstream-${DEMO_OIDC_PROVIDER}`]) {
+        assert.equal(await page.locator(id).count(), 1, `the method choice offers ${id}`);
+      }
+      await page.click('#method-mobile_id');
+      await page.waitForURL((u) => u.pathname === '/auth/mid');
+      await answerOnPhone(page, citizen);
+      await page.waitForURL(`${city.url}/`);
+      const claims = await claimsOf(page);
+      assertName(claims.given_name, citizen.givenName);
+      subs.mobile_id = claims.sub;
+    });
+
+    await inBrowser(t, {}, async (page) => {
+      await toMethodChoice(page, city);
+      await page.click('#method-smart_id');
+      await page.waitForURL((u) => u.pathname === '/auth/sid');
+      await page.selectOption('#country', account.country);
+      await page.fill('#personal_code', account.personalCode);
+      await page.click('#sid-submit');
+      await page.waitForURL((u) => u.pathname === '/auth/sid/wait', { waitUntil: 'domcontentloaded' });
+      assert.match((await page.textContent('#verification-code')).trim(), /^\d{4}$/);
+      await page.waitForURL(`${city.url}/`);
+      assert.match(await page.textContent('h1'), /Logged in/);
+      const claims = await claimsOf(page);
+      assertName(claims.given_name, account.givenName);
+      assertName(claims.family_name, account.surname);
+      subs.smart_id = claims.sub;
+    });
+
+    await inBrowser(t, {}, async (page) => {
+      await toMethodChoice(page, city);
+      await page.click(`#method-oidc_upstream-${DEMO_OIDC_PROVIDER}`);
+      // the provider's own login page: choose the test citizen and log in
+      await page.waitForURL((u) => u.origin === op.url && u.pathname.startsWith('/interaction/'));
+      assert.match(await page.textContent('h1'), new RegExp(op.displayName.en.replace(/[()]/g, '\\$&')));
+      await page.selectOption('select[name=citizen]', opKey);
+      await page.click('#login');
+      await page.waitForURL(`${city.url}/`);
+      assert.match(await page.textContent('h1'), /Logged in/);
+      const claims = await claimsOf(page);
+      assert.equal(claims.given_name, opCitizen.given_name);
+      assert.equal(claims.family_name, opCitizen.family_name);
+      subs.oidc_upstream = claims.sub;
+    });
+
+    assert.ok(subs.mobile_id, 'a sub by Mobile-ID');
+    assert.notEqual(subs.mobile_id, `EE${citizen.personalCode}`, 'the sub is pairwise, not the personal code');
+    assert.deepEqual(subs, { mobile_id: subs.mobile_id, smart_id: subs.mobile_id, oidc_upstream: subs.mobile_id });
   });
 });
 

@@ -24,7 +24,7 @@ export class Agent {
   }
 
   /** One request; url may be relative to base. Returns {status, headers, location, text}. */
-  async request(url, { method = 'GET', form, headers = {} } = {}) {
+  async request(url, { method = 'GET', form, headers = {}, signal } = {}) {
     const target = new URL(url, this.base);
     const h = { ...headers };
     if (target.origin === new URL(this.base).origin && this.cookies.size) h.cookie = this.cookieHeader();
@@ -33,7 +33,7 @@ export class Agent {
       body = new URLSearchParams(form).toString();
       h['content-type'] = 'application/x-www-form-urlencoded';
     }
-    const res = await fetch(target, { method, headers: h, body, redirect: 'manual' });
+    const res = await fetch(target, { method, headers: h, body, redirect: 'manual', signal });
     if (target.origin === new URL(this.base).origin) this.remember(res);
     const text = await res.text();
     const location = res.headers.get('location');

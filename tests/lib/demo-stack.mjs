@@ -1,11 +1,19 @@
 // The demo set-up, shared by `./dev demo` (tests/lib/demo.mjs) and the browser
-// tests: real Redis, the Mobile-ID simulator, eidhub (real nginx with the
-// module) with the mobile_id backend pointing at the simulator, and two demo
-// portals that log citizens in through eidhub with OpenID Connect:
+// tests: real Redis, the Mobile-ID and Smart-ID simulators, a national OpenID
+// Connect eID provider (tests/sim/national-oidc.mjs, profile "ee"), eidhub
+// (real nginx with the module) with its mobile_id, smart_id and oidc_upstream
+// backends pointing at them, and three demo portals that log citizens in
+// through eidhub with OpenID Connect:
 //
 //   City portal     client "city-portal"     policy "basic"     pairwise subject
 //   Youth services  client "youth-services"  policy "age-only"  pairwise subject
 //   Tax office      client "tax-office"      policy "full"      public subject (EE + personal code)
+//
+// The three methods share a citizen: Mary Änn O’Connež-Šuslik, personal code
+// 60001019906, is the Mobile-ID and Smart-ID simulators' OK citizen and the
+// national provider's test citizen (whose personal_code claim is eidhub's
+// subject: EE60001019906), so a portal gets the same subject whichever
+// method she uses.
 //
 // Each portal gets a fresh random client secret; the broker's configuration
 // holds only its SHA-256. Administrators edit the portals' policies at
@@ -13,8 +21,15 @@
 // admin: {user, password}).
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import { freePort, mobileIdSettings, passwordHash, policyDirectory, startBroker, startMobileIdSim, startRedis } from './harness.mjs';
+import {
+  freePort, mobileIdSettings, passwordHash, policyDirectory, smartIdSettings, startBroker, startMobileIdSim,
+  startRedis, startSmartIdSim,
+} from './harness.mjs';
 import { startDemoPortal } from './demo-portal.mjs';
+import { nationalProviderSettings, startNationalOidcProcess } from './oidc-upstream.mjs';
+
+/** The national OpenID Connect provider's id in eidhub (method link "method-oidc_upstream-ee"). */
+export const DEMO_OIDC_PROVIDER = 'ee';
 
 export const DEMO_PORTALS = Object.freeze([
   { clientId: 'city-portal', title: 'City portal', displayName: { en: 'City portal', et: 'Linnaportaal' },
@@ -28,6 +43,7 @@ export const DEMO_PORTALS = Object.freeze([
 // Relaxed Mobile-ID rate limits, so that someone trying the demo (or a test
 // run) is not locked out after five logins of the same test citizen.
 const DEMO_RATE_LIMIT = { per_person: 50, per_phone: 50, per_client_address: 500, window_seconds: 300 };
+const DEMO_SID_RATE_LIMIT = { per_person: 50, per_client_address: 500, window_seconds: 300 };
 
 const sha256hex = (s) => crypto.createHash('sha256').update(s).digest('hex');
 
@@ -54,9 +70,10 @@ async function stopAll(handles) {
 
 /**
  * Starts the demo. port: eidhub's port (the portals take the next ones), or
- * free ports when absent; delayMs: how long the simulated phone takes.
- * Returns {broker, redis, sim, portals: [{...DEMO_PORTALS[i], url, secret}],
- * admin: {url, user, password}, stop()}.
+ * free ports when absent; delayMs: how long the simulated phone (Mobile-ID)
+ * and app (Smart-ID) take. Returns {broker, redis, sim (Mobile-ID), sidSim,
+ * oidc: the national provider ({url, citizens, pid, dir, ...}),
+ * portals: [{...DEMO_PORTALS[i], url, secret}], admin: {url, user, password}, stop()}.
  */
 export async function startDemoStack({ port, delayMs = 3000 } = {}) {
   const brokerPort = port ?? await freePort();
@@ -71,16 +88,29 @@ export async function startDemoStack({ port, delayMs = 3000 } = {}) {
   const policyDir = policyDirectory();
   const started = [];
   try {
-    const redis = await startRedis();
-    started.push(redis);
-    const sim = await startMobileIdSim({ delayMs });
-    started.push(sim);
+    // started side by side: the Smart-ID simulator's RSA keys take a few seconds
+    const oidcClient = { clientId: 'eidhub-demo', clientSecret: crypto.randomBytes(24).toString('base64url') };
+    const results = await Promise.allSettled([
+      startRedis(),
+      startMobileIdSim({ delayMs }),
+      startSmartIdSim({ delayMs }),
+      startNationalOidcProcess({ profile: 'ee', ...oidcClient,
+        redirectUri: `http://127.0.0.1:${brokerPort}/auth/oidc/callback` }),
+    ]);
+    for (const r of results) if (r.status === 'fulfilled') started.push(r.value);
+    const failed = results.find((r) => r.status === 'rejected');
+    if (failed) throw failed.reason;
+    const [redis, sim, sidSim, oidc] = results.map((r) => r.value);
     const broker = await startBroker({
       port: brokerPort,
       store: redis.url,
       broker: {
         relying_parties: portals.map((p) => relyingParty(p, p.url, p.secret)),
-        backends: { mobile_id: mobileIdSettings(sim, { rate_limit: DEMO_RATE_LIMIT }) },
+        backends: {
+          mobile_id: mobileIdSettings(sim, { rate_limit: DEMO_RATE_LIMIT }),
+          smart_id: smartIdSettings(sidSim, { rate_limit: DEMO_SID_RATE_LIMIT }),
+          oidc_upstream: { providers: [nationalProviderSettings(DEMO_OIDC_PROVIDER, oidc, oidcClient)] },
+        },
         policy_dir: policyDir,
         admin: { accounts: [{ user: admin.user, password_hash: passwordHash(admin.password), role: 'editor' }] },
       },
@@ -93,7 +123,7 @@ export async function startDemoStack({ port, delayMs = 3000 } = {}) {
       p.backchannel = portal.backchannel;
     }
     started.push({ stop: async () => fs.rmSync(policyDir, { recursive: true, force: true }) });
-    return { broker, redis, sim, portals, admin: { ...admin, url: `${broker.url}/admin/` }, stop: () => stopAll(started) };
+    return { broker, redis, sim, sidSim, oidc, portals, admin: { ...admin, url: `${broker.url}/admin/` }, stop: () => stopAll(started) };
   } catch (e) {
     await stopAll(started);
     throw e;

@@ -1,9 +1,11 @@
 // ./dev demo: runs the demo set-up of tests/lib/demo-stack.mjs (Redis, the
-// Mobile-ID simulator, eidhub on EH_DEMO_PORT or 8080, three demo portals on
-// the next ports, and the admin UI) and prints where to go and whom to log in as, so a
-// newcomer can try a login in a browser. Ctrl-C stops everything it started.
+// Mobile-ID and Smart-ID simulators, a national OpenID Connect provider,
+// eidhub on EH_DEMO_PORT or 8080, three demo portals on the next ports, and
+// the admin UI) and prints where to go and whom to log in as, so a newcomer
+// can try a login in a browser. Ctrl-C stops everything it started.
 import { startDemoStack } from './demo-stack.mjs';
 import { CITIZENS } from '../sim/mobile-id.mjs';
+import { ACCOUNTS } from '../sim/smart-id.mjs';
 
 const DELAY_MS = 3000;
 
@@ -21,25 +23,57 @@ function citizensTable() {
   ]);
 }
 
+function smartIdTable() {
+  return table([
+    ['country', 'personal code', 'name', 'expected outcome'],
+    // the demo asks for QUALIFIED certificates (the default): an ADVANCED-only account gets 471
+    ...ACCOUNTS.map((a) => [a.country, a.personalCode, `${a.givenName} ${a.surname}`,
+      a.authenticates && a.certificateLevel === 'ADVANCED' ? 'refused: HTTP_471 (ADVANCED certificate only)'
+        : a.authenticates ? 'logs in' : `refused: ${a.outcome}`]),
+  ]);
+}
+
+function oidcTable(oidc) {
+  return table([
+    ['choose', 'personal code (claim personal_code)', 'level'],
+    ...Object.values(oidc.citizens).map((c) => [`${c.given_name} ${c.family_name}`, c.personal_code, c.acr]),
+  ]);
+}
+
 function portalsTable(portals) {
   return table(portals.map((p) => [`${p.title}:`, `${p.url}/`,
     `client ${p.clientId}, policy ${p.policy}, ${p.subjectType} subject`]));
 }
 
 const stack = await startDemoStack({ port: Number(process.env.EH_DEMO_PORT ?? 8080), delayMs: DELAY_MS });
-const { broker, redis, sim, portals, admin } = stack;
+const { broker, redis, sim, sidSim, oidc, portals, admin } = stack;
 
 console.log(`
-eidhub demo is running (nginx pid ${broker.pid}, redis pid ${redis.pid}, Mobile-ID simulator pid ${sim.pid}, store ${redis.url})
+eidhub demo is running (nginx pid ${broker.pid}, redis pid ${redis.pid}, Mobile-ID simulator pid ${sim.pid},
+Smart-ID simulator pid ${sidSim.pid}, national OIDC provider pid ${oidc.pid}, store ${redis.url})
 
-Open a portal in a browser and log in with Mobile-ID (add ?lang=et for Estonian login pages):
+Open a portal in a browser and log in with Mobile-ID, Smart-ID or the national OpenID Connect
+provider (add ?lang=et for Estonian login pages):
 
 ${portalsTable(portals)}
 
-Test citizens (the simulated phone answers after ${DELAY_MS / 1000} s; any other pair has no Mobile-ID;
-see tests/sim/README.md for what each one tests):
+Mobile-ID test citizens (the simulated phone answers after ${DELAY_MS / 1000} s; any other pair has no
+Mobile-ID; see tests/sim/README.md for what each one tests):
 
 ${citizensTable()}
+
+Smart-ID test accounts (enter the country and personal code; the simulated app answers after
+${DELAY_MS / 1000} s; any other code has no Smart-ID account):
+
+${smartIdTable()}
+
+${oidc.displayName.en} (${oidc.url}): no password; pick the test citizen on
+its login page and press "Log in" (or "Cancel"):
+
+${oidcTable(oidc)}
+
+Mary Änn (60001019906) can use all three methods: a portal with a pairwise subject sees the same
+sub whichever she chooses.
 
 Administrators change what each portal receives at ${admin.url}
 (user ${admin.user}, password ${admin.password}): for example, switch the Tax office from
@@ -51,6 +85,8 @@ Administrators change what each portal receives at ${admin.url}
 
 nginx's error log: ${broker.dir}/error.log
 Mobile-ID simulator's log: ${sim.dir}/sim.log
+Smart-ID simulator's log:  ${sidSim.dir}/sim.log
+National OIDC provider's log: ${oidc.dir}/sim.log
 Press Ctrl-C to stop.
 `);
 

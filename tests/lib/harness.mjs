@@ -144,11 +144,22 @@ http {
 `;
 }
 
+/**
+ * The environment nginx runs with: this process's, plus LD_PRELOAD of
+ * EH_NGINX_PRELOAD when set (`./dev test-asan` preloads libasan there, as
+ * Debian's nginx is not built with AddressSanitizer but the module is).
+ */
+export function nginxEnv() {
+  const env = { ...process.env };
+  if (process.env.EH_NGINX_PRELOAD) env.LD_PRELOAD = process.env.EH_NGINX_PRELOAD;
+  return env;
+}
+
 /** Runs `nginx -t` on conf (text) in dir; returns {status, stderr}. */
 export function nginxTest(dir, conf) {
   const file = path.join(dir, 'nginx-test.conf');
   fs.writeFileSync(file, conf);
-  const r = spawnSync('nginx', ['-t', '-p', dir, '-c', file], { encoding: 'utf8' });
+  const r = spawnSync('nginx', ['-t', '-p', dir, '-c', file], { encoding: 'utf8', env: nginxEnv() });
   return { status: r.status, stderr: r.stderr };
 }
 
@@ -170,7 +181,7 @@ export async function startBroker({ broker = {}, store, workers = 2, timeoutMs =
   fs.writeFileSync(path.join(dir, 'broker.json'), JSON.stringify(cfg, null, 2));
   const conf = path.join(dir, 'nginx.conf');
   fs.writeFileSync(conf, nginxConf({ dir, port, store, workers, timeoutMs, extraHttp }));
-  const proc = track(spawn('nginx', ['-p', dir, '-c', conf], { stdio: ['ignore', 'pipe', 'pipe'] }),
+  const proc = track(spawn('nginx', ['-p', dir, '-c', conf], { stdio: ['ignore', 'pipe', 'pipe'], env: nginxEnv() }),
     'nginx', path.join(dir, 'nginx.out'));
   try {
     await waitForPort(port, proc, 'nginx');
@@ -181,20 +192,57 @@ export async function startBroker({ broker = {}, store, workers = 2, timeoutMs =
   return {
     dir, port, url: issuer, pid: proc.pid,
     errorLog() { return fs.readFileSync(path.join(dir, 'error.log'), 'utf8'); },
-    async stop() { await stopProc(proc, 'SIGQUIT'); fs.rmSync(dir, { recursive: true, force: true }); },
+    /**
+     * nginx -s reload: SIGHUP to the master, then waits (10 s at most) until
+     * the master has started the new workers and every old one has exited.
+     */
+    async reload() {
+      const log = path.join(dir, 'error.log');
+      const from = fs.statSync(log).size;
+      process.kill(proc.pid, 'SIGHUP');
+      const deadline = Date.now() + 10000;
+      while (Date.now() < deadline) {
+        const text = fs.readFileSync(log, 'utf8').slice(from);
+        const started = (text.match(/start worker process \d+/g) ?? []).length;
+        const exited = (text.match(/worker process \d+ exited/g) ?? []).length;
+        if (/\[emerg\]/.test(text)) throw new Error(`reload failed: ${text}`);
+        if (started >= workers && exited >= workers) return;
+        await sleep(50);
+      }
+      throw new Error('nginx did not finish reloading in 10 s');
+    },
+    async stop() { await stopProc(proc, 'SIGQUIT'); keepSanitizerReports(dir); fs.rmSync(dir, { recursive: true, force: true }); },
   };
 }
 
 /**
+ * Under `./dev test-asan` (EH_SANITIZER_REPORTS: a folder), copies the lines
+ * of nginx's error log and output from the first sanitizer report on into
+ * that folder, where the run looks for them (nginx sends its workers' stderr
+ * to the error log); a worker that died of a signal counts as a report too.
+ */
+function keepSanitizerReports(dir) {
+  const out = process.env.EH_SANITIZER_REPORTS;
+  if (!out) return;
+  for (const f of ['error.log', 'nginx.out']) {
+    let text;
+    try { text = fs.readFileSync(path.join(dir, f), 'utf8'); } catch { continue; }
+    const at = text.search(/runtime error:|ERROR: AddressSanitizer|ERROR: LeakSanitizer|SUMMARY: UndefinedBehaviorSanitizer|exited on signal/);
+    if (at >= 0) fs.writeFileSync(path.join(out, `${path.basename(dir)}-${f}`), text.slice(Math.max(0, text.lastIndexOf('\n', at) + 1)));
+  }
+}
+
+/**
  * Starts the Mobile-ID simulator (tests/sim/mobile-id.mjs) as its own
- * process on a free port. Returns {url, caFile, dir, pid, stop()}.
+ * process on a free port. Its first start in a folder makes keys (a few
+ * seconds on a busy machine). Returns {url, caFile, dir, pid, stop()}.
  */
 export async function startMobileIdSim({ delayMs = 0 } = {}) {
   const dir = tmpdir('eidhub-mid-');
   const port = await freePort();
   const proc = track(spawn(process.execPath, [path.join(ROOT, 'tests/sim/mobile-id.mjs'), '--port', String(port),
     '--dir', dir, '--delay-ms', String(delayMs)], { stdio: ['ignore', 'pipe', 'pipe'] }), 'mobile-id', path.join(dir, 'sim.log'));
-  await waitForPort(port, proc, 'mobile-id simulator');
+  await waitForPort(port, proc, 'mobile-id simulator', 30000);
   return {
     url: `http://127.0.0.1:${port}/mid-api`, caFile: path.join(dir, 'mid-ca.pem'), dir, pid: proc.pid,
     async stop() { await stopProc(proc); fs.rmSync(dir, { recursive: true, force: true }); },

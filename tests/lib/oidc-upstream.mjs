@@ -18,8 +18,8 @@ process.on('exit', () => {
 });
 
 /**
- * Starts tests/sim/national-oidc.mjs as its own process (profile "fr" or
- * "be"), registered for our client with redirectUri. Resolves when it
+ * Starts tests/sim/national-oidc.mjs as its own process (profile "fr",
+ * "be" or "ee"), registered for our client with redirectUri. Resolves when it
  * prints its ready line: {url, issuer, profile, pid, log(), stop()}.
  */
 export async function startNationalOidcProcess({ profile, clientId, clientSecret, redirectUri }) {
@@ -43,7 +43,7 @@ export async function startNationalOidcProcess({ profile, clientId, clientSecret
     proc.on('exit', (code) => { clearTimeout(t); reject(new Error(`national-oidc (${profile}) exited with ${code}`)); });
   });
   return {
-    url, issuer: url, profile, pid: proc.pid, ...PROFILES[profile],
+    url, issuer: url, profile, pid: proc.pid, dir, ...PROFILES[profile],
     log() { try { return fs.readFileSync(logFile, 'utf8'); } catch { return ''; } },
     async stop() {
       if (proc.exitCode === null && proc.signalCode === null) {
@@ -68,6 +68,18 @@ export function nationalProviderSettings(id, op, { clientId, clientSecret, ...ex
       loa_mapping: { eidas1: 'low', eidas2: 'substantial', eidas3: 'high' },
       acr_values: ['eidas1', 'eidas2', 'eidas3'],
       country: 'FR',
+      ...extra,
+    };
+  }
+  if (op.profile === 'ee') {
+    return {
+      ...common,
+      scopes: ['openid', 'profile', 'idcode'],
+      claim_mapping: { given_name: 'given_name', family_name: 'family_name', birthdate: 'date_of_birth' },
+      subject: { country: 'EE', id_claim: 'personal_code', id_type: 'PNO' },
+      loa_mapping: { low: 'low', substantial: 'substantial', high: 'high' },
+      acr_values: ['low', 'substantial', 'high'],
+      country: 'EE',
       ...extra,
     };
   }

@@ -5,7 +5,7 @@
 // Pointing eidhub at the real service is a configuration change: issuer,
 // client id and secret, scopes, claim and LoA mappings.
 //
-// Two profiles, with different claim names, so that eidhub's per-provider
+// Three profiles, with different claim names, so that eidhub's per-provider
 // claim_mapping is exercised:
 //   fr  FranceConnect-like: given_name, family_name, birthdate, gender,
 //       preferred_username (profile), birthplace, birthcountry (birth);
@@ -13,6 +13,12 @@
 //   be  another country's claims: firstName, lastName, birthDate (profile),
 //       nationalNumber (national_number); acr urn:be:loa:low |
 //       urn:be:loa:substantial; ID tokens ES256.
+//   ee  an Estonian national provider (used by the demo): given_name,
+//       family_name, birthdate (profile), personal_code (idcode: the
+//       personal identification code); acr low | substantial | high; ID
+//       tokens RS256. Its citizen is the SK simulators' Mary Änn
+//       (tests/sim/sim-common.mjs PEOPLE.maryAnn), so the same person can
+//       log in by Mobile-ID, Smart-ID or this provider.
 //
 // The login page (/interaction/:uid) is a form: pick a test citizen
 // ("citizen") and press "login" (POST /interaction/:uid/login), or "abort"
@@ -21,7 +27,7 @@
 // allows, or at their own level when that is below every requested one
 // (a relying party must refuse that). Consent is given with the login.
 //
-// Run:  node tests/sim/national-oidc.mjs --port P --profile fr|be --client-id ID
+// Run:  node tests/sim/national-oidc.mjs --port P --profile fr|be|ee --client-id ID
 //         --client-secret S --redirect-uri URI [--quiet]
 // Prints one line when ready: "national-oidc (fr) listening on http://127.0.0.1:P".
 // or in-process: const op = await startNationalOidc({ port: 0, profile: 'fr', ... }); await op.stop();
@@ -31,7 +37,7 @@ import http from 'node:http';
 import { parseArgs } from 'node:util';
 import * as jose from 'jose';
 import Provider from 'oidc-provider';
-import { closeServer, isMainModule, readBody, runSimulator } from './sim-common.mjs';
+import { closeServer, isMainModule, PEOPLE, readBody, runSimulator } from './sim-common.mjs';
 
 export const PROFILES = Object.freeze({
   fr: Object.freeze({
@@ -71,6 +77,24 @@ export const PROFILES = Object.freeze({
       lucas: {
         sub: 'be-7f1e9d3c-5b2a-4e8f-a6c4-2d0b9e7f5a3c', acr: 'urn:be:loa:substantial',
         firstName: 'Lucas', lastName: 'Peeters', birthDate: '1985-07-30', nationalNumber: '85073003328',
+      },
+    },
+  }),
+  ee: Object.freeze({
+    country: 'EE',
+    displayName: { en: 'Estonian national eID (OpenID Connect)', et: 'Riiklik autentimisteenus (OpenID Connect)' },
+    alg: 'RS256',
+    acrValues: ['low', 'substantial', 'high'],
+    claims: {
+      openid: ['sub'],
+      profile: ['given_name', 'family_name', 'birthdate'],
+      idcode: ['personal_code'],
+    },
+    citizens: {
+      maryann: {
+        sub: '9d1c4b7e-2f3a-4c5d-8e6f-0a1b2c3d4e5f', acr: 'high',
+        given_name: PEOPLE.maryAnn.givenName, family_name: PEOPLE.maryAnn.surname, birthdate: '2000-01-01',
+        personal_code: PEOPLE.maryAnn.personalCode,
       },
     },
   }),

@@ -6,6 +6,7 @@
 
 Suite *suite_rc(void);
 Suite *suite_log(void);
+Suite *suite_metrics(void);
 Suite *suite_http(void);
 Suite *suite_dispatch(void);
 Suite *suite_authn(void);
@@ -42,6 +43,7 @@ Suite *suite_audit(void);
 Suite *suite_backend(void);
 Suite *suite_smart_id(void);
 Suite *suite_oidc_upstream_token(void);
+Suite *suite_saml_crypto(void);
 
 /* Where tests/fixtures is (set by the Makefile). */
 #ifndef EH_TEST_FIXTURES

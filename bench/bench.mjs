@@ -1,0 +1,319 @@
+// eidhub benchmarks (issue 7): the full brokered OIDC login under load, its
+// baselines (static nginx, openssl speed), the token endpoint against
+// oidc-provider, 10,000 waiting Mobile-ID citizens, Redis vs the embedded
+// store, and worker memory. Run through bench/run; see bench/README.md.
+// Everything listens on 127.0.0.1 and every process started is stopped by pid.
+import { spawn, spawnSync } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { freePort, mobileIdSettings, startBroker, startMobileIdSim, startRedis, tmpdir, waitForPort } from '../tests/lib/harness.mjs';
+
+const { values: opt } = parseArgs({ options: {
+  logins: { type: 'string', default: process.env.BENCH_LOGINS ?? '20000' },      // memory run (Redis)
+  'store-logins': { type: 'string', default: process.env.BENCH_STORE_LOGINS ?? '5000' }, // each store in the comparison
+  vus: { type: 'string', default: process.env.BENCH_VUS ?? '32' },
+  pending: { type: 'string', default: process.env.BENCH_PENDING ?? '10000' },
+  'token-codes': { type: 'string', default: process.env.BENCH_TOKEN_CODES ?? '2000' },
+  'phase-seconds': { type: 'string', default: process.env.BENCH_PHASE_SECONDS ?? '150' },
+  out: { type: 'string', default: path.join(import.meta.dirname, 'results') },
+} });
+const N = Object.fromEntries(Object.entries(opt).filter(([k]) => k !== 'out').map(([k, v]) => [k, Number(v)]));
+const PHASE_MS = N['phase-seconds'] * 1000;
+const WATCHDOG = setTimeout(() => { console.error('bench: overall time limit (20 min) reached'); process.exit(2); }, 20 * 60 * 1000);
+WATCHDOG.unref();
+const log = (m) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${m}\n`);
+
+// ---------------------------------------------------------------- HTTP client
+// One virtual user = one keep-alive connection (an http.Agent with one socket), like a browser tab.
+function request(agent, port, method, pathname, { headers = {}, body } = {}) {
+  return new Promise((resolve, reject) => {
+    const h = { ...headers };
+    if (body !== undefined) h['content-length'] = Buffer.byteLength(body);
+    const t0 = performance.now();
+    const r = http.request({ host: '127.0.0.1', port, method, path: pathname, agent, headers: h }, (res) => {
+      const chunks = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, text: Buffer.concat(chunks).toString(), ms: performance.now() - t0 }));
+      res.on('error', reject);
+    });
+    r.setTimeout(30000, () => r.destroy(new Error(`timeout ${method} ${pathname}`)));
+    r.on('error', (e) => { e.message += ` (${method} ${pathname.split('?')[0]} on :${port})`; reject(e); });
+    r.end(body);
+  });
+}
+let STEPS = null; // when an object: each request's time by "METHOD path"
+const newAgent = () => new http.Agent({ keepAlive: true, maxSockets: 1 });
+const b64u = (b) => Buffer.from(b).toString('base64url');
+const form = (o) => new URLSearchParams(o).toString();
+const FORM = { 'content-type': 'application/x-www-form-urlencoded' };
+
+class Browser {
+  constructor(agent, port) { this.agent = agent; this.port = port; this.cookies = new Map(); this.requests = 0; this.times = []; }
+  async req(method, p, opts = {}) {
+    const headers = { ...(opts.headers ?? {}) };
+    if (this.cookies.size) headers.cookie = [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
+    const r = await request(this.agent, this.port, method, p, { ...opts, headers });
+    this.requests++; this.times.push(r.ms);
+    if (STEPS) { const k = `${method} ${p.split('?')[0]}`; (STEPS[k] ??= []).push(r.ms); }
+    for (const line of r.headers['set-cookie'] ?? []) {
+      const [pair] = line.split(';'); const i = pair.indexOf('=');
+      const k = pair.slice(0, i).trim(); const v = pair.slice(i + 1).trim();
+      if (v === '' || /max-age=0/i.test(line)) this.cookies.delete(k); else this.cookies.set(k, v);
+    }
+    return r;
+  }
+}
+function expect(r, status, what) {
+  if (r.status !== status) throw new Error(`${what}: HTTP ${r.status} (expected ${status}) ${r.text.slice(0, 200)}`);
+  return r;
+}
+
+// ---------------------------------------------------------------- the login
+const CLIENT = { id: 'bench-portal', secret: 'bench-secret-' + crypto.randomBytes(12).toString('hex'), cb: 'http://127.0.0.1:9/callback' };
+const CITIZENS = [ // the simulator's citizens who log in (tests/sim/mobile-id.mjs)
+  { phone: '+37200000766', code: '60001019906' }, { phone: '+37269000766', code: '38001085718' }, { phone: '+37269930366', code: '51307149560' },
+];
+let citizenTurn = 0;
+
+/** The citizen's browser and the relying party, up to the callback with the code. */
+async function loginToCode(b, { pendingOnly = false } = {}) {
+  const verifier = b64u(crypto.randomBytes(32));
+  const challenge = b64u(crypto.createHash('sha256').update(verifier).digest());
+  const state = b64u(crypto.randomBytes(16)); const nonce = b64u(crypto.randomBytes(16));
+  const q = form({ response_type: 'code', client_id: CLIENT.id, redirect_uri: CLIENT.cb, scope: 'openid profile',
+    state, nonce, code_challenge: challenge, code_challenge_method: 'S256' });
+  expect(await b.req('GET', `/authorize?${q}`), 303, 'authorize');
+  expect(await b.req('GET', '/login'), 200, 'login page');
+  const page = expect(await b.req('GET', '/auth/mid'), 200, 'mid form');
+  const csrf = page.text.match(/name="csrf" value="([^"]*)"/)?.[1];
+  const c = CITIZENS[citizenTurn++ % CITIZENS.length];
+  expect(await b.req('POST', '/auth/mid', { headers: FORM, body: form({ csrf, phone: c.phone, personal_code: c.code }) }), 303, 'mid start');
+  if (pendingOnly) return null;
+  expect(await b.req('GET', '/auth/mid/wait'), 200, 'mid wait');
+  for (let i = 0; i < 50; i++) {
+    const s = expect(await b.req('GET', '/auth/mid/status'), 200, 'mid status');
+    if (JSON.parse(s.text).state !== 'RUNNING') break;
+  }
+  const fin = expect(await b.req('GET', '/auth/mid/finish'), 303, 'mid finish');
+  const back = new URL(fin.headers.location, 'http://x');
+  if (back.searchParams.get('state') !== state || !back.searchParams.get('code')) throw new Error(`bad callback ${fin.headers.location}`);
+  return { code: back.searchParams.get('code'), verifier, nonce };
+}
+const basic = (id, secret) => 'Basic ' + Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString('base64');
+
+async function exchange(agent, port, { code, verifier, nonce }, client = CLIENT) {
+  const r = await request(agent, port, 'POST', '/token', { headers: { ...FORM, authorization: basic(client.id, client.secret) },
+    body: form({ grant_type: 'authorization_code', code, redirect_uri: client.cb, code_verifier: verifier }) });
+  expect(r, 200, 'token');
+  const t = JSON.parse(r.text);
+  if (nonce) { // the RP's checks short of the signature (ES256 verify is client-side work, left out)
+    const claims = JSON.parse(Buffer.from(t.id_token.split('.')[1], 'base64url'));
+    if (claims.nonce !== nonce || claims.aud !== client.id) throw new Error('id_token claims');
+  }
+  return { token: t, ms: r.ms };
+}
+
+async function fullLogin(agent, port) {
+  const b = new Browser(agent, port);
+  const t0 = performance.now();
+  const got = await loginToCode(b);
+  const { token, ms } = await exchange(agent, port, got);
+  if (STEPS) (STEPS['POST /token'] ??= []).push(ms);
+  b.requests++;
+  const ui = await request(agent, port, 'GET', '/userinfo', { headers: { authorization: `Bearer ${token.access_token}` } });
+  b.requests++;
+  expect(ui, 200, 'userinfo');
+  return { ms: performance.now() - t0, requests: b.requests };
+}
+
+const pct = (arr, p) => { if (!arr.length) return NaN; const s = Float64Array.from(arr).sort(); return s[Math.min(s.length - 1, Math.floor(p / 100 * s.length))]; };
+
+/** count jobs with vus concurrent virtual users, bounded by count and time. */
+async function runPool(count, vus, limitMs, job) {
+  const agents = Array.from({ length: vus }, newAgent);
+  let next = 0; let done = 0; let errors = 0; let firstError = null; const lat = []; const results = [];
+  const deadline = Date.now() + limitMs; const t0 = performance.now();
+  await Promise.all(agents.map(async (agent) => {
+    while (next < count && Date.now() < deadline) {
+      const i = next++;
+      try { const r = await job(agent, i); done++; if (r?.ms !== undefined) lat.push(r.ms); results.push(r); } catch (e) { errors++; firstError ??= e; }
+    }
+  }));
+  const secs = (performance.now() - t0) / 1000;
+  agents.forEach((a) => a.destroy());
+  if (firstError) log(`${errors} errors, first: ${firstError.stack}`);
+  return { done, errors, secs, rate: done / secs, p50: pct(lat, 50), p99: pct(lat, 99), results, timedOut: next < count };
+}
+
+// ---------------------------------------------------------------- machine facts
+function workerRssKiB(masterPid) {
+  const r = spawnSync('ps', ['--ppid', String(masterPid), '-o', 'rss=,args='], { encoding: 'utf8' });
+  return r.stdout.split('\n').filter((l) => /worker process/.test(l)).reduce((s, l) => s + Number(l.trim().split(/\s+/)[0]), 0);
+}
+function redisCli(port, ...args) {
+  const r = spawnSync('redis-cli', ['-h', '127.0.0.1', '-p', String(port), ...args], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`redis-cli ${args.join(' ')}: ${r.stderr}`);
+  return r.stdout;
+}
+const redisInfo = (port, db) => {
+  const info = redisCli(port, 'INFO', 'memory');
+  return { used: Number(info.match(/used_memory:(\d+)/)[1]), keys: Number(redisCli(port, '-n', String(db), 'DBSIZE').trim()) };
+};
+function opensslEs256() {
+  const one = spawnSync('openssl', ['speed', '-seconds', '3', 'ecdsap256'], { encoding: 'utf8' });
+  const all = spawnSync('openssl', ['speed', '-multi', String(os.cpus().length), '-seconds', '3', 'ecdsap256'], { encoding: 'utf8' });
+  const parse = (out) => { const m = out.match(/nistp256\)\s+[\d.]+s\s+[\d.]+s\s+([\d.]+)\s+([\d.]+)/); return m ? Number(m[1]) : NaN; };
+  return { one: parse(one.stdout), all: parse(all.stdout) };
+}
+function wrk(url, conns, secs) {
+  const r = spawnSync('wrk', ['-t', '2', '-c', String(conns), '-d', `${secs}s`, '--latency', url], { encoding: 'utf8', timeout: (secs + 30) * 1000 });
+  const rps = Number(r.stdout.match(/Requests\/sec:\s+([\d.]+)/)?.[1]);
+  if (!rps) throw new Error(`wrk failed: ${r.stdout}${r.stderr}`);
+  return rps;
+}
+
+/** CPU seconds (user+system) used so far by each named process (nginx: master and its workers). */
+function cpuOf(pids) {
+  const tick = 100; // USER_HZ on Linux
+  const one = (pid) => { try { const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' '); return (Number(f[11]) + Number(f[12])) / tick; } catch { return 0; } };
+  const out = {};
+  for (const [name, pid] of Object.entries(pids)) {
+    let t = one(pid);
+    if (name.startsWith('nginx')) for (const w of spawnSync('ps', ['--ppid', String(pid), '-o', 'pid='], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean)) t += one(w.trim());
+    out[name] = t;
+  }
+  return out;
+}
+const cpuDelta = (a, b, secs) => Object.fromEntries(Object.keys(a).map((k) => [k, (b[k] - a[k]) / secs]));
+/** CPU seconds the whole machine has been busy (all processes, from /proc/stat). */
+function machineBusy() {
+  const f = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+  return (f[0] + f[1] + f[2] + f[5] + f[6] + f[7]) / 100; // user nice system irq softirq steal
+}
+
+// ---------------------------------------------------------------- set-up
+const RATE = { per_person: 1000, per_phone: 1000, per_client_address: 100000, window_seconds: 1 }; // the maxima the configuration accepts, per second
+async function broker({ store, sim, staticPort }) {
+  const extraHttp = staticPort ? `server { listen 127.0.0.1:${staticPort}; access_log off; location / { default_type text/plain; return 200 "ok\\n"; } }` : '';
+  const b = await startBroker({
+    store, workers: 2, timeoutMs: 2000, extraHttp,
+    broker: {
+      relying_parties: [{ client_id: CLIENT.id, client_secret_sha256: crypto.createHash('sha256').update(CLIENT.secret).digest('hex'),
+        redirect_uris: [CLIENT.cb], display_name: 'Bench portal', policy: 'basic', subject_type: 'pairwise' }],
+      backends: { mobile_id: mobileIdSettings(sim, { rate_limit: RATE }) },
+    },
+  });
+  // the load is the measurement: no access log writes in eidhub's server either
+  return b;
+}
+
+const R = { peerVersion: JSON.parse(fs.readFileSync(path.join(import.meta.dirname, '../tests/node_modules/oidc-provider/package.json'), 'utf8')).version, started: new Date().toISOString(), params: N, machine: `${os.cpus().length} × ${os.cpus()[0].model}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, ${os.release()}` };
+const cleanup = [];
+async function stopAll() { for (const f of cleanup.reverse()) { try { await f(); } catch { /* */ } } }
+process.on('SIGINT', async () => { await stopAll(); process.exit(130); });
+
+try {
+  const redis = await startRedis(); cleanup.push(() => redis.stop());
+  const fast = await startMobileIdSim({ delayMs: 0 }); cleanup.push(() => fast.stop());
+  const staticPort = await freePort();
+  const bR = await broker({ store: redis.url, sim: fast, staticPort }); cleanup.push(() => bR.stop());
+  const vus = N.vus;
+
+  // warm-up, and the number of requests one login takes
+  const warm = await runPool(200, vus, 30000, (a) => fullLogin(a, bR.port));
+  if (warm.done === 0) throw new Error('no login succeeded in the warm-up');
+  R.requestsPerLogin = warm.results.reduce((s, r) => s + r.requests, 0) / warm.done;
+  log(`warm-up: ${warm.done} logins, ${R.requestsPerLogin.toFixed(2)} HTTP requests per login`);
+
+  // baselines: static nginx (wrk, and this Node driver's own ceiling), openssl speed
+  R.staticRps = wrk(`http://127.0.0.1:${staticPort}/`, vus, 5);
+  const drv = await runPool(40000, vus, 10000, (a) => request(a, staticPort, 'GET', '/'));
+  R.driverRps = drv.rate;
+  log(`static: wrk ${R.staticRps.toFixed(0)} req/s, Node driver ${R.driverRps.toFixed(0)} req/s`);
+  R.es256 = opensslEs256();
+  R.es256PerLogin = 1; // the ID token's ES256 signature (access tokens and codes are random strings)
+  log(`openssl ES256 sign/s: ${R.es256.one} (1 process), ${R.es256.all} (-multi ${os.cpus().length})`);
+
+  // the full login with Redis, and memory over many logins
+  R.rssBefore = workerRssKiB(bR.pid);
+  const pids = { 'nginx+eidhub': bR.pid, redis: redis.pid, 'Mobile-ID simulator': fast.pid, 'bench driver (Node)': process.pid };
+  const cpu0 = cpuOf(pids); const busy0 = machineBusy();
+  STEPS = {};
+  R.redisLogin = await runPool(N.logins, vus, PHASE_MS, (a) => fullLogin(a, bR.port));
+  R.cpu = cpuDelta(cpu0, cpuOf(pids), R.redisLogin.secs); // CPUs busy on average during the run
+  R.cpu['whole machine (all processes)'] = (machineBusy() - busy0) / R.redisLogin.secs;
+  R.cpu['other processes (not this benchmark)'] = R.cpu['whole machine (all processes)'] - Object.entries(R.cpu).filter(([k]) => !k.includes('machine')).reduce((s, [, v]) => s + v, 0);
+  R.loadavg = os.loadavg();
+  R.steps = Object.fromEntries(Object.entries(STEPS).map(([k, v]) => [k, { n: v.length, p50: pct(v, 50), p99: pct(v, 99) }]));
+  STEPS = null;
+  log(`steps: ${JSON.stringify(R.steps)}`);
+  log(`CPU (cores busy): ${JSON.stringify(R.cpu)}`);
+  R.rssAfter = workerRssKiB(bR.pid);
+  log(`Redis: ${R.redisLogin.done} logins ${R.redisLogin.rate.toFixed(1)}/s p50 ${R.redisLogin.p50.toFixed(1)} p99 ${R.redisLogin.p99.toFixed(1)} ms; RSS ${R.rssBefore} -> ${R.rssAfter} KiB`);
+  R.redisStore = await runPool(N['store-logins'], vus, PHASE_MS, (a) => fullLogin(a, bR.port));
+
+  // the token endpoint: codes from real logins (a code lives 30 s), then only the exchanges
+  const codesR = await runPool(N['token-codes'], vus, 15000, (a) => loginToCode(new Browser(a, bR.port)));
+  const codes = codesR.results.filter(Boolean);
+  R.eidhubToken = await runPool(codes.length, vus, 30000, (a, i) => exchange(a, bR.port, codes[i]));
+  const peerPort = await freePort(); const peerDir = tmpdir('eidhub-peer-'); const peerOut = path.join(peerDir, 'codes.json');
+  const peer = spawn(process.execPath, [path.join(import.meta.dirname, 'oidc-peer.mjs'), '--port', String(peerPort), '--codes', String(codes.length), '--out', peerOut], { stdio: ['ignore', 'ignore', 'inherit'] });
+  cleanup.push(async () => { peer.kill('SIGTERM'); fs.rmSync(peerDir, { recursive: true, force: true }); });
+  await waitForPort(peerPort, peer, 'oidc-provider peer', 60000);
+  while (!fs.existsSync(peerOut)) await new Promise((r) => setTimeout(r, 50));
+  const pc = JSON.parse(fs.readFileSync(peerOut, 'utf8'));
+  const peerClient = { id: pc.client_id, secret: pc.client_secret, cb: pc.redirect_uri };
+  R.peerToken = await runPool(pc.codes.length, vus, 30000, (a, i) => exchange(a, peerPort, pc.codes[i], peerClient));
+  peer.kill('SIGTERM');
+  log(`token endpoint: eidhub ${R.eidhubToken.rate.toFixed(0)}/s (${codes.length} codes), oidc-provider ${R.peerToken.rate.toFixed(0)}/s`);
+
+  // the embedded store: same login run
+  const bS = await broker({ store: undefined, sim: fast }); cleanup.push(() => bS.stop());
+  await runPool(200, vus, 30000, (a) => fullLogin(a, bS.port));
+  R.shmStore = await runPool(N['store-logins'], vus, PHASE_MS, (a) => fullLogin(a, bS.port));
+  log(`shm: ${R.shmStore.rate.toFixed(1)}/s vs Redis ${R.redisStore.rate.toFixed(1)}/s`);
+  await bS.stop();
+
+  // waiting citizens: a simulator whose phones never answer within the run
+  const slow = await startMobileIdSim({ delayMs: 600000 }); cleanup.push(() => slow.stop());
+  const db = 1;
+  const bP = await broker({ store: `redis://127.0.0.1:${redis.port}/${db}`, sim: slow }); cleanup.push(() => bP.stop());
+  const other = async (a) => { // requests other than the waiting ones: a new visitor's first pages, discovery, JWKS
+    const b = new Browser(a, bP.port);
+    const q = form({ response_type: 'code', client_id: CLIENT.id, redirect_uri: CLIENT.cb, scope: 'openid', state: 's', nonce: 'n',
+      code_challenge: b64u(crypto.randomBytes(32)), code_challenge_method: 'S256' });
+    expect(await b.req('GET', `/authorize?${q}`), 303, 'authorize');
+    expect(await b.req('GET', '/login'), 200, 'login');
+    expect(await b.req('GET', '/.well-known/openid-configuration'), 200, 'discovery');
+    expect(await b.req('GET', '/jwks'), 200, 'jwks');
+    return { times: b.times };
+  };
+  const otherP99 = (res) => pct(res.results.flatMap((r) => r.times), 99);
+  await runPool(300, 8, 20000, other);
+  const quiet = await runPool(3000, 8, 30000, other);
+  R.otherQuiet = { p99: otherP99(quiet), rate: quiet.rate * 4 };
+  const mem0 = redisInfo(redis.port, db); const rss0 = workerRssKiB(bP.pid);
+  const pend = await runPool(N.pending, 64, PHASE_MS, (a) => loginToCode(new Browser(a, bP.port), { pendingOnly: true }));
+  const mem1 = redisInfo(redis.port, db); const rss1 = workerRssKiB(bP.pid);
+  const busy = await runPool(3000, 8, 30000, other);
+  R.otherBusy = { p99: otherP99(busy), rate: busy.rate * 4 };
+  R.pending = { n: pend.done, errors: pend.errors, secs: pend.secs, bytesEach: (mem1.used - mem0.used) / pend.done,
+    keysEach: (mem1.keys - mem0.keys) / pend.done, rssBefore: rss0, rssAfter: rss1 };
+  const sample = redisCli(redis.port, '-n', String(db), '--scan').split('\n').filter(Boolean).slice(0, 200);
+  R.pending.keyKinds = [...new Set(sample.map((k) => k.replace(/[:][^:]*$/, ':*')))].slice(0, 8);
+  R.pending.memoryUsageSample = sample.slice(0, 50).reduce((s, k) => s + Number(redisCli(redis.port, '-n', String(db), 'MEMORY', 'USAGE', k).trim() || 0), 0) / Math.min(50, sample.length);
+  log(`pending: ${pend.done} in ${pend.secs.toFixed(1)} s, ${R.pending.bytesEach.toFixed(0)} B and ${R.pending.keysEach.toFixed(2)} keys each; other p99 ${R.otherQuiet.p99.toFixed(2)} -> ${R.otherBusy.p99.toFixed(2)} ms`);
+} catch (e) {
+  R.error = String(e.stack ?? e);
+  log(`FAILED: ${R.error}`);
+} finally {
+  await stopAll();
+}
+R.finished = new Date().toISOString();
+fs.mkdirSync(opt.out, { recursive: true });
+fs.writeFileSync(path.join(opt.out, 'latest.json'), JSON.stringify(R, (k, v) => (k === 'results' ? undefined : v), 2));
+process.exit(R.error ? 1 : 0);

@@ -1,0 +1,40 @@
+#include "broker/backends/sk_api.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int eh_sk_path_part_ok(const char *s)
+{
+    size_t n = s ? strlen(s) : 0;
+    if (n == 0 || n > EH_SK_PATH_PART_MAX)
+        return 0;
+    return strspn(s, "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz-") == n;
+}
+
+eh_rc eh_sk_session_id_of(const char *body, size_t len, const char *service, char **out,
+                          char *why, size_t whylen)
+{
+    json_t *doc = json_loadb(body ? body : "", body ? len : 0, 0, NULL);
+    const char *id = json_string_value(json_object_get(doc, "sessionID"));
+    eh_rc rc = EH_ERR_IO;
+
+    *out = NULL;
+    if (id == NULL || !eh_sk_path_part_ok(id)) {
+        snprintf(why, whylen, "%s API answered without a usable sessionID", service);
+    } else {
+        *out = strdup(id);
+        rc = *out ? EH_OK : EH_ERR_NOMEM;
+    }
+    json_decref(doc);
+    return rc;
+}
+
+int eh_sk_copy_member(const json_t *obj, const char *name, char **dst)
+{
+    const char *v = json_string_value(json_object_get(obj, name));
+    if (v == NULL)
+        return 1;
+    *dst = strdup(v);
+    return *dst != NULL;
+}

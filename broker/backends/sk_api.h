@@ -1,0 +1,29 @@
+/* eidhub: what the Mobile-ID and Smart-ID API clients share: checking what
+ * goes into an API URL path, taking the session id out of a start answer,
+ * and copying string members of the answers. */
+#ifndef EH_SK_API_H
+#define EH_SK_API_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+#include "broker/rc.h"
+
+#define EH_SK_PATH_PART_MAX 64
+
+/* eh_sk_path_part_ok accepts what may go into an API URL path (session
+ * ids, document numbers, semantics identifiers): 1 to EH_SK_PATH_PART_MAX
+ * letters, digits and '-'. */
+int eh_sk_path_part_ok(const char *s);
+
+/* eh_sk_session_id_of takes the "sessionID" of a start answer (len bytes
+ * of JSON at body) into *out (caller frees). EH_ERR_IO, with a reason
+ * naming service in why, when there is none or it is not path-safe. */
+eh_rc eh_sk_session_id_of(const char *body, size_t len, const char *service, char **out,
+                          char *why, size_t whylen);
+
+/* eh_sk_copy_member copies the string member name of obj (when present)
+ * into a new string in *dst; returns 0 only when that copy fails. */
+int eh_sk_copy_member(const json_t *obj, const char *name, char **dst);
+
+#endif

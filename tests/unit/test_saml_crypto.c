@@ -1,0 +1,625 @@
+/* Unit tests for broker/saml/: safe parsing, the signature policy (allowed
+ * algorithms, trusted keys only, wrapping), the RSA-PSS transform against
+ * known-good vectors made with the openssl CLI (tests/fixtures/saml/
+ * make-vectors.sh), and AES-GCM encryption. */
+#include "tests/unit/suites.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libxml/c14n.h>
+#include <libxml/parser.h>
+#include <libxml/tree.h>
+#include <openssl/bn.h>
+#include <openssl/ec.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/rsa.h>
+
+#include "broker/saml/saml_crypto.h"
+#include "tests/unit/testutil.h"
+
+#define FX EH_TEST_FIXTURES "/saml/"
+
+static char *slurp(const char *name, size_t *len)
+{
+    char path[512];
+    snprintf(path, sizeof(path), FX "%s", name);
+    FILE *f = fopen(path, "rb");
+    ck_assert_msg(f != NULL, "cannot open %s", path);
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *b = malloc((size_t)n + 1);
+    ck_assert_int_eq(fread(b, 1, (size_t)n, f), (size_t)n);
+    b[n] = 0;
+    fclose(f);
+    if (len)
+        *len = (size_t)n;
+    return b;
+}
+
+static eh_saml_keys *keys(const char *name)
+{
+    char why[200] = "";
+    size_t n;
+    char *pem = slurp(name, &n);
+    eh_saml_keys *k = eh_saml_keys_new();
+    ck_assert_ptr_nonnull(k);
+    ck_assert_msg(eh_saml_keys_add_pem(k, pem, n, why, sizeof(why)) == EH_OK, "%s: %s", name, why);
+    free(pem);
+    return k;
+}
+
+static xmlDocPtr parse_str(const char *s)
+{
+    xmlDocPtr d = NULL;
+    char why[200] = "";
+    ck_assert_msg(eh_saml_parse(s, strlen(s), &d, why, sizeof(why)) == EH_OK, "%s", why);
+    return d;
+}
+
+static xmlDocPtr parse_file(const char *name)
+{
+    char *s = slurp(name, NULL);
+    xmlDocPtr d = parse_str(s);
+    free(s);
+    return d;
+}
+
+static eh_rc verify_root(xmlDocPtr d, const eh_saml_keys *k, xmlNodePtr *cov, char *why, size_t wl)
+{
+    xmlNodePtr root = xmlDocGetRootElement(d);
+    return eh_saml_verify(d, eh_saml_find_signature(root), k, cov, why, wl);
+}
+
+static const char ASSERTION[] =
+    "<saml:Assertion xmlns:saml=\"urn:oasis:names:tc:SAML:2.0:assertion\" ID=\"_a1\" "
+    "Version=\"2.0\"><saml:Issuer>https://proxy.example.eu/</saml:Issuer>"
+    "<saml:Subject><saml:NameID>EE/DE/38001085718</saml:NameID></saml:Subject>"
+    "</saml:Assertion>";
+
+/* ----------------------------------------------------------- round trips */
+static void round_trip(eh_saml_sig_alg alg, const char *priv, const char *pub)
+{
+    char why[200] = "";
+    eh_saml_keys *sk = keys(priv), *vk = keys(pub);
+    xmlDocPtr d = parse_str(ASSERTION);
+    xmlNodePtr root = xmlDocGetRootElement(d);
+    xmlNodePtr issuer = root->children;
+    ck_assert_msg(eh_saml_sign(d, root, issuer, alg, sk, why, sizeof(why)) == EH_OK, "%s", why);
+    /* Signature right after Issuer */
+    ck_assert_str_eq((const char *)issuer->next->name, "Signature");
+    /* serialise and parse again, like a message on the wire */
+    xmlChar *txt = NULL;
+    int tl = 0;
+    xmlDocDumpMemory(d, &txt, &tl);
+    xmlFreeDoc(d);
+    d = parse_str((const char *)txt);
+    xmlFree(txt);
+    xmlNodePtr cov = NULL;
+    ck_assert_msg(verify_root(d, vk, &cov, why, sizeof(why)) == EH_OK, "%s", why);
+    ck_assert_ptr_eq(cov, xmlDocGetRootElement(d));
+    /* tampering breaks it */
+    xmlNodePtr nameid = xmlDocGetRootElement(d)->children->next->next->children;
+    xmlNodeSetContent(nameid, BAD_CAST "EE/DE/99999999999");
+    ck_assert_int_ne(verify_root(d, vk, &cov, why, sizeof(why)), EH_OK);
+    ck_assert_ptr_null(cov);
+    xmlFreeDoc(d);
+    eh_saml_keys_free(sk);
+    eh_saml_keys_free(vk);
+}
+
+START_TEST(round_trip_each_algorithm)
+{
+    round_trip(EH_SAML_SIG_ECDSA_SHA256, "ec256.pem", "ec256.pub.pem");
+    round_trip(EH_SAML_SIG_ECDSA_SHA384, "ec384.pem", "ec384.pub.pem");
+    round_trip(EH_SAML_SIG_ECDSA_SHA512, "ec384.pem", "ec384.pub.pem");
+    round_trip(EH_SAML_SIG_RSA_PSS_SHA256, "rsa3072.pem", "rsa3072.pub.pem");
+    round_trip(EH_SAML_SIG_RSA_PSS_SHA384, "rsa3072.pem", "rsa3072.pub.pem");
+    round_trip(EH_SAML_SIG_RSA_PSS_SHA512, "rsa3072.pem", "rsa3072.pub.pem");
+}
+END_TEST
+
+START_TEST(wrong_key_type_for_algorithm)
+{
+    char why[200] = "";
+    eh_saml_keys *sk = keys("ec256.pem");
+    xmlDocPtr d = parse_str(ASSERTION);
+    ck_assert_int_eq(eh_saml_sign(d, xmlDocGetRootElement(d), NULL, EH_SAML_SIG_RSA_PSS_SHA256, sk,
+                                  why, sizeof(why)),
+                     EH_ERR_KEY);
+    xmlFreeDoc(d);
+    eh_saml_keys_free(sk);
+}
+END_TEST
+
+START_TEST(small_rsa_key_refused)
+{
+    char why[200] = "";
+    size_t n;
+    char *pem = slurp("rsa2048.pem", &n);
+    eh_saml_keys *k = eh_saml_keys_new();
+    ck_assert_int_eq(eh_saml_keys_add_pem(k, pem, n, why, sizeof(why)), EH_ERR_KEY);
+    free(pem);
+    pem = slurp("rsa2048.pub.pem", &n);
+    ck_assert_int_eq(eh_saml_keys_add_pem(k, pem, n, why, sizeof(why)), EH_ERR_KEY);
+    free(pem);
+    ck_assert_uint_eq(eh_saml_keys_count(k), 0);
+    eh_saml_keys_free(k);
+}
+END_TEST
+
+/* ------------------------------------------------------ known-good vectors */
+static void known_good(const char *xml, const char *pub)
+{
+    char why[200] = "";
+    eh_saml_keys *vk = keys(pub);
+    xmlDocPtr d = parse_file(xml);
+    xmlNodePtr cov = NULL;
+    ck_assert_msg(verify_root(d, vk, &cov, why, sizeof(why)) == EH_OK, "%s: %s", xml, why);
+    ck_assert_ptr_eq(cov, xmlDocGetRootElement(d));
+    xmlFreeDoc(d);
+    eh_saml_keys_free(vk);
+}
+
+START_TEST(accepts_openssl_cli_vectors)
+{
+    known_good("pss256.xml", "rsa3072.pub.pem");
+    known_good("pss512.xml", "rsa3072.pub.pem");
+    known_good("ecdsa256.xml", "ec256.pub.pem");
+    known_good("ecdsa384.xml", "ec384.pub.pem");
+}
+END_TEST
+
+/* canonical_signed_info: exclusive c14n of the SignedInfo of sig, computed
+ * with libxml2 alone (copy into its own document, then c14n). */
+static xmlChar *canonical_signed_info(xmlNodePtr sig, int *len)
+{
+    xmlNodePtr si = sig->children;
+    while (si && si->type != XML_ELEMENT_NODE)
+        si = si->next;
+    xmlDocPtr nd = xmlNewDoc(BAD_CAST "1.0");
+    xmlNodePtr cp = xmlDocCopyNode(si, nd, 1);
+    xmlDocSetRootElement(nd, cp);
+    xmlChar *out = NULL;
+    *len = xmlC14NDocDumpMemory(nd, NULL, XML_C14N_EXCLUSIVE_1_0, NULL, 0, &out);
+    xmlFreeDoc(nd);
+    ck_assert_int_gt(*len, 0);
+    return out;
+}
+
+static unsigned char *signature_value(xmlNodePtr sig, size_t *n)
+{
+    for (xmlNodePtr c = sig->children; c; c = c->next)
+        if (c->type == XML_ELEMENT_NODE && xmlStrEqual(c->name, BAD_CAST "SignatureValue")) {
+            xmlChar *b64 = xmlNodeGetContent(c);
+            size_t bl = strlen((char *)b64);
+            unsigned char *raw = malloc(bl);
+            EVP_ENCODE_CTX *e = EVP_ENCODE_CTX_new();
+            int ol = 0, fl = 0;
+            EVP_DecodeInit(e);
+            ck_assert_int_ge(EVP_DecodeUpdate(e, raw, &ol, b64, (int)bl), 0);
+            ck_assert_int_eq(EVP_DecodeFinal(e, raw + ol, &fl), 1);
+            EVP_ENCODE_CTX_free(e);
+            xmlFree(b64);
+            *n = (size_t)(ol + fl);
+            return raw;
+        }
+    ck_abort_msg("no SignatureValue");
+    return NULL;
+}
+
+START_TEST(our_signatures_verify_independently)
+{
+    char why[200] = "";
+    /* RSA-PSS-SHA256: checked with the openssl CLI (pkeyutl) */
+    eh_saml_keys *sk = keys("rsa3072.pem");
+    xmlDocPtr d = parse_str(ASSERTION);
+    xmlNodePtr root = xmlDocGetRootElement(d);
+    ck_assert(eh_saml_sign(d, root, root->children, EH_SAML_SIG_RSA_PSS_SHA256, sk, why,
+                           sizeof(why)) == EH_OK);
+    xmlNodePtr sig = eh_saml_find_signature(root);
+    int cl = 0;
+    xmlChar *c14n = canonical_signed_info(sig, &cl);
+    size_t sl = 0;
+    unsigned char *sv = signature_value(sig, &sl);
+    char *dir = eh_test_tmpdir();
+    char p1[600], p2[600], p3[600], cmd[4096];
+    snprintf(p1, sizeof(p1), "%s/si", dir);
+    snprintf(p2, sizeof(p2), "%s/sig", dir);
+    snprintf(p3, sizeof(p3), "%s/dgst", dir);
+    FILE *f = fopen(p1, "wb");
+    fwrite(c14n, 1, (size_t)cl, f);
+    fclose(f);
+    f = fopen(p2, "wb");
+    fwrite(sv, 1, sl, f);
+    fclose(f);
+    snprintf(cmd, sizeof(cmd),
+             "openssl dgst -sha256 -binary -out %s %s && openssl pkeyutl -verify -pubin -inkey "
+             FX "rsa3072.pub.pem -pkeyopt digest:sha256 -pkeyopt rsa_padding_mode:pss "
+             "-pkeyopt rsa_pss_saltlen:digest -pkeyopt rsa_mgf1_md:sha256 -in %s -sigfile %s "
+             ">/dev/null 2>&1",
+             p3, p1, p3, p2);
+    ck_assert_msg(system(cmd) == 0, "openssl pkeyutl refused our RSA-PSS signature");
+    eh_test_rmtree(dir);
+    free(dir);
+    xmlFree(c14n);
+    free(sv);
+    xmlFreeDoc(d);
+    eh_saml_keys_free(sk);
+
+    /* ECDSA-SHA256: r||s converted to DER and checked with EVP directly */
+    sk = keys("ec256.pem");
+    d = parse_str(ASSERTION);
+    root = xmlDocGetRootElement(d);
+    ck_assert(eh_saml_sign(d, root, root->children, EH_SAML_SIG_ECDSA_SHA256, sk, why,
+                           sizeof(why)) == EH_OK);
+    sig = eh_saml_find_signature(root);
+    c14n = canonical_signed_info(sig, &cl);
+    sv = signature_value(sig, &sl);
+    ck_assert_uint_eq(sl, 64);
+    ECDSA_SIG *es = ECDSA_SIG_new();
+    ECDSA_SIG_set0(es, BN_bin2bn(sv, 32, NULL), BN_bin2bn(sv + 32, 32, NULL));
+    unsigned char *der = NULL;
+    int dl = i2d_ECDSA_SIG(es, &der);
+    ECDSA_SIG_free(es);
+    char *pem = slurp("ec256.pub.pem", NULL);
+    BIO *b = BIO_new_mem_buf(pem, -1);
+    EVP_PKEY *pk = PEM_read_bio_PUBKEY(b, NULL, NULL, NULL);
+    BIO_free(b);
+    free(pem);
+    EVP_MD_CTX *m = EVP_MD_CTX_new();
+    ck_assert_int_eq(EVP_DigestVerifyInit(m, NULL, EVP_sha256(), NULL, pk), 1);
+    ck_assert_int_eq(EVP_DigestVerify(m, der, (size_t)dl, c14n, (size_t)cl), 1);
+    EVP_MD_CTX_free(m);
+    EVP_PKEY_free(pk);
+    OPENSSL_free(der);
+    xmlFree(c14n);
+    free(sv);
+    xmlFreeDoc(d);
+    eh_saml_keys_free(sk);
+}
+END_TEST
+
+/* ----------------------------------------------------------------- refusals */
+START_TEST(refuses_pkcs1_and_sha1)
+{
+    char why[200] = "";
+    xmlNodePtr cov = (xmlNodePtr)1;
+    eh_saml_keys *vk = keys("rsa3072.pub.pem");
+    xmlDocPtr d = parse_file("rsa15.xml");
+    ck_assert_int_eq(verify_root(d, vk, &cov, why, sizeof(why)), EH_ERR_CRYPTO);
+    ck_assert_str_eq(why, "signature method not allowed");
+    ck_assert_ptr_null(cov);
+    xmlFreeDoc(d);
+    eh_saml_keys_free(vk);
+
+    vk = keys("ec256.pub.pem");
+    d = parse_file("sha1digest.xml");
+    ck_assert_int_eq(verify_root(d, vk, &cov, why, sizeof(why)), EH_ERR_CRYPTO);
+    ck_assert_str_eq(why, "digest method not allowed");
+    xmlFreeDoc(d);
+    eh_saml_keys_free(vk);
+}
+END_TEST
+
+static char *replace(const char *s, const char *from, const char *to)
+{
+    const char *p = strstr(s, from);
+    ck_assert_ptr_nonnull(p);
+    size_t n = strlen(s) - strlen(from) + strlen(to) + 1;
+    char *r = malloc(n);
+    snprintf(r, n, "%.*s%s%s", (int)(p - s), s, to, p + strlen(from));
+    return r;
+}
+
+START_TEST(refuses_pss_with_other_salt_length)
+{
+    /* a valid PSS signature (openssl: saltlen max), but eIDAS fixes the salt
+     * length to the digest length */
+    char why[200] = "";
+    xmlNodePtr cov = NULL;
+    eh_saml_keys *vk = keys("rsa3072.pub.pem");
+    xmlDocPtr d = parse_file("pssmaxsalt.xml");
+    ck_assert_int_eq(verify_root(d, vk, &cov, why, sizeof(why)), EH_ERR_CRYPTO);
+    ck_assert_ptr_null(cov);
+    xmlFreeDoc(d);
+    eh_saml_keys_free(vk);
+}
+END_TEST
+
+START_TEST(refuses_xml_id_clone)
+{
+    /* an element carrying the same value as xml:id (an ID by itself) */
+    char why[200] = "";
+    xmlNodePtr cov = NULL;
+    eh_saml_keys *vk = keys("ec256.pub.pem");
+    char *s = slurp("ecdsa256.xml", NULL);
+    size_t n = strlen(s) + 512;
+    char *doc = malloc(n);
+    snprintf(doc, n, "<r><e xml:id=\"_vecdsa256\">evil</e>%s</r>", s);
+    xmlDocPtr d = parse_str(doc);
+    xmlNodePtr a = xmlDocGetRootElement(d)->children->next;
+    ck_assert_int_eq(eh_saml_verify(d, eh_saml_find_signature(a), vk, &cov, why, sizeof(why)),
+                     EH_ERR_INVALID);
+    ck_assert_ptr_null(cov);
+    xmlFreeDoc(d);
+    free(doc);
+    free(s);
+    eh_saml_keys_free(vk);
+}
+END_TEST
+
+START_TEST(refuses_hmac)
+{
+    char why[200] = "";
+    xmlNodePtr cov = NULL;
+    eh_saml_keys *vk = keys("ec256.pub.pem");
+    char *s = slurp("ecdsa256.xml", NULL);
+    char *h = replace(s, "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256\"></ds:SignatureMethod>",
+                      "http://www.w3.org/2001/04/xmldsig-more#hmac-sha256\"><ds:HMACOutputLength>8"
+                      "</ds:HMACOutputLength></ds:SignatureMethod>");
+    xmlDocPtr d = parse_str(h);
+    ck_assert_int_eq(verify_root(d, vk, &cov, why, sizeof(why)), EH_ERR_CRYPTO);
+    ck_assert_str_eq(why, "signature method not allowed");
+    xmlFreeDoc(d);
+    free(h);
+    free(s);
+    eh_saml_keys_free(vk);
+}
+END_TEST
+
+START_TEST(ignores_untrusted_keyinfo)
+{
+    char why[200] = "";
+    xmlNodePtr cov = NULL;
+    eh_saml_keys *attacker = keys("attacker.pem"), *attacker_pub = keys("attacker.pub.pem");
+    eh_saml_keys *trusted = keys("ec256.pub.pem");
+    xmlDocPtr d = parse_str(ASSERTION);
+    xmlNodePtr root = xmlDocGetRootElement(d);
+    ck_assert(eh_saml_sign(d, root, root->children, EH_SAML_SIG_ECDSA_SHA256, attacker, why,
+                           sizeof(why)) == EH_OK);
+    /* the attacker puts its certificate into KeyInfo */
+    char *crt = slurp("attacker.crt", NULL);
+    char *b = strstr(crt, "-----\n") + 6;
+    *strstr(b, "-----END") = 0;
+    xmlNodePtr sig = eh_saml_find_signature(root);
+    xmlNsPtr ds = sig->ns;
+    xmlNodePtr ki = xmlNewChild(sig, ds, BAD_CAST "KeyInfo", NULL);
+    xmlNodePtr xd = xmlNewChild(ki, ds, BAD_CAST "X509Data", NULL);
+    xmlNewTextChild(xd, ds, BAD_CAST "X509Certificate", BAD_CAST b);
+    free(crt);
+    ck_assert_int_eq(verify_root(d, trusted, &cov, why, sizeof(why)), EH_ERR_CRYPTO);
+    ck_assert_ptr_null(cov);
+    /* the signature itself is fine: with the attacker's key as trusted it verifies */
+    ck_assert_int_eq(verify_root(d, attacker_pub, &cov, why, sizeof(why)), EH_OK);
+    xmlFreeDoc(d);
+    eh_saml_keys_free(attacker);
+    eh_saml_keys_free(attacker_pub);
+    eh_saml_keys_free(trusted);
+}
+END_TEST
+
+START_TEST(wrapping_uses_only_the_covered_node)
+{
+    char why[200] = "";
+    xmlNodePtr cov = NULL;
+    eh_saml_keys *vk = keys("ec256.pub.pem");
+    char *signed_a = slurp("ecdsa256.xml", NULL);
+    const char *head = "<samlp:Response xmlns:samlp=\"urn:oasis:names:tc:SAML:2.0:protocol\" ID=\"_r\">";
+    const char *evil = "<saml:Assertion xmlns:saml=\"urn:oasis:names:tc:SAML:2.0:assertion\" "
+                       "ID=\"_vecdsa256\"><saml:Subject>evil</saml:Subject></saml:Assertion>";
+    size_t n = strlen(signed_a) + 4096;
+    char *doc = malloc(n);
+
+    /* 1. evil clone with the same ID first, signed one under a wrapper */
+    snprintf(doc, n, "%s%s<samlp:Extensions>%s</samlp:Extensions></samlp:Response>", head, evil,
+             signed_a);
+    xmlDocPtr d = parse_str(doc);
+    xmlNodePtr ext = xmlDocGetRootElement(d)->children->next;
+    xmlNodePtr sig = eh_saml_find_signature(ext->children);
+    ck_assert_ptr_nonnull(sig);
+    ck_assert_int_ne(eh_saml_verify(d, sig, vk, &cov, why, sizeof(why)), EH_OK);
+    ck_assert_ptr_null(cov);
+    xmlFreeDoc(d);
+
+    /* 2. the signature moved into the evil assertion (it references the ID) */
+    char *moved = strstr(signed_a, "<ds:Signature");
+    char *end = strstr(moved, "</saml:Assertion>");
+    *end = 0;
+    snprintf(doc, n,
+             "%s<saml:Assertion xmlns:saml=\"urn:oasis:names:tc:SAML:2.0:assertion\" "
+             "ID=\"_vecdsa256\"><saml:Subject>evil</saml:Subject>%s</saml:Assertion></samlp:Response>",
+             head, moved);
+    *end = '<';
+    d = parse_str(doc);
+    sig = eh_saml_find_signature(xmlDocGetRootElement(d)->children);
+    ck_assert_int_eq(eh_saml_verify(d, sig, vk, &cov, why, sizeof(why)), EH_ERR_CRYPTO);
+    ck_assert_ptr_null(cov);
+    xmlFreeDoc(d);
+
+    /* 3. signed assertion under a wrapper next to an unsigned one with
+     *    another ID: verifies, and the covered node is the wrapped one only */
+    const char *other = "<saml:Assertion xmlns:saml=\"urn:oasis:names:tc:SAML:2.0:assertion\" "
+                        "ID=\"_other\"><saml:Subject>evil</saml:Subject></saml:Assertion>";
+    snprintf(doc, n, "%s%s<wrap>%s</wrap></samlp:Response>", head, other, signed_a);
+    d = parse_str(doc);
+    xmlNodePtr wrapped = xmlDocGetRootElement(d)->children->next->children;
+    sig = eh_saml_find_signature(wrapped);
+    ck_assert_int_eq(eh_saml_verify(d, sig, vk, &cov, why, sizeof(why)), EH_OK);
+    ck_assert_ptr_eq(cov, wrapped);
+    ck_assert_ptr_ne(cov, xmlDocGetRootElement(d)->children);
+    xmlFreeDoc(d);
+
+    /* 4. the Response's Signature pointing at a child's ID (not its parent) */
+    char *resp = replace(signed_a, "ID=\"_vecdsa256\"", "ID=\"_x\"");
+    char *sigtxt = strstr(resp, "<ds:Signature");
+    snprintf(doc, n, "%s%.*s</samlp:Response>", head, (int)(strstr(sigtxt, "</saml:Assertion>") - sigtxt),
+             sigtxt);
+    d = parse_str(doc);
+    sig = eh_saml_find_signature(xmlDocGetRootElement(d));
+    ck_assert_int_eq(eh_saml_verify(d, sig, vk, &cov, why, sizeof(why)), EH_ERR_INVALID);
+    xmlFreeDoc(d);
+    free(resp);
+
+    free(doc);
+    free(signed_a);
+    eh_saml_keys_free(vk);
+}
+END_TEST
+
+START_TEST(parse_refuses_doctype_entities_depth_size)
+{
+    char why[200] = "";
+    xmlDocPtr d = (xmlDocPtr)1;
+    const char *xxe = "<?xml version=\"1.0\"?><!DOCTYPE a [<!ENTITY x SYSTEM \"file:///etc/passwd\">]>"
+                      "<a>&x;</a>";
+    ck_assert_int_eq(eh_saml_parse(xxe, strlen(xxe), &d, why, sizeof(why)), EH_ERR_INVALID);
+    ck_assert_str_eq(why, "DOCTYPE refused");
+    ck_assert_ptr_null(d);
+    const char *lol = "<!DOCTYPE a [<!ENTITY a \"aaaaaaaaaa\"><!ENTITY b \"&a;&a;&a;&a;&a;&a;\">"
+                      "<!ENTITY c \"&b;&b;&b;&b;&b;&b;&b;\">]><a>&c;&c;&c;&c;</a>";
+    ck_assert_int_eq(eh_saml_parse(lol, strlen(lol), &d, why, sizeof(why)), EH_ERR_INVALID);
+    ck_assert_str_eq(why, "DOCTYPE refused");
+    const char *ext = "<!DOCTYPE a SYSTEM \"http://127.0.0.1:1/x.dtd\"><a/>";
+    ck_assert_int_eq(eh_saml_parse(ext, strlen(ext), &d, why, sizeof(why)), EH_ERR_INVALID);
+    const char *undecl = "<a>&x;</a>";
+    ck_assert_int_eq(eh_saml_parse(undecl, strlen(undecl), &d, why, sizeof(why)), EH_ERR_INVALID);
+    /* nesting */
+    char deep[200 * 7 + 16] = "";
+    for (int i = 0; i < 100; i++)
+        strcat(deep, "<a>");
+    for (int i = 0; i < 100; i++)
+        strcat(deep, "</a>");
+    ck_assert_int_eq(eh_saml_parse(deep, strlen(deep), &d, why, sizeof(why)), EH_ERR_INVALID);
+    ck_assert_str_eq(why, "nesting too deep");
+    /* size */
+    size_t big = EH_SAML_MAX_INPUT + 1;
+    char *huge = malloc(big);
+    memset(huge, ' ', big);
+    memcpy(huge, "<a>", 3);
+    ck_assert_int_eq(eh_saml_parse(huge, big, &d, why, sizeof(why)), EH_ERR_TOO_LARGE);
+    free(huge);
+    const char *junk = "\x01\x02<<<";
+    ck_assert_int_eq(eh_saml_parse(junk, strlen(junk), &d, why, sizeof(why)), EH_ERR_INVALID);
+    /* and a plain document is fine */
+    d = parse_str("<a><b>x</b></a>");
+    xmlFreeDoc(d);
+}
+END_TEST
+
+/* ----------------------------------------------------------------- encryption */
+static void enc_round_trip(eh_saml_enc_alg alg, const char *uri)
+{
+    char why[200] = "";
+    eh_saml_keys *pub = keys("rsa3072.pub.pem"), *priv = keys("rsa3072.pem");
+    char doc[1024];
+    snprintf(doc, sizeof(doc),
+             "<saml2p:Response xmlns:saml2p=\"urn:oasis:names:tc:SAML:2.0:protocol\" ID=\"_r\">"
+             "<saml2:EncryptedAssertion xmlns:saml2=\"urn:oasis:names:tc:SAML:2.0:assertion\">%s"
+             "</saml2:EncryptedAssertion></saml2p:Response>",
+             ASSERTION);
+    xmlDocPtr d = parse_str(doc);
+    xmlNodePtr ea = xmlDocGetRootElement(d)->children;
+    xmlNodePtr enc = NULL;
+    ck_assert_msg(eh_saml_encrypt(d, ea->children, alg, pub, &enc, why, sizeof(why)) == EH_OK,
+                  "%s", why);
+    xmlChar *txt = NULL;
+    int tl = 0;
+    xmlDocDumpMemory(d, &txt, &tl);
+    ck_assert_ptr_nonnull(strstr((char *)txt, uri));
+    ck_assert_ptr_nonnull(strstr((char *)txt, "rsa-oaep-mgf1p"));
+    ck_assert_ptr_null(strstr((char *)txt, "38001085718"));
+    xmlFreeDoc(d);
+    d = parse_str((char *)txt);
+    xmlFree(txt);
+    ea = xmlDocGetRootElement(d)->children;
+    xmlNodePtr out = NULL;
+    ck_assert_msg(eh_saml_decrypt(d, ea->children, priv, &out, why, sizeof(why)) == EH_OK, "%s",
+                  why);
+    ck_assert_str_eq((char *)out->name, "Assertion");
+    xmlChar *id = xmlGetProp(out, BAD_CAST "ID");
+    ck_assert_str_eq((char *)id, "_a1");
+    xmlFree(id);
+    xmlFreeDoc(d);
+    eh_saml_keys_free(pub);
+    eh_saml_keys_free(priv);
+}
+
+START_TEST(aes_gcm_round_trip)
+{
+    enc_round_trip(EH_SAML_ENC_AES256_GCM, "http://www.w3.org/2009/xmlenc11#aes256-gcm");
+    enc_round_trip(EH_SAML_ENC_AES128_GCM, "http://www.w3.org/2009/xmlenc11#aes128-gcm");
+}
+END_TEST
+
+START_TEST(cbc_and_foreign_keys_refused_on_decrypt)
+{
+    char why[200] = "";
+    eh_saml_keys *pub = keys("rsa3072.pub.pem"), *priv = keys("rsa3072.pem");
+    xmlDocPtr d = parse_str(ASSERTION);
+    xmlNodePtr enc = NULL;
+    /* put the assertion under a parent, encrypt, then claim CBC */
+    xmlNodePtr wrap = xmlNewNode(NULL, BAD_CAST "w");
+    xmlNodePtr a = xmlDocGetRootElement(d);
+    xmlDocSetRootElement(d, wrap);
+    xmlAddChild(wrap, a);
+    ck_assert(eh_saml_encrypt(d, a, EH_SAML_ENC_AES256_GCM, pub, &enc, why, sizeof(why)) == EH_OK);
+    xmlChar *txt = NULL;
+    int tl = 0;
+    xmlDocDumpMemory(d, &txt, &tl);
+    xmlFreeDoc(d);
+    char *cbc = replace((char *)txt, "http://www.w3.org/2009/xmlenc11#aes256-gcm",
+                        "http://www.w3.org/2001/04/xmlenc#aes256-cbc");
+    /* untouched, a key set without our RSA key cannot decrypt it */
+    d = parse_str((char *)txt);
+    eh_saml_keys *other = keys("ec256.pem");
+    xmlNodePtr out = NULL;
+    ck_assert_int_eq(eh_saml_decrypt(d, xmlDocGetRootElement(d)->children, other, &out, why,
+                                     sizeof(why)),
+                     EH_ERR_CRYPTO);
+    ck_assert_ptr_null(out);
+    eh_saml_keys_free(other);
+    xmlFreeDoc(d);
+    d = parse_str(cbc);
+    ck_assert_int_eq(eh_saml_decrypt(d, xmlDocGetRootElement(d)->children, priv, &out, why,
+                                     sizeof(why)),
+                     EH_ERR_CRYPTO);
+    ck_assert_ptr_null(out);
+    xmlFreeDoc(d);
+    xmlFree(txt);
+    free(cbc);
+    eh_saml_keys_free(pub);
+    eh_saml_keys_free(priv);
+}
+END_TEST
+
+Suite *suite_saml_crypto(void)
+{
+    Suite *s = suite_create("saml_crypto");
+    TCase *tc = tcase_create("sign");
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, round_trip_each_algorithm);
+    tcase_add_test(tc, wrong_key_type_for_algorithm);
+    tcase_add_test(tc, small_rsa_key_refused);
+    tcase_add_test(tc, accepts_openssl_cli_vectors);
+    tcase_add_test(tc, our_signatures_verify_independently);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("refuse");
+    tcase_add_test(tc, refuses_pkcs1_and_sha1);
+    tcase_add_test(tc, refuses_hmac);
+    tcase_add_test(tc, refuses_pss_with_other_salt_length);
+    tcase_add_test(tc, refuses_xml_id_clone);
+    tcase_add_test(tc, ignores_untrusted_keyinfo);
+    tcase_add_test(tc, wrapping_uses_only_the_covered_node);
+    tcase_add_test(tc, parse_refuses_doctype_entities_depth_size);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("encrypt");
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, aes_gcm_round_trip);
+    tcase_add_test(tc, cbc_and_foreign_keys_refused_on_decrypt);
+    suite_add_tcase(s, tc);
+    return s;
+}
