@@ -80,16 +80,10 @@ eh_rc eh_consent_page_handle(eh_broker *b, const eh_http_request *req, eh_http_r
         append_value(&body, locale, value);
         eh_buf_append(&body, "</strong></li>\n");
     }
-    eh_buf_append(&body, "</ul>\n<form method=\"post\" action=\"/consent\">\n"
-                         "<input type=\"hidden\" name=\"csrf\" value=\"");
-    eh_buf_append_html(&body, txn->csrf);
-    eh_buf_append(&body, "\">\n<button type=\"submit\" name=\"decision\" value=\"allow\" "
-                         "id=\"consent-allow\">");
-    eh_buf_append_html(&body, eh_i18n(locale, "consent_allow"));
-    eh_buf_append(&body, "</button>\n<button type=\"submit\" class=\"secondary\" name=\"decision\" "
-                         "value=\"deny\" id=\"consent-deny\">");
-    eh_buf_append_html(&body, eh_i18n(locale, "consent_deny"));
-    eh_buf_append(&body, "</button>\n</form>\n");
+    eh_buf_append(&body, "</ul>\n");
+    eh_page_append_decision(&body, "/consent", txn->csrf, locale,
+                            (eh_page_choice){"allow", "consent-allow", "consent_allow"},
+                            (eh_page_choice){"deny", "consent-deny", "consent_deny"});
     rc = eh_buf_finish(&body, &html, NULL);
     if (rc == EH_OK)
         rc = eh_page_send(resp, 200, locale, eh_i18n(locale, "consent_title"), NULL, html);

@@ -89,6 +89,30 @@ eh_rc eh_page_error(eh_http_response *resp, int status, const char *locale,
     return rc;
 }
 
+void eh_page_append_decision(eh_buf *out, const char *action, const char *csrf,
+                             const char *locale, eh_page_choice primary, eh_page_choice secondary)
+{
+    const eh_page_choice *choices[] = {&primary, &secondary};
+
+    eh_buf_append(out, "<form method=\"post\" action=\"");
+    eh_buf_append_html(out, action);
+    eh_buf_append(out, "\">\n<input type=\"hidden\" name=\"csrf\" value=\"");
+    eh_buf_append_html(out, csrf);
+    eh_buf_append(out, "\">\n");
+    for (size_t i = 0; i < 2; i++) {
+        eh_buf_append(out, i == 0 ? "<button type=\"submit\" name=\"decision\" value=\""
+                                  : "<button type=\"submit\" class=\"secondary\" "
+                                    "name=\"decision\" value=\"");
+        eh_buf_append_html(out, choices[i]->value);
+        eh_buf_append(out, "\" id=\"");
+        eh_buf_append_html(out, choices[i]->id);
+        eh_buf_append(out, "\">");
+        eh_buf_append_html(out, eh_i18n(locale, choices[i]->label_key));
+        eh_buf_append(out, "</button>\n");
+    }
+    eh_buf_append(out, "</form>\n");
+}
+
 eh_rc eh_redirect(eh_http_response *resp, const char *location)
 {
     eh_rc rc = eh_http_response_set_header(resp, "Location", location);

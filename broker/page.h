@@ -22,6 +22,21 @@ eh_rc eh_page_send(eh_http_response *resp, int status, const char *locale, const
 eh_rc eh_page_error(eh_http_response *resp, int status, const char *locale,
                     const char *message_key, const char *href, const char *label_key);
 
+/* A button of a decision form: the value it posts as "decision", its
+ * element id and the catalog key of its label. */
+typedef struct eh_page_choice {
+    const char *value;
+    const char *id;
+    const char *label_key;
+} eh_page_choice;
+
+/* eh_page_append_decision appends to out a POST form to action carrying the
+ * CSRF token csrf and two buttons: primary, then secondary (styled as the
+ * lesser choice). */
+struct eh_buf;
+void eh_page_append_decision(struct eh_buf *out, const char *action, const char *csrf,
+                             const char *locale, eh_page_choice primary, eh_page_choice secondary);
+
 /* eh_redirect answers 303 See Other to location (an absolute or
  * root-relative URL the caller built safely). */
 eh_rc eh_redirect(eh_http_response *resp, const char *location);

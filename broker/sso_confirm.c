@@ -48,16 +48,10 @@ eh_rc eh_sso_page_handle(eh_broker *b, const eh_http_request *req, eh_http_respo
     eh_buf_append_html(&body, requester ? requester : txn->authn->requester);
     eh_buf_append(&body, "</span> ");
     eh_buf_append_html(&body, eh_i18n(locale, "sso_asks"));
-    eh_buf_append(&body, "</p>\n<form method=\"post\" action=\"/sso\">\n"
-                         "<input type=\"hidden\" name=\"csrf\" value=\"");
-    eh_buf_append_html(&body, txn->csrf);
-    eh_buf_append(&body, "\">\n<button type=\"submit\" name=\"decision\" value=\"continue\" "
-                         "id=\"sso-continue\">");
-    eh_buf_append_html(&body, eh_i18n(locale, "sso_continue"));
-    eh_buf_append(&body, "</button>\n<button type=\"submit\" class=\"secondary\" name=\"decision\" "
-                         "value=\"other\" id=\"sso-other\">");
-    eh_buf_append_html(&body, eh_i18n(locale, "sso_other"));
-    eh_buf_append(&body, "</button>\n</form>\n");
+    eh_buf_append(&body, "</p>\n");
+    eh_page_append_decision(&body, "/sso", txn->csrf, locale,
+                            (eh_page_choice){"continue", "sso-continue", "sso_continue"},
+                            (eh_page_choice){"other", "sso-other", "sso_other"});
     eh_login_append_cancel(&body, txn, locale);
     rc = eh_buf_finish(&body, &html, NULL);
     if (rc == EH_OK)

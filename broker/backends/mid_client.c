@@ -92,16 +92,7 @@ eh_rc eh_mid_session_parse(const char *body, size_t len, eh_mid_session *s, char
         !eh_sk_copy_member(signature, "value", &s->signature_value) ||
         !eh_sk_copy_member(signature, "algorithm", &s->signature_algorithm))
         goto cleanup;
-    rc = EH_ERR_IO;
-    if (strcmp(s->state, "RUNNING") != 0 && strcmp(s->state, "COMPLETE") != 0) {
-        snprintf(why, whylen, "Mobile-ID API answered an unknown state");
-        goto cleanup;
-    }
-    if (strcmp(s->state, "COMPLETE") == 0 && s->result == NULL) {
-        snprintf(why, whylen, "Mobile-ID API answered COMPLETE without a result");
-        goto cleanup;
-    }
-    rc = EH_OK;
+    rc = eh_sk_state_ok(s->state, s->result, "Mobile-ID", "a result", why, whylen);
 cleanup:
     if (rc != EH_OK)
         eh_mid_session_clear(s);

@@ -177,16 +177,7 @@ eh_rc eh_sid_session_parse(const char *body, size_t len, eh_sid_session *s, char
         !eh_sk_copy_member(cert, "certificateLevel", &s->cert_level) ||
         !eh_sk_copy_member(doc, "interactionFlowUsed", &s->interaction_flow))
         goto cleanup;
-    rc = EH_ERR_IO;
-    if (strcmp(s->state, "RUNNING") != 0 && strcmp(s->state, "COMPLETE") != 0) {
-        snprintf(why, whylen, "Smart-ID API answered an unknown state");
-        goto cleanup;
-    }
-    if (strcmp(s->state, "COMPLETE") == 0 && s->end_result == NULL) {
-        snprintf(why, whylen, "Smart-ID API answered COMPLETE without an endResult");
-        goto cleanup;
-    }
-    rc = EH_OK;
+    rc = eh_sk_state_ok(s->state, s->end_result, "Smart-ID", "an endResult", why, whylen);
 cleanup:
     if (rc != EH_OK)
         eh_sid_session_clear(s);

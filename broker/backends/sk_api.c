@@ -38,3 +38,17 @@ int eh_sk_copy_member(const json_t *obj, const char *name, char **dst)
     *dst = strdup(v);
     return *dst != NULL;
 }
+
+eh_rc eh_sk_state_ok(const char *state, const char *outcome, const char *service,
+                     const char *outcome_name, char *why, size_t whylen)
+{
+    if (state == NULL || (strcmp(state, "RUNNING") != 0 && strcmp(state, "COMPLETE") != 0)) {
+        snprintf(why, whylen, "%s API answered an unknown state", service);
+        return EH_ERR_IO;
+    }
+    if (strcmp(state, "COMPLETE") == 0 && outcome == NULL) {
+        snprintf(why, whylen, "%s API answered COMPLETE without %s", service, outcome_name);
+        return EH_ERR_IO;
+    }
+    return EH_OK;
+}

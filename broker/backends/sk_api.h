@@ -26,4 +26,10 @@ eh_rc eh_sk_session_id_of(const char *body, size_t len, const char *service, cha
  * into a new string in *dst; returns 0 only when that copy fails. */
 int eh_sk_copy_member(const json_t *obj, const char *name, char **dst);
 
+/* eh_sk_state_ok checks a session answer's state: "RUNNING", or "COMPLETE"
+ * with an outcome (MID's result, Smart-ID's endResult; outcome_name names
+ * it in the reason). EH_ERR_IO with a reason naming service otherwise. */
+eh_rc eh_sk_state_ok(const char *state, const char *outcome, const char *service,
+                     const char *outcome_name, char *why, size_t whylen);
+
 #endif
