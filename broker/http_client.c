@@ -24,6 +24,52 @@ eh_rc eh_http_client_init(void)
     return curl_init_result == CURLE_OK ? EH_OK : EH_ERR_INTERNAL;
 }
 
+/* One easy handle per thread, reused from call to call: curl keeps its
+ * connections in it, so the next call to the same service skips the TCP
+ * (and TLS) set-up. It is reset before each call, so no option of one call
+ * leaks into the next, and freed when the thread ends. */
+static pthread_key_t handle_key;
+static pthread_once_t handle_once = PTHREAD_ONCE_INIT;
+static int handle_key_ok;
+
+static void handle_free(void *handle)
+{
+    curl_easy_cleanup(handle);
+}
+
+static void handle_key_create(void)
+{
+    handle_key_ok = pthread_key_create(&handle_key, handle_free) == 0;
+}
+
+/* thread_handle returns this thread's handle, reset (NULL when curl cannot
+ * make one). Without thread-specific data each call gets a new handle,
+ * freed by handle_release. */
+static CURL *thread_handle(void)
+{
+    CURL *c;
+
+    pthread_once(&handle_once, handle_key_create);
+    c = handle_key_ok ? pthread_getspecific(handle_key) : NULL;
+    if (c != NULL) {
+        curl_easy_reset(c);
+        return c;
+    }
+    c = curl_easy_init();
+    if (c != NULL && handle_key_ok && pthread_setspecific(handle_key, c) != 0) {
+        curl_easy_cleanup(c);
+        c = NULL;
+    }
+    return c;
+}
+
+/* handle_release frees a handle that is not the thread's kept one. */
+static void handle_release(CURL *c)
+{
+    if (c != NULL && (!handle_key_ok || pthread_getspecific(handle_key) != c))
+        curl_easy_cleanup(c);
+}
+
 /* collect appends received bytes to the eh_buf, refusing more than the
  * maximum (curl then aborts the transfer). */
 static size_t collect(char *data, size_t size, size_t nmemb, void *userdata)
@@ -49,15 +95,13 @@ eh_rc eh_http_client_call(const eh_http_call *call, eh_http_answer *answer, char
     memset(answer, 0, sizeof(*answer));
     eh_buf_init(&body);
     why[0] = '\0';
-    if (eh_http_client_init() != EH_OK || (curl = curl_easy_init()) == NULL) {
+    if (eh_http_client_init() != EH_OK || (curl = thread_handle()) == NULL) {
         snprintf(why, whylen, "libcurl unavailable");
         return EH_ERR_INTERNAL;
     }
     headers = curl_slist_append(headers, "Accept: application/json");
     if (call->json_body != NULL)
         headers = curl_slist_append(headers, "Content-Type: application/json; charset=UTF-8");
-    else if (call->form_body != NULL)
-        headers = curl_slist_append(headers, "Content-Type: application/x-www-form-urlencoded");
     else if (call->form_body != NULL)
         headers = curl_slist_append(headers, "Content-Type: application/x-www-form-urlencoded");
     if (call->authorization != NULL) {
@@ -112,7 +156,7 @@ eh_rc eh_http_client_call(const eh_http_call *call, eh_http_answer *answer, char
 cleanup:
     eh_buf_free(&body);
     curl_slist_free_all(headers);
-    curl_easy_cleanup(curl);
+    handle_release(curl);
     return rc;
 }
 
