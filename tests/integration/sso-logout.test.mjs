@@ -71,6 +71,19 @@ describe('single sign-on and logout', () => {
     assert.equal(tokensB.claims().amr[0], 'mID');
   });
 
+  test('the SSO confirmation without its CSRF token is refused and releases nothing', async () => {
+    await start(B, agent);
+    const forged = await agent.post('/sso', { decision: 'continue' });
+    assert.equal(forged.status, 403);
+    assert.equal(forged.location, null);
+  });
+
+  test('ending the sessions from another origin is refused', async () => {
+    const forged = await agent.post('/me/logout', {}, { headers: { origin: 'http://evil.example' } });
+    assert.equal(forged.status, 403);
+    assert.equal((await agent.get('/me')).text.includes('id="releases"'), true, 'the session is still there');
+  });
+
   test('the citizen may refuse the session and log in anew; prompt=login and prompt=none behave', async () => {
     const fb = await start(B, agent);
     const page = await agent.get('/sso');
