@@ -21,6 +21,11 @@ eh_rc eh_check_fail(eh_check *v, const char *path, const char *fmt, ...)
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
     snprintf(v->err, v->errlen, "%s: %s: %s", v->file, path, msg);
+    /* one printable line, whatever values from the document the message quotes */
+    for (char *p = v->err; *p; p++) {
+        if ((unsigned char)*p < 0x20 || *p == 0x7f)
+            *p = '?';
+    }
     return EH_ERR_CONFIG;
 }
 
