@@ -17,6 +17,10 @@ static const suite_fn suites[] = {
     suite_i18n,       suite_page,    suite_txn,      suite_json_check, suite_jwt,
     suite_pairwise,   suite_audit,   suite_backend, suite_smart_id, suite_oidc_upstream_token,
     suite_saml_crypto,
+    suite_saml_xml,
+    suite_saml_authn_request,
+    suite_saml_response,
+    suite_saml_metadata,
 };
 
 int main(void)

@@ -44,6 +44,10 @@ Suite *suite_backend(void);
 Suite *suite_smart_id(void);
 Suite *suite_oidc_upstream_token(void);
 Suite *suite_saml_crypto(void);
+Suite *suite_saml_xml(void);
+Suite *suite_saml_authn_request(void);
+Suite *suite_saml_response(void);
+Suite *suite_saml_metadata(void);
 
 /* Where tests/fixtures is (set by the Makefile). */
 #ifndef EH_TEST_FIXTURES

@@ -1,0 +1,2 @@
+/* eidhub: see saml_authn_request.h. */
+#include "broker/saml/saml_authn_request.h"

@@ -1,0 +1,2 @@
+/* eidhub: see saml_response.h. */
+#include "broker/saml/saml_response.h"

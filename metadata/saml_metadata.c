@@ -1,0 +1,2 @@
+/* eidhub: see saml_metadata.h. */
+#include "metadata/saml_metadata.h"

@@ -1,0 +1,2 @@
+/* eidhub: see saml_peers.h. */
+#include "metadata/saml_peers.h"
