@@ -28,9 +28,15 @@ static const char eh_css[] =
     "form.inline{display:inline}\n";
 
 /* The status page polls its status URL while the phone is asked, then goes
- * to the next URL. Without JavaScript a meta refresh does the same. */
+ * to the next URL. Without JavaScript a meta refresh does the same. A form
+ * marked data-autosubmit (a SAML message on its way to another node) is
+ * sent at once; without JavaScript its button does it. */
 static const char eh_js[] =
     "'use strict';\n"
+    "(function(){\n"
+    "  var f=document.querySelector('form[data-autosubmit]');\n"
+    "  if(f)f.submit();\n"
+    "})();\n"
     "(function(){\n"
     "  var el=document.getElementById('eh-poll');\n"
     "  if(!el)return;\n"

@@ -14,6 +14,8 @@
 #include "broker/log.h"
 #include "broker/metrics.h"
 #include "broker/random.h"
+#include "broker/saml/saml_node.h"
+#include "broker/frontends/eidas_proxy.h"
 #include "metadata/discovery.h"
 #include "policies/admin_auth.h"
 #include "policies/policy_store.h"
@@ -28,6 +30,8 @@ struct eh_broker {
     eh_policy_store *policies; /* NULL without policy_dir */
     eh_admin *admin;           /* NULL without "admin" */
     eh_audit *audit;           /* NULL without "audit" */
+    eh_saml_node *saml;        /* NULL without "saml" */
+    eh_eidas_proxy *eidas_proxy; /* NULL without "eidas_proxy" */
     const char *rq_names[EH_METRICS_REQUESTERS]; /* the metrics' requesters, borrowed */
 };
 
@@ -78,6 +82,32 @@ static eh_rc load_backends(eh_broker *b, char *err, size_t errlen)
             return rc;
     }
     return EH_OK;
+}
+
+/* load_saml loads the "saml" member (our eIDAS node), which the eIDAS
+ * Connector backend and the Proxy-Service frontend need. */
+static eh_rc load_saml(eh_broker *b, char *err, size_t errlen)
+{
+    const eh_config *cfg = b->config;
+    json_t *saml = json_object_get(cfg->root, "saml");
+    eh_rc rc;
+
+    if (saml == NULL) {
+        const char *who = json_object_get(cfg->backends, "eidas_connector") != NULL
+                              ? "$.backends.eidas_connector"
+                          : json_object_get(cfg->root, "eidas_proxy") != NULL ? "$.eidas_proxy"
+                                                                              : NULL;
+        if (who == NULL)
+            return EH_OK;
+        snprintf(err, errlen, "%s: %s: needs $.saml, this broker's eIDAS node settings",
+                 cfg->path, who);
+        return EH_ERR_CONFIG;
+    }
+    rc = eh_saml_node_load(saml, cfg->path, cfg->issuer, &b->saml, err, errlen);
+    if (rc == EH_OK && json_object_get(cfg->root, "eidas_proxy") != NULL)
+        rc = eh_eidas_proxy_load(json_object_get(cfg->root, "eidas_proxy"), cfg->path, b->saml,
+                                 &b->eidas_proxy, err, errlen);
+    return rc;
 }
 
 /* load_keys adds every configured key to a new key set; errors name the
@@ -140,6 +170,9 @@ eh_rc eh_broker_load(const char *path, eh_broker **out, char *err, size_t errlen
         snprintf(err, errlen, "%s: cannot initialise libcurl", path);
         goto cleanup;
     }
+    rc = load_saml(b, err, errlen);
+    if (rc != EH_OK)
+        goto cleanup;
     rc = load_backends(b, err, errlen);
     if (rc != EH_OK)
         goto cleanup;
@@ -195,6 +228,16 @@ eh_policy_store *eh_broker_policies_get(const eh_broker *b)
 const eh_admin *eh_broker_admin_get(const eh_broker *b)
 {
     return b->admin;
+}
+
+const eh_saml_node *eh_broker_saml_get(const eh_broker *b)
+{
+    return b->saml;
+}
+
+eh_eidas_proxy *eh_broker_eidas_proxy_get(const eh_broker *b)
+{
+    return b->eidas_proxy;
 }
 
 const eh_audit *eh_broker_audit_get(const eh_broker *b)
@@ -336,6 +379,8 @@ void eh_broker_free(eh_broker *b)
     }
     eh_metrics_forget_requesters(b->rq_names);
     eh_audit_free(b->audit);
+    eh_eidas_proxy_free(b->eidas_proxy);
+    eh_saml_node_free(b->saml);
     eh_admin_free(b->admin);
     eh_policy_store_free(b->policies);
     eh_config_free(b->config);

@@ -44,6 +44,16 @@ const struct eh_admin *eh_broker_admin_get(const eh_broker *b);
  * eh_audit_ function then does nothing). */
 const struct eh_audit *eh_broker_audit_get(const eh_broker *b);
 
+/* eh_broker_saml_get returns this broker's eIDAS node settings (the
+ * configuration's "saml" member, broker/saml/saml_node.h), or NULL. */
+struct eh_saml_node;
+const struct eh_saml_node *eh_broker_saml_get(const eh_broker *b);
+
+/* eh_broker_eidas_proxy_get returns the eIDAS Proxy-Service frontend's
+ * state (the configuration's "eidas_proxy" member), or NULL. */
+struct eh_eidas_proxy;
+struct eh_eidas_proxy *eh_broker_eidas_proxy_get(const eh_broker *b);
+
 /* eh_broker_backend_get returns the loaded state of the backend called
  * name (e.g. the eh_mid of "mobile_id"), or NULL when it is not configured. */
 void *eh_broker_backend_get(const eh_broker *b, const char *name);

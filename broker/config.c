@@ -129,9 +129,10 @@ static eh_rc parse_rp(eh_check *v, const json_t *item, const char *path, eh_conf
 {
     static const char *const allowed[] = {"client_id", "client_secret_sha256", "redirect_uris",
                                           "post_logout_redirect_uris", "display_name", "policy",
-                                          "subject_type", "backchannel_logout_uri", NULL};
+                                          "subject_type", "backchannel_logout_uri", "sp_type",
+                                          NULL};
     char sub[EH_JSON_PATH_MAX];
-    char *subject_type = NULL;
+    char *subject_type = NULL, *sp_type = NULL;
     eh_rc rc;
 
     if (!json_is_object(item))
@@ -186,6 +187,18 @@ static eh_rc parse_rp(eh_check *v, const json_t *item, const char *path, eh_conf
             return rc;
         }
     }
+    if ((rc = eh_check_string(v, item, path, "sp_type", 0, &sp_type)) != EH_OK) {
+        free(subject_type);
+        return rc;
+    }
+    rp->sp_private = sp_type != NULL && strcmp(sp_type, "private") == 0;
+    if (sp_type != NULL && !rp->sp_private && strcmp(sp_type, "public") != 0) {
+        free(sp_type);
+        free(subject_type);
+        eh_json_path_member(sub, sizeof(sub), path, "sp_type");
+        return eh_check_fail(v, sub, "must be \"public\" or \"private\"");
+    }
+    free(sp_type);
     rp->subject_type = EH_SUBJECT_PAIRWISE; /* private by default */
     if (subject_type != NULL) {
         if (strcmp(subject_type, "public") == 0) {
@@ -355,7 +368,8 @@ static eh_rc parse_root(eh_check *v, json_t *root, eh_config *cfg)
 {
     static const char *const allowed[] = {"issuer", "keys", "relying_parties", "backends",
                                           "policy_dir", "subject_secret_file", "admin", "sso",
-                                          "my_eidhub", "audit", "log_format", NULL};
+                                          "my_eidhub", "audit", "log_format", "saml",
+                                          "eidas_proxy", NULL};
     char *policy_dir = NULL, *log_format = NULL;
     eh_rc rc;
     size_t n;

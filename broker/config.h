@@ -39,6 +39,7 @@ typedef struct eh_config_rp {
     char *policy;         /* name of the policy that governs it */
     eh_subject_type subject_type;
     char *backchannel_logout_uri; /* OIDC Back-Channel Logout, or NULL */
+    int sp_private; /* "sp_type": "private" (eIDAS SPType sent for it; default public) */
 } eh_config_rp;
 
 typedef struct eh_config {

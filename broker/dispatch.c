@@ -2,10 +2,12 @@
 
 #include <string.h>
 
+#include "broker/backends/eidas_connector.h"
 #include "broker/backends/mobile_id.h"
 #include "broker/backends/oidc_upstream.h"
 #include "broker/backends/smart_id.h"
 #include "broker/flow.h"
+#include "broker/frontends/eidas_proxy.h"
 #include "broker/frontends/oidc_op.h"
 #include "broker/health.h"
 #include "broker/me.h"
@@ -49,6 +51,9 @@ static const eh_route eh_routes[] = {
     {GET_POST, "/authorize", eh_oidc_authorize_handle, BLOCKS},
     {EH_HTTP_POST, "/token", eh_oidc_token_handle, BLOCKS},
     {GET_POST, "/userinfo", eh_oidc_userinfo_handle, BLOCKS},
+    /* eIDAS Proxy-Service (frontend) */
+    {GET_HEAD, "/saml/proxy/metadata", eh_eidas_proxy_metadata_handle, BLOCKS},
+    {GET_POST, "/saml/proxy/sso", eh_eidas_proxy_sso_handle, BLOCKS},
     /* the flow between frontends and backends */
     {GET_HEAD, "/login", eh_login_handle, BLOCKS},
     {EH_HTTP_POST, "/cancel", eh_cancel_handle, BLOCKS},
@@ -75,6 +80,11 @@ static const eh_route eh_routes[] = {
     /* national OpenID Connect eID (backend) */
     {GET_HEAD, "/auth/oidc", eh_oidcup_start_handle, BLOCKS},
     {GET_HEAD, "/auth/oidc/callback", eh_oidcup_callback_handle, BLOCKS},
+    /* eIDAS Connector (backend): foreign citizens through their country's node */
+    {GET_HEAD, "/saml/connector/metadata", eh_eidas_connector_metadata_handle, BLOCKS},
+    {GET_HEAD, "/auth/eidas", eh_eidas_connector_start_handle, BLOCKS},
+    {EH_HTTP_POST, "/auth/eidas/acs", eh_eidas_connector_acs_handle, BLOCKS},
+    {GET_HEAD, "/auth/eidas/return", eh_eidas_connector_return_handle, BLOCKS},
 };
 
 const eh_route *eh_dispatch_find(eh_http_method method, const char *path, eh_rc *rc)

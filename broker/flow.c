@@ -5,6 +5,7 @@
 
 #include "broker/audit.h"
 #include "broker/broker.h"
+#include "broker/frontends/eidas_proxy.h"
 #include "broker/frontends/oidc_op.h"
 #include "broker/i18n.h"
 #include "broker/log.h"
@@ -17,6 +18,7 @@
 /* Every frontend, one line each. */
 static const eh_frontend_def eh_frontends[] = {
     {"oidc", eh_oidc_complete, eh_oidc_fail},
+    {"eidas", eh_eidas_proxy_complete, eh_eidas_proxy_fail},
 };
 
 /* frontend_of returns the frontend that started txn. */

@@ -25,7 +25,7 @@ static int offered(eh_broker *b, const eh_txn *txn, const eh_policy *p, const eh
 
 /* choice_offered tells whether choice c of backend d may authenticate txn:
  * d offered as above (its own loa aside), c at the level asked and of a
- * country the policy allows. */
+ * country the policy allows (and the one the requester named, if any). */
 static int choice_offered(eh_broker *b, const eh_txn *txn, const eh_policy *p,
                           const eh_backend_def *d, const eh_backend_choice *c)
 {
@@ -37,6 +37,9 @@ static int choice_offered(eh_broker *b, const eh_txn *txn, const eh_policy *p,
     for (int l = EH_LOA_LOW; l <= EH_LOA_HIGH; l++)
         level |= (c->loas & (1u << l)) && eh_loa_satisfies((eh_loa)l, want, txn->authn->comparison);
     if (!level || (c->country != NULL && !eh_policy_allows_country(p, c->country)))
+        return 0;
+    if (txn->authn->country_hint != NULL && c->country != NULL &&
+        strcmp(txn->authn->country_hint, c->country) != 0)
         return 0;
     return txn->authn->method_hint == NULL || strcmp(txn->authn->method_hint, d->name) == 0;
 }

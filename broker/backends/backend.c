@@ -2,6 +2,7 @@
 
 #include <string.h>
 
+#include "broker/backends/eidas_connector.h"
 #include "broker/backends/mobile_id.h"
 #include "broker/backends/oidc_upstream.h"
 #include "broker/backends/smart_id.h"
@@ -16,6 +17,9 @@ static const eh_backend_def eh_backend_table[] = {
     {.name = "oidc_upstream", .label_key = "method_oidc_upstream", .amr = "oidc", .scope = "eid",
      .loa = EH_LOA_HIGH, .start_path = "/auth/oidc", .load = eh_oidcup_load,
      .free = eh_oidcup_free, .choices = eh_oidcup_choices},
+    {.name = "eidas_connector", .label_key = "method_eidas", .amr = "eidas", .scope = "eidas",
+     .loa = EH_LOA_HIGH, .start_path = "/auth/eidas", .load = eh_eidas_connector_load,
+     .free = eh_eidas_connector_free, .choices = eh_eidas_connector_choices},
 };
 
 #define N_BACKENDS (sizeof(eh_backend_table) / sizeof(eh_backend_table[0]))

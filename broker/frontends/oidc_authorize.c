@@ -159,16 +159,39 @@ static int prompt_ok(const char *prompt)
     return ok && !(eh_oidc_scope_has(prompt, "none") && count > 1);
 }
 
-/* method_hint_of returns the backend a scope names ("mid"), or NULL. */
+/* country_hint_of finds the scope "eidas:country:xx" (TARA's way of
+ * naming the citizen's country) and writes "XX" into out; 0 when absent. */
+static int country_hint_of(const char *scope, char out[3])
+{
+    static const char prefix[] = "eidas:country:";
+    const char *p = scope;
+
+    while (p != NULL && (p = strstr(p, prefix)) != NULL) {
+        const char *c = p + sizeof(prefix) - 1;
+        if ((p == scope || p[-1] == ' ') && islower((unsigned char)c[0]) &&
+            islower((unsigned char)c[1]) && (c[2] == '\0' || c[2] == ' ')) {
+            out[0] = (char)toupper((unsigned char)c[0]);
+            out[1] = (char)toupper((unsigned char)c[1]);
+            out[2] = '\0';
+            return 1;
+        }
+        p = c;
+    }
+    return 0;
+}
+
+/* method_hint_of returns the backend a scope names ("mid", or
+ * "eidas:country:xx" for the eIDAS Connector), or NULL. */
 static const char *method_hint_of(const char *scope)
 {
     size_t n;
+    char country[3];
     const eh_backend_def *defs = eh_backends(&n);
     for (size_t i = 0; i < n; i++) {
         if (eh_oidc_scope_has(scope, defs[i].scope))
             return defs[i].name;
     }
-    return NULL;
+    return country_hint_of(scope, country) ? "eidas_connector" : NULL;
 }
 
 /* sso_usable tells whether the citizen's SSO session may answer this
@@ -209,6 +232,7 @@ static eh_rc start_transaction(eh_broker *b, const authz *a, const eh_config_rp 
     eh_txn *txn = NULL;
     const char *locale = eh_i18n_pick(a->ui_locales);
     const char *hint = method_hint_of(a->scope);
+    char country[3];
     eh_rc rc = eh_authn_request_new(&authn);
 
     if (rc != EH_OK)
@@ -221,6 +245,7 @@ static eh_rc start_transaction(eh_broker *b, const authz *a, const eh_config_rp 
     if ((authn->requester = strdup(rp->client_id)) == NULL ||
         (authn->protocol = strdup("oidc")) == NULL || (authn->locale = strdup(locale)) == NULL ||
         (hint && (authn->method_hint = strdup(hint)) == NULL) ||
+        (country_hint_of(a->scope, country) && (authn->country_hint = strdup(country)) == NULL) ||
         (a->login_hint && (authn->login_hint = strdup(a->login_hint)) == NULL)) {
         eh_authn_request_free(authn);
         return rc;

@@ -48,9 +48,11 @@ void eh_saml_authn_request_free(eh_saml_authn_request *r);
 /* eh_saml_authn_request_build writes r as a samlp:AuthnRequest signed with
  * the first key of signer under alg (the signature after saml:Issuer) and
  * returns the document's text in *xml (NUL-terminated, caller frees, *len
- * its length). r->id, issuer, destination and at least one attribute are
- * required (EH_ERR_INVALID otherwise); the LoA URI is the notified one for
- * EH_LOA_MINIMUM and the NonNotified one for EH_LOA_EXACT. */
+ * its length). r->id (an xs:ID), issuer, destination, a known LoA and 1 to
+ * EH_SAML_MAX_REQUESTED named attributes are required, sp_type and
+ * name_id_format must be ones the parser accepts (EH_ERR_INVALID
+ * otherwise); the LoA URI is the notified one for EH_LOA_MINIMUM and the
+ * NonNotified one for EH_LOA_EXACT. */
 eh_rc eh_saml_authn_request_build(const eh_saml_authn_request *r, const eh_saml_keys *signer,
                                   eh_saml_sig_alg alg, char **xml, size_t *len, char *why,
                                   size_t whylen);
@@ -81,14 +83,19 @@ typedef struct eh_saml_request_expect {
  * non-entity Issuer; a missing signature or one that does not verify with
  * the issuer's keys (eh_saml_verify: only the covered root is read); a
  * Destination other than x->destination; an IssueInstant in the future
- * beyond skew or older than max_age_s; a missing or unknown SPType; no
- * RequestedAttributes or more than EH_SAML_MAX_REQUESTED; an attribute
- * without Name or with a NameFormat other than uri; a RequestedAuthnContext
- * missing, with a Comparison other than minimum (notified URIs) or exact
- * (NonNotified URIs), or with no known LoA URI; a NameIDPolicy Format not
+ * beyond skew or older than max_age_s; an ID that is not an xs:ID; an
+ * unknown SPType (a missing one is accepted: sp_type NULL, the caller takes
+ * the Connector metadata's); no RequestedAttributes or more than
+ * EH_SAML_MAX_REQUESTED; an attribute without Name or with a NameFormat
+ * other than uri; a RequestedAuthnContext missing, with a Comparison absent
+ * or other than minimum (notified URIs) or exact (NonNotified URIs), or
+ * with no known LoA URI (unknown URIs are skipped; of several known ones
+ * the lowest level is taken); a NameIDPolicy Format not
  * persistent/transient/unspecified. Attributes the registry does not know
  * are kept (the caller ignores them, as eIDAS says). Text of every element
- * is read in full (comments inside do not cut a value). */
+ * is read in full (comments inside do not cut a value). An error of
+ * trust->keys_of other than EH_ERR_NOT_FOUND is returned as it is; keys
+ * it lends are always released before returning. */
 eh_rc eh_saml_authn_request_parse(const char *xml, size_t len, const eh_saml_trust *trust,
                                   const eh_saml_request_expect *x, eh_saml_authn_request **out,
                                   char *why, size_t whylen);

@@ -37,12 +37,12 @@ export function tmpdir(prefix = 'eidhub-') {
 }
 
 /** Waits until something accepts TCP connections on port. */
-export async function waitForPort(port, proc, what, timeoutMs = 10000) {
+export async function waitForPort(port, proc, what, timeoutMs = 10000, host = '127.0.0.1') {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (proc && proc.exitCode !== null) throw new Error(`${what} exited with ${proc.exitCode}`);
     const ok = await new Promise((resolve) => {
-      const s = net.connect(port, '127.0.0.1', () => { s.destroy(); resolve(true); });
+      const s = net.connect(port, host, () => { s.destroy(); resolve(true); });
       s.on('error', () => resolve(false));
     });
     if (ok) return;
@@ -117,7 +117,7 @@ export function keygen(dir, name = 'signing-key.pem', ...opts) {
 }
 
 /** The nginx.conf text for an eidhub instance. */
-export function nginxConf({ dir, port, store, workers = 2, timeoutMs = 500, extraHttp = '' }) {
+export function nginxConf({ dir, port, host = '127.0.0.1', store, workers = 2, timeoutMs = 500, extraHttp = '' }) {
   return `load_module ${MODULE};
 daemon off;
 master_process on;
@@ -137,7 +137,7 @@ http {
     eidhub_store_timeout ${timeoutMs}ms;
     ${extraHttp}
     server {
-        listen 127.0.0.1:${port};
+        listen ${host}:${port};
         location / { eidhub; }
     }
 }
@@ -165,13 +165,15 @@ export function nginxTest(dir, conf) {
 
 /**
  * Starts nginx with the module. broker: the broker configuration object
- * (issuer and keys are filled in when absent). Returns a handle with the
- * base URL.
+ * (issuer and keys are filled in when absent). host: the loopback address
+ * it listens on (another one than 127.0.0.1, e.g. 127.0.0.2, gives a second
+ * broker its own cookies in a browser). dir: its folder (new when absent).
+ * Returns a handle with the base URL.
  */
-export async function startBroker({ broker = {}, store, workers = 2, timeoutMs = 500, port, extraHttp } = {}) {
-  const dir = tmpdir('eidhub-nginx-');
+export async function startBroker({ broker = {}, store, workers = 2, timeoutMs = 500, port, host = '127.0.0.1', dir, extraHttp } = {}) {
+  dir ??= tmpdir('eidhub-nginx-');
   port ??= await freePort();
-  const issuer = `http://127.0.0.1:${port}`;
+  const issuer = `http://${host}:${port}`;
   const cfg = { issuer, ...broker };
   if (!cfg.keys) cfg.keys = [{ file: keygen(dir), active: true }];
   if (!cfg.subject_secret_file) {
@@ -180,11 +182,11 @@ export async function startBroker({ broker = {}, store, workers = 2, timeoutMs =
   }
   fs.writeFileSync(path.join(dir, 'broker.json'), JSON.stringify(cfg, null, 2));
   const conf = path.join(dir, 'nginx.conf');
-  fs.writeFileSync(conf, nginxConf({ dir, port, store, workers, timeoutMs, extraHttp }));
+  fs.writeFileSync(conf, nginxConf({ dir, port, host, store, workers, timeoutMs, extraHttp }));
   const proc = track(spawn('nginx', ['-p', dir, '-c', conf], { stdio: ['ignore', 'pipe', 'pipe'], env: nginxEnv() }),
     'nginx', path.join(dir, 'nginx.out'));
   try {
-    await waitForPort(port, proc, 'nginx');
+    await waitForPort(port, proc, 'nginx', 10000, host);
   } catch (e) {
     const read = (f) => { try { return fs.readFileSync(path.join(dir, f), 'utf8'); } catch { return ''; } };
     throw new Error(`${e.message}\n${read('nginx.out')}${read('error.log')}`);

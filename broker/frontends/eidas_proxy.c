@@ -1,0 +1,1115 @@
+/* eidhub: the eIDAS Proxy-Service frontend (see eidas_proxy.h).
+ *
+ * A Connector's AuthnRequest is checked (signature with the keys of its
+ * signed metadata, Destination, age, replay), becomes an eh_authn_request
+ * for the flow, and waits in a transaction with what the answer needs: the
+ * Connector's id, the request's ID, the ACS URL of the Connector's metadata,
+ * RelayState, the attributes requested (those marked isRequired apart) and
+ * the NameID format. The flow's complete hook turns the released identity
+ * into eIDAS attributes and posts a signed Response with a signed, encrypted
+ * assertion to that ACS; its fail hook posts a signed status response. */
+#include "broker/frontends/eidas_proxy.h"
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "attributes/pairwise.h"
+#include "attributes/registry.h"
+#include "broker/broker.h"
+#include "broker/buf.h"
+#include "broker/config.h"
+#include "broker/flow.h"
+#include "broker/i18n.h"
+#include "broker/json_check.h"
+#include "broker/json_path.h"
+#include "broker/log.h"
+#include "broker/metrics.h"
+#include "broker/page.h"
+#include "broker/random.h"
+#include "broker/saml/saml_authn_request.h"
+#include "broker/saml/saml_names.h"
+#include "broker/saml/saml_node.h"
+#include "broker/saml/saml_response.h"
+#include "broker/saml/saml_xml.h"
+#include "metadata/saml_metadata.h"
+#include "metadata/saml_peers.h"
+
+/* The HTTP-Redirect binding needs raw DEFLATE: built with zlib only when
+ * the build defines EH_HAVE_ZLIB (and links -lz); without it GET requests
+ * get a page saying only HTTP-POST is supported. */
+#ifdef EH_HAVE_ZLIB
+#include <zlib.h>
+#endif
+
+#define ID_MAX 32                   /* a Connector's id: [a-z0-9-]{1,32} */
+#define RELAY_STATE_MAX 80          /* bytes, SAML bindings section 3.4.3 / 3.5.3 */
+#define REQUEST_XML_MAX (64 * 1024) /* a decoded AuthnRequest (a real one is a few KiB) */
+/* its base64, with room for line breaks */
+#define REQUEST_B64_MAX (REQUEST_XML_MAX / 3 * 4 + 4 + REQUEST_XML_MAX / 38)
+#define FORM_MAX (3 * REQUEST_B64_MAX + 1024) /* the form body or query, URL-encoded */
+#define REQUEST_MAX_AGE_S 300u                /* an AuthnRequest older than this is refused */
+#define REPLAY_TTL_MS (10u * 60u * 1000u)     /* longer than max age + skew */
+#define METADATA_CACHE_S 60 /* our signed metadata is rebuilt at most this often */
+
+typedef struct connector {
+    char *id;             /* our name for it: requester, policy, metrics, audit */
+    char *metadata;       /* an absolute file path or an http(s) URL */
+    char *entity_id;      /* its expected entityID, or NULL (files: whatever the metadata says) */
+    char *anchor_file;    /* absolute */
+    char *policy;         /* the built-in profile its policy falls back to */
+    json_t *display_name; /* locale -> string, or NULL */
+} connector;
+
+struct eh_eidas_proxy {
+    const eh_saml_node *node; /* borrowed: the broker frees it after us */
+    connector *connectors;
+    size_t n;
+    int transient; /* name_id_format "transient" */
+    eh_saml_peers *peers;
+    /* our metadata, signed once a minute at most */
+    pthread_mutex_t lock;
+    char *metadata_xml;
+    size_t metadata_len;
+    int64_t metadata_at;
+};
+
+/* ------------------------------------------------------------ configuration */
+
+static void connector_clear(connector *c)
+{
+    free(c->id);
+    free(c->metadata);
+    free(c->entity_id);
+    free(c->anchor_file);
+    free(c->policy);
+    json_decref(c->display_name);
+}
+
+void eh_eidas_proxy_free(eh_eidas_proxy *p)
+{
+    if (p == NULL)
+        return;
+    eh_saml_peers_free(p->peers);
+    for (size_t i = 0; i < p->n; i++)
+        connector_clear(&p->connectors[i]);
+    free(p->connectors);
+    free(p->metadata_xml);
+    pthread_mutex_destroy(&p->lock);
+    free(p);
+}
+
+static int is_url(const char *s)
+{
+    return strncmp(s, "https://", 8) == 0 || strncmp(s, "http://", 7) == 0;
+}
+
+/* id_ok accepts 1..ID_MAX of [a-z0-9-]. */
+static int id_ok(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > ID_MAX)
+        return 0;
+    return strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789-") == n;
+}
+
+static int profile_known(const char *name)
+{
+    for (const char *const *p = eh_policy_profile_names(); *p != NULL; p++) {
+        if (strcmp(*p, name) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+/* member_path writes parent.name into out (EH_JSON_PATH_MAX bytes). */
+static const char *member_path(char *out, const char *parent, const char *name)
+{
+    eh_json_path_member(out, EH_JSON_PATH_MAX, parent, name);
+    return out;
+}
+
+/* load_display_name accepts a non-empty string (English) or an object of
+ * locale -> non-empty string. */
+static eh_rc load_display_name(eh_check *v, const json_t *item, const char *path, connector *c)
+{
+    char sub[EH_JSON_PATH_MAX], at[EH_JSON_PATH_MAX];
+    json_t *dn = json_object_get(item, "display_name"), *value;
+    const char *locale;
+
+    if (dn == NULL)
+        return EH_OK;
+    member_path(sub, path, "display_name");
+    if (json_is_string(dn) && json_string_length(dn) > 0) {
+        c->display_name = json_pack("{s:O}", "en", dn);
+        return c->display_name ? EH_OK : EH_ERR_NOMEM;
+    }
+    if (!json_is_object(dn) || json_object_size(dn) == 0)
+        return eh_check_fail(v, sub, "must be a string or an object of locale -> string");
+    json_object_foreach(dn, locale, value) {
+        if (!json_is_string(value) || json_string_length(value) == 0)
+            return eh_check_fail(v, member_path(at, sub, locale), "must be a non-empty string");
+    }
+    c->display_name = json_incref(dn);
+    return EH_OK;
+}
+
+/* load_connector reads one entry of "connectors" (at path). */
+static eh_rc load_connector(eh_check *v, const json_t *item, const char *path, connector *c)
+{
+    static const char *const allowed[] = {
+        "id", "metadata", "entity_id", "trust_anchor_file", "policy", "display_name", NULL};
+    char sub[EH_JSON_PATH_MAX], *file = NULL;
+    eh_rc rc;
+
+    if (!json_is_object(item))
+        return eh_check_fail(v, path, "must be an object");
+    if ((rc = eh_check_members(v, item, path, allowed)) != EH_OK ||
+        (rc = eh_check_string(v, item, path, "id", 1, &c->id)) != EH_OK)
+        return rc;
+    if (!id_ok(c->id))
+        return eh_check_fail(v, member_path(sub, path, "id"), "must be 1 to %d of a-z, 0-9 and '-'",
+                             ID_MAX);
+    if ((rc = eh_check_string(v, item, path, "metadata", 1, &file)) != EH_OK)
+        return rc;
+    if (is_url(file)) {
+        rc = eh_check_url(v, member_path(sub, path, "metadata"), file, 0);
+        c->metadata = file;
+        file = NULL;
+    } else {
+        rc = eh_check_resolve(v->file, file, &c->metadata);
+    }
+    free(file);
+    file = NULL;
+    if (rc != EH_OK)
+        return rc;
+    if ((rc = eh_check_string(v, item, path, "entity_id", 0, &c->entity_id)) != EH_OK ||
+        (rc = eh_check_string(v, item, path, "trust_anchor_file", 1, &file)) != EH_OK)
+        return rc;
+    rc = eh_check_resolve(v->file, file, &c->anchor_file);
+    free(file);
+    if (rc != EH_OK)
+        return rc;
+    if ((rc = eh_check_string(v, item, path, "policy", 1, &c->policy)) != EH_OK)
+        return rc;
+    if (!profile_known(c->policy)) {
+        char names[256] = "";
+        size_t used = 0;
+        for (const char *const *n = eh_policy_profile_names(); *n != NULL && used < sizeof(names);
+             n++) {
+            int k = snprintf(names + used, sizeof(names) - used, "%s%s", used ? ", " : "", *n);
+            used += k > 0 ? (size_t)k : 0;
+        }
+        return eh_check_fail(v, member_path(sub, path, "policy"),
+                             "unknown policy \"%s\" (known: %s)", c->policy, names);
+    }
+    return load_display_name(v, item, path, c);
+}
+
+/* load_connectors reads the "connectors" array into p. */
+static eh_rc load_connectors(eh_check *v, const json_t *settings, eh_eidas_proxy *p)
+{
+    const json_t *list = json_object_get(settings, "connectors");
+    char path[EH_JSON_PATH_MAX], sub[EH_JSON_PATH_MAX];
+    size_t i;
+    json_t *item;
+    eh_rc rc;
+
+    if (!json_is_array(list) || json_array_size(list) == 0)
+        return eh_check_fail(v, "$.eidas_proxy.connectors",
+                             list == NULL ? "is required: the foreign eIDAS Connectors we answer"
+                                          : "must be a non-empty array");
+    if ((p->connectors = calloc(json_array_size(list), sizeof(connector))) == NULL)
+        return EH_ERR_NOMEM;
+    json_array_foreach(list, i, item) {
+        eh_json_path_index(path, sizeof(path), "$.eidas_proxy.connectors", i);
+        p->n = i + 1;
+        if ((rc = load_connector(v, item, path, &p->connectors[i])) != EH_OK)
+            return rc;
+        for (size_t j = 0; j < i; j++) {
+            if (strcmp(p->connectors[j].id, p->connectors[i].id) == 0)
+                return eh_check_fail(v, member_path(sub, path, "id"), "\"%s\" is used twice",
+                                     p->connectors[i].id);
+        }
+    }
+    return EH_OK;
+}
+
+/* load_peers makes the trusted peers set of the Connectors (their trust
+ * anchors are read here, so a missing one fails the configuration). */
+static eh_rc load_peers(eh_check *v, eh_eidas_proxy *p)
+{
+    eh_saml_peer_def *defs = calloc(p->n, sizeof(*defs));
+    char why[256] = "";
+    eh_rc rc;
+
+    if (defs == NULL)
+        return EH_ERR_NOMEM;
+    for (size_t i = 0; i < p->n; i++) {
+        defs[i].name = p->connectors[i].id;
+        defs[i].metadata = p->connectors[i].metadata;
+        defs[i].entity_id = p->connectors[i].entity_id;
+        defs[i].anchor_file = p->connectors[i].anchor_file;
+        defs[i].role = EH_SAML_ROLE_CONNECTOR;
+    }
+    rc = eh_saml_peers_new(defs, p->n, p->node->refresh_s, p->node->request_timeout_ms, &p->peers,
+                           why, sizeof(why));
+    free(defs);
+    if (rc == EH_ERR_NOMEM)
+        return rc;
+    if (rc != EH_OK) {
+        /* name the connector the reason is about, when it says */
+        for (size_t i = 0; i < p->n; i++) {
+            char at[EH_JSON_PATH_MAX], sub[EH_JSON_PATH_MAX];
+            size_t n = strlen(p->connectors[i].id);
+            if (strncmp(why, "SAML peer ", 10) == 0 &&
+                strncmp(why + 10, p->connectors[i].id, n) == 0 && why[10 + n] == ':') {
+                eh_json_path_index(at, sizeof(at), "$.eidas_proxy.connectors", i);
+                return eh_check_fail(v, member_path(sub, at, "trust_anchor_file"), "%s",
+                                     why + 12 + n);
+            }
+        }
+        return eh_check_fail(v, "$.eidas_proxy.connectors", "%s", why);
+    }
+    return EH_OK;
+}
+
+eh_rc eh_eidas_proxy_load(const json_t *settings, const char *file, const struct eh_saml_node *node,
+                          eh_eidas_proxy **out, char *err, size_t errlen)
+{
+    static const char *const allowed[] = {"connectors", "name_id_format", NULL};
+    eh_check v = {file, err, errlen};
+    eh_eidas_proxy *p = calloc(1, sizeof(*p));
+    char *format = NULL;
+    eh_rc rc = EH_ERR_NOMEM;
+
+    *out = NULL;
+    if (p == NULL)
+        return rc;
+    if (pthread_mutex_init(&p->lock, NULL) != 0) {
+        free(p);
+        return EH_ERR_INTERNAL;
+    }
+    p->node = node;
+    if (node == NULL) {
+        rc = eh_check_fail(&v, "$.eidas_proxy", "needs $.saml, this broker's eIDAS node settings");
+        goto cleanup;
+    }
+    if (!json_is_object(settings)) {
+        rc = eh_check_fail(&v, "$.eidas_proxy", "must be an object");
+        goto cleanup;
+    }
+    if ((rc = eh_check_members(&v, settings, "$.eidas_proxy", allowed)) != EH_OK ||
+        (rc = eh_check_string(&v, settings, "$.eidas_proxy", "name_id_format", 0, &format)) !=
+            EH_OK)
+        goto cleanup;
+    if (format != NULL && strcmp(format, "transient") == 0) {
+        p->transient = 1;
+    } else if (format != NULL && strcmp(format, "persistent") != 0) {
+        rc = eh_check_fail(&v, "$.eidas_proxy.name_id_format",
+                           "must be \"persistent\" or \"transient\"");
+        goto cleanup;
+    }
+    if ((rc = load_connectors(&v, settings, p)) != EH_OK || (rc = load_peers(&v, p)) != EH_OK)
+        goto cleanup;
+    *out = p;
+    p = NULL;
+cleanup:
+    free(format);
+    eh_eidas_proxy_free(p);
+    return rc;
+}
+
+/* ---------------------------------------------------------------- helpers */
+
+static const connector *connector_by_id(const eh_eidas_proxy *p, const char *id)
+{
+    for (size_t i = 0; id != NULL && i < p->n; i++) {
+        if (strcmp(p->connectors[i].id, id) == 0)
+            return &p->connectors[i];
+    }
+    return NULL;
+}
+
+/* expected_entity returns the entityID c's metadata must have, or NULL when
+ * only its (file) metadata tells. */
+static const char *expected_entity(const connector *c)
+{
+    return c->entity_id != NULL ? c->entity_id : is_url(c->metadata) ? c->metadata : NULL;
+}
+
+/* connector_of_issuer finds the Connector whose entityID is issuer and
+ * returns it with a reference to its current metadata (*m, released with
+ * eh_saml_peers_release). EH_ERR_NOT_FOUND for an unknown issuer, EH_ERR_IO
+ * when its metadata is not available. */
+static eh_rc connector_of_issuer(eh_eidas_proxy *p, const char *issuer, const connector **out,
+                                 const eh_saml_metadata **m)
+{
+    char why[160];
+    eh_rc rc = EH_ERR_NOT_FOUND;
+
+    *m = NULL;
+    /* first those configured with their entityID (no fetch needed to know),
+     * then those whose metadata file alone names it */
+    for (int pass = 0; pass < 2; pass++) {
+        for (size_t i = 0; i < p->n; i++) {
+            const connector *c = &p->connectors[i];
+            const char *want = expected_entity(c);
+            eh_rc got;
+            if (pass == 0 ? (want == NULL || strcmp(want, issuer) != 0) : want != NULL)
+                continue;
+            got = eh_saml_peers_get(p->peers, c->id, 0, m, why, sizeof(why));
+            if (got != EH_OK) {
+                if (pass == 0) {
+                    eh_log(EH_LOG_WARN, "eidas proxy: connector %s: %s", c->id, why);
+                    return got;
+                }
+                continue;
+            }
+            if (strcmp((*m)->entity_id, issuer) == 0) {
+                *out = c;
+                return EH_OK;
+            }
+            eh_saml_peers_release(p->peers, *m);
+            *m = NULL;
+        }
+    }
+    return rc;
+}
+
+/* The trust callback of eh_saml_authn_request_parse: the Issuer's signing
+ * keys from its signed metadata. */
+typedef struct trust_ctx {
+    eh_eidas_proxy *p;
+    const connector *found;
+} trust_ctx;
+
+static eh_rc trust_keys_of(void *ctx, const char *issuer, const eh_saml_keys **keys, void **handle)
+{
+    trust_ctx *t = ctx;
+    const eh_saml_metadata *m = NULL;
+    eh_rc rc = connector_of_issuer(t->p, issuer, &t->found, &m);
+
+    if (rc != EH_OK)
+        return rc == EH_ERR_NOMEM ? rc : EH_ERR_NOT_FOUND;
+    *keys = m->signing;
+    *handle = (void *)m;
+    return EH_OK;
+}
+
+static void trust_release(void *ctx, void *handle)
+{
+    trust_ctx *t = ctx;
+    eh_saml_peers_release(t->p->peers, handle);
+}
+
+/* localized returns c's display name in locale (else English, else any),
+ * or NULL. */
+static const char *localized(const connector *c, const char *locale)
+{
+    json_t *v = json_object_get(c->display_name, locale);
+    const char *key;
+    if (v == NULL)
+        v = json_object_get(c->display_name, "en");
+    if (v == NULL && c->display_name != NULL)
+        json_object_foreach(c->display_name, key, v) break;
+    return json_string_value(v);
+}
+
+/* b64_decode decodes standard base64 text (ASCII white space, as line
+ * breaks, ignored) into a new buffer (*out, caller frees; *len). At most
+ * max bytes of output: EH_ERR_TOO_LARGE beyond. */
+static eh_rc b64_decode(const char *text, size_t max, unsigned char **out, size_t *len)
+{
+    size_t n = strlen(text), k = 0, pad = 0;
+    char *clean = malloc(n + 1);
+    unsigned char *bin = NULL;
+    int got;
+    eh_rc rc = EH_ERR_INVALID;
+
+    *out = NULL;
+    if (clean == NULL)
+        return EH_ERR_NOMEM;
+    for (size_t i = 0; i < n; i++) {
+        char ch = text[i];
+        if (ch == ' ' || ch == '\t' || ch == '\r' || ch == '\n')
+            continue;
+        if (!((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
+              ch == '+' || ch == '/' || ch == '='))
+            goto cleanup;
+        clean[k++] = ch;
+    }
+    clean[k] = '\0';
+    if (k == 0 || k % 4 != 0)
+        goto cleanup;
+    pad = clean[k - 1] == '=' ? (clean[k - 2] == '=' ? 2 : 1) : 0;
+    if (strcspn(clean, "=") != k - pad) /* '=' only as the final padding */
+        goto cleanup;
+    if (k / 4 * 3 - pad > max) {
+        rc = EH_ERR_TOO_LARGE;
+        goto cleanup;
+    }
+    rc = EH_ERR_NOMEM;
+    if ((bin = malloc(k / 4 * 3 + 1)) == NULL)
+        goto cleanup;
+    rc = EH_ERR_INVALID;
+    got = EVP_DecodeBlock(bin, (const unsigned char *)clean, (int)k);
+    if (got < 0 || (size_t)got < pad)
+        goto cleanup;
+    *len = (size_t)got - pad;
+    bin[*len] = '\0';
+    *out = bin;
+    bin = NULL;
+    rc = EH_OK;
+cleanup:
+    free(clean);
+    free(bin);
+    return rc;
+}
+
+#ifdef EH_HAVE_ZLIB
+/* inflate_raw inflates len bytes of raw DEFLATE (RFC 1951, the Redirect
+ * binding's encoding) into a new NUL-terminated buffer (*out, caller frees;
+ * *outlen) of at most max bytes: EH_ERR_TOO_LARGE beyond, so a small bomb
+ * cannot grow past the cap. EH_ERR_INVALID for anything but one complete
+ * stream. */
+static eh_rc inflate_raw(const unsigned char *in, size_t len, size_t max, unsigned char **out,
+                         size_t *outlen)
+{
+    z_stream z;
+    unsigned char *buf = NULL;
+    int zr;
+    eh_rc rc = EH_ERR_NOMEM;
+
+    *out = NULL;
+    memset(&z, 0, sizeof(z));
+    if (len > UINT32_MAX || max > UINT32_MAX || (buf = malloc(max + 1)) == NULL)
+        return rc;
+    if (inflateInit2(&z, -MAX_WBITS) != Z_OK) {
+        free(buf);
+        return rc;
+    }
+    z.next_in = (Bytef *)in;
+    z.avail_in = (uInt)len;
+    z.next_out = buf;
+    z.avail_out = (uInt)max;
+    zr = inflate(&z, Z_FINISH);
+    if (zr == Z_STREAM_END && z.avail_in == 0) {
+        *outlen = max - z.avail_out;
+        buf[*outlen] = '\0';
+        *out = buf;
+        buf = NULL;
+        rc = EH_OK;
+    } else if (zr == Z_MEM_ERROR) {
+        rc = EH_ERR_NOMEM;
+    } else {
+        rc = zr == Z_BUF_ERROR && z.avail_out == 0 ? EH_ERR_TOO_LARGE : EH_ERR_INVALID;
+    }
+    inflateEnd(&z);
+    free(buf);
+    return rc;
+}
+#endif
+
+/* b64_encode returns len bytes of data as standard base64 (caller frees). */
+static char *b64_encode(const char *data, size_t len)
+{
+    char *text;
+
+    if (len > (size_t)INT32_MAX / 2)
+        return NULL;
+    if ((text = malloc((len + 2) / 3 * 4 + 1)) != NULL)
+        EVP_EncodeBlock((unsigned char *)text, (const unsigned char *)data, (int)len);
+    return text;
+}
+
+/* ----------------------------------------------------------------- metadata */
+
+eh_rc eh_eidas_proxy_metadata_handle(struct eh_broker *b, const eh_http_request *req,
+                                     eh_http_response *resp)
+{
+    eh_eidas_proxy *p = eh_broker_eidas_proxy_get(b);
+    const eh_saml_node *node = eh_broker_saml_get(b);
+    eh_saml_metadata_spec spec = {0};
+    int64_t now = (int64_t)time(NULL);
+    char why[160] = "", *xml = NULL;
+    size_t len = 0;
+    eh_rc rc = EH_OK;
+
+    (void)req;
+    if (p == NULL || node == NULL)
+        return EH_ERR_HTTP_NO_ROUTE;
+    pthread_mutex_lock(&p->lock);
+    if (p->metadata_xml == NULL || now - p->metadata_at >= METADATA_CACHE_S ||
+        now < p->metadata_at) {
+        spec.role = EH_SAML_ROLE_PROXY;
+        spec.entity_id = node->proxy_entity_id;
+        spec.endpoint = node->proxy_sso;
+        spec.node_country = node->country;
+        spec.signing_cert_pem = node->signing_cert_pem;
+        spec.encryption_cert_pem = node->encryption_cert_pem;
+        spec.now = now;
+        spec.valid_s = node->metadata_valid_s;
+        spec.org_name = node->organization;
+        rc = eh_saml_metadata_build(&spec, node->signer, node->sig_alg, &xml, &len, why,
+                                    sizeof(why));
+        if (rc == EH_OK) {
+            free(p->metadata_xml);
+            p->metadata_xml = xml;
+            p->metadata_len = len;
+            p->metadata_at = now;
+        }
+    }
+    if (rc == EH_OK)
+        rc = eh_http_response_set_body(resp, 200, "application/samlmetadata+xml", p->metadata_xml,
+                                       p->metadata_len);
+    pthread_mutex_unlock(&p->lock);
+    if (rc == EH_OK)
+        rc = eh_http_response_set_header(resp, "Cache-Control", "public, max-age=60");
+    else
+        eh_log(EH_LOG_ERROR, "eidas proxy: cannot build our metadata: %s", why);
+    return rc;
+}
+
+/* --------------------------------------------------------------------- SSO */
+
+/* refuse answers an AuthnRequest we cannot answer in SAML (its sender is
+ * not trusted, or it cannot be read) with an error page: a fixed text, no
+ * input echoed. */
+static eh_rc refuse(eh_http_response *resp, int status, const char *locale, const char *key,
+                    const char *reason)
+{
+    eh_log(EH_LOG_INFO, "eidas proxy: refused an AuthnRequest: %s", reason);
+    return eh_page_error(resp, status, locale, key, NULL, NULL);
+}
+
+/* replay_seen counts the request (issuer, id) in the store: 1 when it was
+ * seen before within REPLAY_TTL_MS. */
+static eh_rc replay_seen(eh_store *store, const char *issuer, const char *id, int *seen)
+{
+    char key[EH_STORE_KEY_MAX + 1], *joined = NULL, *digest = NULL;
+    int64_t count = 0;
+    eh_rc rc = EH_ERR_NOMEM;
+
+    /* an xs:ID has no space, so "id issuer" names one pair only */
+    if (asprintf(&joined, "%s %s", id, issuer) < 0) {
+        joined = NULL;
+        goto cleanup;
+    }
+    if ((rc = eh_token_digest(joined, &digest)) != EH_OK)
+        goto cleanup;
+    snprintf(key, sizeof(key), "replay:samlreq:%s", digest);
+    if ((rc = eh_store_incr(store, key, REPLAY_TTL_MS, &count)) == EH_OK)
+        *seen = count > 1;
+cleanup:
+    free(joined);
+    free(digest);
+    return rc;
+}
+
+/* set_str sets member name of obj to the string v (nothing when v is NULL);
+ * 0 when out of memory. */
+static int set_str(json_t *obj, const char *name, const char *v)
+{
+    return v == NULL || json_object_set_new(obj, name, json_string(v)) == 0;
+}
+
+/* request_authn builds the internal request of ar from Connector c. The
+ * requested attributes the registry does not know are ignored, as eIDAS
+ * says. */
+static eh_rc request_authn(const eh_saml_authn_request *ar, const connector *c, const char *locale,
+                           eh_authn_request **out)
+{
+    eh_authn_request *authn = NULL;
+    eh_rc rc = eh_authn_request_new(&authn);
+
+    if (rc != EH_OK)
+        return rc;
+    rc = EH_ERR_NOMEM;
+    if ((authn->requester = strdup(c->id)) == NULL || (authn->protocol = strdup("eidas")) == NULL ||
+        (authn->locale = strdup(locale)) == NULL)
+        goto cleanup;
+    for (size_t i = 0; i < ar->n_attrs; i++) {
+        const eh_attribute_def *def = eh_attribute_find_eidas(ar->attrs[i].name);
+        if (def != NULL && json_array_append_new(authn->requested, json_string(def->name)) != 0)
+            goto cleanup;
+    }
+    authn->min_loa = ar->loa;
+    authn->comparison = ar->comparison;
+    authn->force_authn = ar->force_authn;
+    *out = authn;
+    authn = NULL;
+    rc = EH_OK;
+cleanup:
+    eh_authn_request_free(authn);
+    return rc;
+}
+
+/* frontend_state fills txn->frontend with what the answer needs. */
+static eh_rc frontend_state(json_t *fe, const eh_saml_authn_request *ar, const connector *c,
+                            const char *acs, const char *relay_state, const char *sp_type,
+                            const char *locale)
+{
+    json_t *required = json_array(), *requested = json_array();
+    int ok = required != NULL && requested != NULL;
+
+    for (size_t i = 0; ok && i < ar->n_attrs; i++) {
+        if (eh_attribute_find_eidas(ar->attrs[i].name) == NULL)
+            continue;
+        ok = json_array_append_new(requested, json_string(ar->attrs[i].name)) == 0 &&
+             (!ar->attrs[i].is_required ||
+              json_array_append_new(required, json_string(ar->attrs[i].name)) == 0);
+    }
+    ok = ok && json_object_set(fe, "required", required) == 0 &&
+         json_object_set(fe, "requested", requested) == 0 && set_str(fe, "connector", c->id) &&
+         set_str(fe, "issuer", ar->issuer) && set_str(fe, "request_id", ar->id) &&
+         set_str(fe, "acs", acs) && set_str(fe, "relay_state", relay_state) &&
+         set_str(fe, "sp_type", sp_type) && set_str(fe, "name_id_format", ar->name_id_format) &&
+         set_str(fe, "display_name", localized(c, locale));
+    json_decref(required);
+    json_decref(requested);
+    return ok ? EH_OK : EH_ERR_NOMEM;
+}
+
+/* start_transaction stores the checked request and sends the citizen to
+ * the method choice. */
+static eh_rc start_transaction(eh_broker *b, const eh_saml_authn_request *ar, const connector *c,
+                               const char *acs, const char *relay_state, const char *sp_type,
+                               const char *locale, eh_http_response *resp)
+{
+    eh_authn_request *authn = NULL;
+    eh_policy *policy = NULL;
+    eh_txn *txn = NULL;
+    eh_rc rc = request_authn(ar, c, locale, &authn);
+
+    if (rc != EH_OK || (rc = eh_txn_new(authn, &txn)) != EH_OK)
+        return rc;
+    if ((rc = eh_flow_start_policy(b, txn, c->id, c->policy, &policy)) != EH_OK)
+        goto cleanup;
+    /* a minimum the policy sets higher narrows the methods offered; an exact
+     * (non-notified) level stays as asked and the flow checks it */
+    if (txn->authn->comparison == EH_LOA_MINIMUM && policy->min_loa > txn->authn->min_loa)
+        txn->authn->min_loa = policy->min_loa;
+    if ((rc = frontend_state(txn->frontend, ar, c, acs, relay_state, sp_type, locale)) != EH_OK ||
+        (rc = eh_txn_save(eh_broker_store_get(b), txn)) != EH_OK ||
+        (rc = eh_txn_bind(resp, txn, eh_broker_secure(b))) != EH_OK ||
+        (rc = eh_redirect(resp, "/login")) != EH_OK)
+        goto cleanup;
+    eh_metrics_login_started(c->id, NULL);
+    eh_log(EH_LOG_INFO, "eidas proxy: login started for connector %s, loa %s", c->id,
+           eh_loa_name(ar->loa));
+cleanup:
+    eh_policy_free(policy);
+    eh_txn_free(txn);
+    return rc;
+}
+
+/* read_message takes SAMLRequest and RelayState from the form body (POST)
+ * or the query (GET). *status and *key say what to answer when it fails. */
+static eh_rc read_message(const eh_http_request *req, char **saml, char **relay, int *status,
+                          const char **key)
+{
+    const char *src = req->method == EH_HTTP_POST ? (const char *)req->body : req->query;
+    size_t len = req->method == EH_HTTP_POST ? req->body_len : strlen(req->query);
+    eh_rc rc;
+
+    *saml = *relay = NULL;
+    *status = 400;
+    *key = "eidas_proxy_bad_request";
+    if (len > FORM_MAX) {
+        *status = 413;
+        return EH_ERR_TOO_LARGE;
+    }
+    if (src == NULL || (rc = eh_http_param_get(src, len, "SAMLRequest", saml)) == EH_ERR_NOT_FOUND)
+        return EH_ERR_INVALID;
+    if (rc != EH_OK)
+        return rc;
+    if (strlen(*saml) > REQUEST_B64_MAX) {
+        *status = 413;
+        return EH_ERR_TOO_LARGE;
+    }
+    rc = eh_http_param_get(src, len, "RelayState", relay);
+    if (rc == EH_ERR_NOT_FOUND)
+        return EH_OK;
+    if (rc == EH_OK && strlen(*relay) > RELAY_STATE_MAX)
+        rc = EH_ERR_INVALID;
+    return rc;
+}
+
+eh_rc eh_eidas_proxy_sso_handle(struct eh_broker *b, const eh_http_request *req,
+                                eh_http_response *resp)
+{
+    eh_eidas_proxy *p = eh_broker_eidas_proxy_get(b);
+    const eh_saml_node *node = eh_broker_saml_get(b);
+    const char *locale = eh_i18n_locale_of_request(req), *key = NULL, *acs;
+    trust_ctx trust_state = {p, NULL};
+    eh_saml_trust trust = {trust_keys_of, trust_release, &trust_state};
+    eh_saml_request_expect expect;
+    eh_saml_authn_request *ar = NULL;
+    const eh_saml_metadata *m = NULL;
+    const connector *c = NULL;
+    char *saml = NULL, *relay = NULL, why[160] = "";
+    unsigned char *xml = NULL;
+    size_t xml_len = 0;
+    int status = 400, seen = 0;
+    eh_rc rc;
+
+    if (p == NULL || node == NULL)
+        return EH_ERR_HTTP_NO_ROUTE;
+    rc = read_message(req, &saml, &relay, &status, &key);
+    if (rc == EH_ERR_NOMEM)
+        goto cleanup;
+    if (rc != EH_OK) {
+        rc = refuse(resp, status, locale, key,
+                    status == 413 ? "too large" : "no or malformed SAMLRequest or RelayState");
+        goto cleanup;
+    }
+#ifndef EH_HAVE_ZLIB
+    if (req->method != EH_HTTP_POST) {
+        /* HTTP-Redirect carries the request DEFLATE-compressed; without
+         * zlib we take HTTP-POST only (docs/eidas.md) */
+        rc = refuse(resp, 400, locale, "eidas_proxy_post_only",
+                    "HTTP-Redirect binding not supported");
+        goto cleanup;
+    }
+#endif
+    rc = b64_decode(saml, REQUEST_XML_MAX, &xml, &xml_len);
+#ifdef EH_HAVE_ZLIB
+    if (rc == EH_OK && req->method != EH_HTTP_POST) {
+        /* HTTP-Redirect: the same document, DEFLATE-compressed */
+        unsigned char *deflated = xml;
+        rc = inflate_raw(deflated, xml_len, REQUEST_XML_MAX, &xml, &xml_len);
+        free(deflated);
+    }
+#endif
+    if (rc == EH_ERR_NOMEM)
+        goto cleanup;
+    if (rc != EH_OK) {
+        rc = refuse(resp, rc == EH_ERR_TOO_LARGE ? 413 : 400, locale, "eidas_proxy_bad_request",
+                    rc == EH_ERR_TOO_LARGE ? "too large" : "SAMLRequest is not readable");
+        goto cleanup;
+    }
+    expect.destination = node->proxy_sso;
+    expect.now = (int64_t)time(NULL);
+    expect.skew_s = node->skew_s;
+    expect.max_age_s = REQUEST_MAX_AGE_S;
+    rc = eh_saml_authn_request_parse((const char *)xml, xml_len, &trust, &expect, &ar, why,
+                                     sizeof(why));
+    if (rc == EH_ERR_NOMEM)
+        goto cleanup;
+    if (rc != EH_OK || trust_state.found == NULL) {
+        rc = refuse(resp, 400, locale, "eidas_proxy_bad_request", why[0] ? why : "not trusted");
+        goto cleanup;
+    }
+    c = trust_state.found;
+    /* the metadata again, for the ACS (the reference parse held is gone) */
+    rc = eh_saml_peers_get(p->peers, c->id, 0, &m, why, sizeof(why));
+    if (rc != EH_OK || strcmp(m->entity_id, ar->issuer) != 0) {
+        rc = refuse(resp, 503, locale, "eidas_proxy_unavailable",
+                    "connector metadata not available");
+        goto cleanup;
+    }
+    acs = m->endpoint;
+    if (ar->acs_url != NULL && strcmp(ar->acs_url, acs) != 0) {
+        rc = refuse(resp, 400, locale, "eidas_proxy_bad_request",
+                    "AssertionConsumerServiceURL is not the metadata's");
+        goto cleanup;
+    }
+    if (eh_broker_store_get(b) == NULL ||
+        (rc = replay_seen(eh_broker_store_get(b), ar->issuer, ar->id, &seen)) != EH_OK) {
+        rc = eh_page_error(resp, 503, locale, "store_unavailable", NULL, NULL);
+        goto cleanup;
+    }
+    if (seen) {
+        rc = refuse(resp, 400, locale, "eidas_proxy_replayed", "request ID used before");
+        goto cleanup;
+    }
+    rc = start_transaction(b, ar, c, acs, relay, ar->sp_type ? ar->sp_type : m->sp_type, locale,
+                           resp);
+    if (rc == EH_ERR_STORE_UNAVAILABLE || rc == EH_ERR_STORE_TIMEOUT || rc == EH_ERR_STORE_FULL) {
+        eh_http_response_free(resp);
+        rc = eh_page_error(resp, 503, locale, "store_unavailable", NULL, NULL);
+    }
+cleanup:
+    if (m != NULL)
+        eh_saml_peers_release(p->peers, m);
+    eh_saml_authn_request_free(ar);
+    free(saml);
+    free(relay);
+    free(xml);
+    return rc;
+}
+
+/* ------------------------------------------------------------------ answer */
+
+/* post_page answers with the page that posts the Response (xml) and the
+ * RelayState of txn to its ACS: a form sent at once by /assets/eidhub.js,
+ * or by its button without JavaScript. */
+static eh_rc post_page(const eh_txn *txn, const char *xml, size_t len, eh_http_response *resp)
+{
+    const char *locale = txn->authn->locale ? txn->authn->locale : "en";
+    const char *acs = json_string_value(json_object_get(txn->frontend, "acs"));
+    const char *relay = json_string_value(json_object_get(txn->frontend, "relay_state"));
+    char *b64 = b64_encode(xml, len), *html = NULL;
+    eh_buf body;
+    eh_rc rc;
+
+    if (b64 == NULL)
+        return EH_ERR_NOMEM;
+    eh_buf_init(&body);
+    eh_buf_append(&body, "<p>");
+    eh_buf_append_html(&body, eh_i18n(locale, "saml_post_wait"));
+    eh_buf_append(&body, "</p>\n<form method=\"post\" action=\"");
+    eh_buf_append_html(&body, acs);
+    eh_buf_append(&body, "\" data-autosubmit>\n<input type=\"hidden\" name=\"SAMLResponse\" "
+                         "value=\"");
+    eh_buf_append_html(&body, b64);
+    eh_buf_append(&body, "\">\n");
+    if (relay != NULL) {
+        eh_buf_append(&body, "<input type=\"hidden\" name=\"RelayState\" value=\"");
+        eh_buf_append_html(&body, relay);
+        eh_buf_append(&body, "\">\n");
+    }
+    eh_buf_append(&body, "<button type=\"submit\">");
+    eh_buf_append_html(&body, eh_i18n(locale, "continue"));
+    eh_buf_append(&body, "</button>\n</form>\n");
+    rc = eh_buf_finish(&body, &html, NULL);
+    if (rc == EH_OK)
+        rc = eh_page_send(resp, 200, locale, eh_i18n(locale, "saml_post_title"), NULL, html);
+    free(b64);
+    free(html);
+    return rc;
+}
+
+/* answer builds the Response of spec (recipient: the Connector's encryption
+ * keys, for a success) and posts it. */
+static eh_rc answer(eh_broker *b, const eh_txn *txn, eh_saml_response_spec *spec,
+                    const eh_saml_keys *recipient, eh_http_response *resp)
+{
+    const eh_saml_node *node = eh_broker_saml_get(b);
+    char id[EH_SAML_ID_LEN], assertion_id[EH_SAML_ID_LEN], why[160] = "", *xml = NULL;
+    size_t len = 0;
+    eh_rc rc;
+
+    if (node == NULL || spec->destination == NULL || spec->in_response_to == NULL ||
+        spec->audience == NULL)
+        return EH_ERR_INTERNAL;
+    if ((rc = eh_saml_new_id(id)) != EH_OK || (rc = eh_saml_new_id(assertion_id)) != EH_OK)
+        return rc;
+    spec->id = id;
+    spec->assertion_id = assertion_id;
+    spec->issuer = node->proxy_entity_id;
+    spec->now = (int64_t)time(NULL);
+    spec->valid_s = node->assertion_valid_s;
+    rc = eh_saml_response_build(spec, node->signer, node->sig_alg, recipient, node->enc_alg, &xml,
+                                &len, why, sizeof(why));
+    if (rc != EH_OK) {
+        eh_log(EH_LOG_ERROR, "eidas proxy: cannot build a Response: %s", why);
+        return rc;
+    }
+    rc = post_page(txn, xml, len, resp);
+    free(xml);
+    return rc;
+}
+
+/* spec_of_txn starts a response spec from what txn remembers. */
+static eh_saml_response_spec spec_of_txn(const eh_txn *txn)
+{
+    eh_saml_response_spec s = {0};
+    s.destination = json_string_value(json_object_get(txn->frontend, "acs"));
+    s.in_response_to = json_string_value(json_object_get(txn->frontend, "request_id"));
+    s.audience = json_string_value(json_object_get(txn->frontend, "issuer"));
+    return s;
+}
+
+/* status_answer posts a failed Response (no assertion). */
+static eh_rc status_answer(eh_broker *b, const eh_txn *txn, const char *sub_status,
+                           const char *message, eh_http_response *resp)
+{
+    eh_saml_response_spec spec = spec_of_txn(txn);
+
+    spec.status = EH_SAML_STATUS_RESPONDER;
+    spec.sub_status = sub_status;
+    spec.status_message = message;
+    eh_log(EH_LOG_INFO, "eidas proxy: connector %s answered with status: %s", txn->authn->requester,
+           message);
+    return answer(b, txn, &spec, NULL, resp);
+}
+
+/* subject_of returns the value after "XX/YY/" of the citizen's
+ * PersonIdentifier for Connector c: their national identifier where the
+ * policy's subject is public, else a pairwise pseudonym per the policy's
+ * sector or the Connector (the eIDAS counterpart of OIDC's sub). */
+static eh_rc subject_of(eh_broker *b, const connector *c, const eh_policy *policy,
+                        const eh_identity *id, const char *our_country, char **out)
+{
+    const eh_config *cfg = eh_broker_config_get(b);
+    char subject[256];
+    eh_rc rc;
+
+    if (id->id_value == NULL || id->country == NULL)
+        return EH_ERR_INTERNAL;
+    if ((rc = eh_identity_subject(id, subject, sizeof(subject))) != EH_OK)
+        return rc;
+    if (policy->subject_type == EH_SUBJECT_PUBLIC) {
+        /* an identifier of another country keeps its country code */
+        *out = strdup(strcmp(id->country, our_country) == 0 ? id->id_value : subject);
+        rc = *out != NULL ? EH_OK : EH_ERR_NOMEM;
+    } else if (cfg->subject_secret == NULL) {
+        rc = EH_ERR_CONFIG;
+    } else {
+        rc = eh_pairwise_subject(cfg->subject_secret, cfg->subject_secret_len,
+                                 policy->sector ? policy->sector : c->id, subject, out);
+    }
+    OPENSSL_cleanse(subject, sizeof(subject));
+    return rc;
+}
+
+/* attributes_of maps the released identity to the eIDAS attributes the
+ * Connector asked for (URI -> string): registry names to URIs, and the
+ * PersonIdentifier person_id. */
+static eh_rc attributes_of(const eh_txn *txn, const eh_identity *released, const char *person_id,
+                           json_t **out)
+{
+    json_t *attrs = json_object(), *v;
+    json_t *requested = json_object_get(txn->frontend, "requested");
+    size_t i;
+    eh_rc rc = EH_ERR_NOMEM;
+
+    if (attrs == NULL)
+        return rc;
+    json_array_foreach(requested, i, v) {
+        const char *uri = json_string_value(v);
+        const eh_attribute_def *def = eh_attribute_find_eidas(uri);
+        json_t *value;
+        if (def == NULL)
+            continue;
+        if (strcmp(def->name, "person_identifier") == 0)
+            value = json_string(person_id);
+        else if (json_is_string(json_object_get(released->attributes, def->name)))
+            value = json_incref(json_object_get(released->attributes, def->name));
+        else
+            continue;
+        if (json_object_set_new(attrs, uri, value) != 0)
+            goto cleanup;
+    }
+    *out = attrs;
+    attrs = NULL;
+    rc = EH_OK;
+cleanup:
+    json_decref(attrs);
+    return rc;
+}
+
+/* missing_required tells whether a requested attribute marked isRequired
+ * is not in attrs. */
+static int missing_required(const eh_txn *txn, const json_t *attrs)
+{
+    size_t i;
+    json_t *v;
+
+    json_array_foreach(json_object_get(txn->frontend, "required"), i, v) {
+        if (!json_is_string(v) || json_object_get(attrs, json_string_value(v)) == NULL)
+            return 1;
+    }
+    return 0;
+}
+
+eh_rc eh_eidas_proxy_complete(struct eh_broker *b, const eh_txn *txn, const eh_policy *policy,
+                              const eh_identity *released, eh_http_response *resp)
+{
+    eh_eidas_proxy *p = eh_broker_eidas_proxy_get(b);
+    const eh_saml_node *node = eh_broker_saml_get(b);
+    const connector *c =
+        p ? connector_by_id(p, json_string_value(json_object_get(txn->frontend, "connector")))
+          : NULL;
+    const eh_saml_metadata *m = NULL;
+    const char *format = json_string_value(json_object_get(txn->frontend, "name_id_format"));
+    eh_saml_response_spec spec = spec_of_txn(txn);
+    char why[160] = "", *subject = NULL, *person_id = NULL, transient[EH_SAML_ID_LEN];
+    json_t *attrs = NULL;
+    eh_rc rc;
+
+    if (c == NULL || node == NULL)
+        return EH_ERR_INTERNAL;
+    if ((rc = eh_saml_peers_get(p->peers, c->id, 0, &m, why, sizeof(why))) != EH_OK) {
+        eh_log(EH_LOG_WARN, "eidas proxy: connector %s: %s", c->id, why);
+        return rc;
+    }
+    if (m->encryption == NULL || strcmp(m->entity_id, spec.audience ? spec.audience : "") != 0) {
+        rc = EH_ERR_INTERNAL;
+        goto cleanup;
+    }
+    if ((rc = subject_of(b, c, policy, released, node->country, &subject)) != EH_OK)
+        goto cleanup;
+    rc = EH_ERR_NOMEM;
+    if (asprintf(&person_id, "%s/%s/%s", node->country,
+                 m->node_country != NULL ? m->node_country : "XX", subject) < 0) {
+        person_id = NULL;
+        goto cleanup;
+    }
+    if ((rc = attributes_of(txn, released, person_id, &attrs)) != EH_OK)
+        goto cleanup;
+    if (missing_required(txn, attrs)) {
+        rc = status_answer(b, txn, EH_SAML_STATUS_REQUEST_DENIED,
+                           "a required attribute cannot be released", resp);
+        goto cleanup;
+    }
+    /* the format asked, else ours; persistent: the PersonIdentifier */
+    if (format == NULL || strcmp(format, EH_SAML_NAMEID_UNSPECIFIED) == 0)
+        format = p->transient ? EH_SAML_NAMEID_TRANSIENT : EH_SAML_NAMEID_PERSISTENT;
+    if (strcmp(format, EH_SAML_NAMEID_TRANSIENT) == 0) {
+        if ((rc = eh_saml_new_id(transient)) != EH_OK)
+            goto cleanup;
+        spec.name_id = transient;
+    } else {
+        spec.name_id = person_id;
+    }
+    spec.name_id_format = format;
+    spec.status = EH_SAML_STATUS_SUCCESS;
+    spec.loa = released->loa;
+    spec.comparison = txn->authn->comparison;
+    spec.authn_instant = released->auth_time;
+    spec.attributes = attrs;
+    rc = answer(b, txn, &spec, m->encryption, resp);
+    if (rc == EH_OK)
+        eh_log(EH_LOG_INFO, "eidas proxy: connector %s answered, %zu attributes", c->id,
+               json_object_size(attrs));
+cleanup:
+    eh_saml_peers_release(p->peers, m);
+    if (subject != NULL)
+        OPENSSL_cleanse(subject, strlen(subject));
+    if (person_id != NULL)
+        OPENSSL_cleanse(person_id, strlen(person_id));
+    free(subject);
+    free(person_id);
+    json_decref(attrs);
+    return rc;
+}
+
+eh_rc eh_eidas_proxy_fail(struct eh_broker *b, const eh_txn *txn, const char *error,
+                          const char *description, eh_http_response *resp)
+{
+    const char *sub = EH_SAML_STATUS_AUTHN_FAILED, *message = "the authentication failed";
+
+    if (json_string_value(json_object_get(txn->frontend, "acs")) == NULL)
+        return EH_ERR_INTERNAL;
+    /* the flow says access_denied both when the citizen cancels or refuses
+     * consent and when the authentication does not meet the policy's level
+     * or methods (broker/flow.c) */
+    if (error != NULL && strcmp(error, "access_denied") == 0) {
+        if (description != NULL && strstr(description, "does not meet the policy") != NULL) {
+            sub = EH_SAML_STATUS_NO_AUTHN_CONTEXT;
+            message = "the authentication does not meet the requested level or method";
+        } else {
+            sub = EH_SAML_STATUS_REQUEST_DENIED;
+            message = "the citizen cancelled or did not consent";
+        }
+    }
+    return status_answer(b, txn, sub, message, resp);
+}
