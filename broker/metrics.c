@@ -5,9 +5,13 @@
 #include <time.h>
 
 #include "broker/backends/backend.h"
+#include "broker/backends/eidas_connector.h"
+#include "broker/broker.h"
 #include "broker/buf.h"
 #include "broker/dispatch.h"
+#include "broker/frontends/eidas_proxy.h"
 #include "broker/http.h"
+#include "metadata/saml_peers.h"
 
 #define EP_MAX 96                            /* routes of the dispatch table, and "other" */
 #define RQ_SLOTS (EH_METRICS_REQUESTERS + 1) /* the last one is "other" */
@@ -391,16 +395,45 @@ eh_rc eh_metrics_render(char **out, size_t *len)
     return eh_buf_finish(&b, out, len);
 }
 
+/* append_peer_ages adds the age of each peer's metadata this worker holds
+ * (-1: none yet) to out. */
+static void append_peer_ages(eh_buf *out, const eh_saml_peers *peers, const char *role)
+{
+    for (size_t i = 0; peers != NULL && i < eh_saml_peers_count(peers); i++) {
+        const char *name = NULL;
+        int64_t age = eh_saml_peers_age_s(peers, i, &name);
+        eh_buf_appendf(out, "eidhub_saml_metadata_age_seconds{peer=\"%s\",role=\"%s\"} %lld\n",
+                       name ? name : "", role, (long long)age);
+    }
+}
+
 eh_rc eh_metrics_handle(struct eh_broker *b, const eh_http_request *req, eh_http_response *resp)
 {
-    char *text = NULL;
+    char *text = NULL, *all = NULL;
     size_t len = 0;
+    const eh_saml_peers *proxies =
+        eh_eidas_connector_peers(eh_broker_backend_get(b, "eidas_connector"));
+    const eh_saml_peers *connectors = eh_eidas_proxy_peers(eh_broker_eidas_proxy_get(b));
+    eh_buf out;
     eh_rc rc = eh_metrics_render(&text, &len);
 
-    (void)b;
     (void)req;
     if (rc != EH_OK)
         return rc;
+    if (proxies != NULL || connectors != NULL) {
+        eh_buf_init(&out);
+        eh_buf_append_len(&out, text, len);
+        eh_buf_append(&out, "# HELP eidhub_saml_metadata_age_seconds Age of the eIDAS peer "
+                            "metadata this worker holds (-1: none yet).\n"
+                            "# TYPE eidhub_saml_metadata_age_seconds gauge\n");
+        append_peer_ages(&out, proxies, "proxy_service");
+        append_peer_ages(&out, connectors, "connector");
+        free(text);
+        text = NULL;
+        if ((rc = eh_buf_finish(&out, &all, &len)) != EH_OK)
+            return rc;
+        text = all;
+    }
     rc = eh_http_response_take_body(resp, 200, "text/plain; version=0.0.4; charset=utf-8", text,
                                     len);
     if (rc == EH_OK)

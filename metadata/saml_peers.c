@@ -11,7 +11,13 @@
  * eh_saml_peers_get of that process (never by eh_saml_peers_new: the broker
  * is loaded in nginx's master, whose workers are forked from it and would
  * not inherit a thread). It sleeps on a condition variable until the next
- * peer is due, so eh_saml_peers_free wakes and joins it at once. */
+ * peer is due, so eh_saml_peers_free wakes and joins it at once.
+ *
+ * Forks: every set is on a process-wide list, and pthread_atfork handlers
+ * hold each set's lock across fork() (so no thread holds it half-way), then
+ * give the child a fresh condition variable (the parent's refresher may be
+ * waiting on the old one) and no refresher: the child's first get starts
+ * its own. */
 #include "metadata/saml_peers.h"
 
 #include <errno.h>
@@ -20,7 +26,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "broker/file.h"
 #include "broker/http_client.h"
@@ -64,11 +69,62 @@ struct eh_saml_peers {
     unsigned refresh_s;
     unsigned timeout_ms;
     /* the refresher, under lock */
-    int running;
-    pid_t pid; /* the process it runs in: a forked child has none */
+    int running; /* in this process (a forked child has none) */
     int stop;
     pthread_t thread;
+    struct eh_saml_peers *next_set; /* the process-wide list, under all_lock */
 };
+
+static pthread_mutex_t all_lock = PTHREAD_MUTEX_INITIALIZER;
+static eh_saml_peers *all_sets;
+static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
+
+/* init_cond makes c a condition variable on the monotonic clock. */
+static int init_cond(pthread_cond_t *c)
+{
+    pthread_condattr_t ca;
+    int err = pthread_condattr_init(&ca);
+
+    if (err != 0)
+        return err;
+    if ((err = pthread_condattr_setclock(&ca, CLOCK_MONOTONIC)) == 0)
+        err = pthread_cond_init(c, &ca);
+    pthread_condattr_destroy(&ca);
+    return err;
+}
+
+static void before_fork(void)
+{
+    pthread_mutex_lock(&all_lock);
+    for (eh_saml_peers *p = all_sets; p != NULL; p = p->next_set)
+        pthread_mutex_lock(&p->lock);
+}
+
+static void after_fork_parent(void)
+{
+    for (eh_saml_peers *p = all_sets; p != NULL; p = p->next_set)
+        pthread_mutex_unlock(&p->lock);
+    pthread_mutex_unlock(&all_lock);
+}
+
+static void after_fork_child(void)
+{
+    for (eh_saml_peers *p = all_sets; p != NULL; p = p->next_set) {
+        /* the parent's refresher may have been waiting on the old one: a
+         * destroy would wait for it forever */
+        init_cond(&p->wake);
+        p->running = 0;
+        for (size_t i = 0; i < p->n; i++)
+            p->peers[i].fetching = 0; /* a parent's thread was fetching */
+        /* (a parent's thread waiting on the condition variable still counts
+         * as a user of the mutex: its destroy in the child may say EBUSY,
+         * which is harmless) */
+        pthread_mutex_unlock(&p->lock);
+    }
+    pthread_mutex_unlock(&all_lock);
+}
+
+static void register_atfork(void) { pthread_atfork(before_fork, after_fork_parent, after_fork_child); }
 
 /* now_ms reads the monotonic clock: schedules and ages do not jump with
  * the wall clock. */
@@ -159,7 +215,6 @@ eh_rc eh_saml_peers_new(const eh_saml_peer_def *defs, size_t n, unsigned refresh
                         unsigned timeout_ms, eh_saml_peers **out, char *why, size_t whylen)
 {
     eh_saml_peers *p = NULL;
-    pthread_condattr_t ca;
     char awhy[200];
     int locks = 0;
     eh_rc rc = EH_ERR_NOMEM;
@@ -173,14 +228,8 @@ eh_rc eh_saml_peers_new(const eh_saml_peer_def *defs, size_t n, unsigned refresh
     if (pthread_mutex_init(&p->lock, NULL) != 0)
         goto cleanup;
     locks = 1;
-    if (pthread_condattr_init(&ca) != 0)
+    if (init_cond(&p->wake) != 0 || pthread_once(&atfork_once, register_atfork) != 0)
         goto cleanup;
-    if (pthread_condattr_setclock(&ca, CLOCK_MONOTONIC) != 0 ||
-        pthread_cond_init(&p->wake, &ca) != 0) {
-        pthread_condattr_destroy(&ca);
-        goto cleanup;
-    }
-    pthread_condattr_destroy(&ca);
     locks = 2;
     for (size_t i = 0; i < n; i++) {
         const eh_saml_peer_def *d = &defs[i];
@@ -216,6 +265,10 @@ eh_rc eh_saml_peers_new(const eh_saml_peer_def *defs, size_t n, unsigned refresh
         }
         p->n = i + 1;
     }
+    pthread_mutex_lock(&all_lock);
+    p->next_set = all_sets;
+    all_sets = p;
+    pthread_mutex_unlock(&all_lock);
     *out = p;
     p = NULL;
     rc = EH_OK;
@@ -241,8 +294,15 @@ void eh_saml_peers_free(eh_saml_peers *p)
 
     if (p == NULL)
         return;
+    pthread_mutex_lock(&all_lock);
+    for (eh_saml_peers **l = &all_sets; *l != NULL; l = &(*l)->next_set)
+        if (*l == p) {
+            *l = p->next_set;
+            break;
+        }
+    pthread_mutex_unlock(&all_lock);
     pthread_mutex_lock(&p->lock);
-    join = p->running && p->pid == getpid();
+    join = p->running;
     p->stop = 1;
     pthread_cond_broadcast(&p->wake);
     pthread_mutex_unlock(&p->lock);
@@ -433,14 +493,12 @@ static void *refresher(void *arg)
 /* start_refresher starts the refresher in this process unless it runs. */
 static void start_refresher(eh_saml_peers *p)
 {
-    pid_t me = getpid();
     int err;
 
     pthread_mutex_lock(&p->lock);
-    if ((!p->running || p->pid != me) && !p->stop) {
+    if (!p->running && !p->stop) {
         err = pthread_create(&p->thread, NULL, refresher, p);
         p->running = err == 0;
-        p->pid = me;
         if (err != 0)
             eh_log(EH_LOG_ERROR, "saml peers: cannot start the refresher: %s", strerror(err));
     }

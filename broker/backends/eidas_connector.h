@@ -50,6 +50,11 @@ eh_rc eh_eidas_connector_load(const json_t *settings, const char *file, const ch
 void eh_eidas_connector_free(void *state);
 const eh_backend_choice *eh_eidas_connector_choices(const void *state, size_t *n);
 
+/* eh_eidas_connector_peers returns the Proxy-Services' metadata the loaded
+ * state trusts (borrowed), for /metrics. */
+struct eh_saml_peers;
+struct eh_saml_peers *eh_eidas_connector_peers(const void *state);
+
 /* Handlers (broker/dispatch.c), all blocking:
  *   GET  /saml/connector/metadata   our Connector metadata, signed
  *   GET  /auth/eidas?country=XX      send the citizen to that country's node

@@ -43,6 +43,11 @@ const eh_backend_choice *eh_eidas_connector_choices(const void *state, size_t *n
     return c->choices;
 }
 
+eh_saml_peers *eh_eidas_connector_peers(const void *state)
+{
+    return state ? ((const eh_eidas_connector *)state)->peers : NULL;
+}
+
 const eh_eidas_country *eh_eidas_country_find(const eh_eidas_connector *c, const char *code)
 {
     for (size_t i = 0; c != NULL && code != NULL && i < c->n; i++)

@@ -35,6 +35,7 @@
 #include "broker/saml/saml_authn_request.h"
 #include "broker/saml/saml_names.h"
 #include "broker/saml/saml_node.h"
+#include "broker/saml/saml_post.h"
 #include "broker/saml/saml_response.h"
 #include "broker/saml/saml_xml.h"
 #include "metadata/saml_metadata.h"
@@ -516,16 +517,9 @@ static eh_rc inflate_raw(const unsigned char *in, size_t len, size_t max, unsign
 }
 #endif
 
-/* b64_encode returns len bytes of data as standard base64 (caller frees). */
-static char *b64_encode(const char *data, size_t len)
+eh_saml_peers *eh_eidas_proxy_peers(const eh_eidas_proxy *p)
 {
-    char *text;
-
-    if (len > (size_t)INT32_MAX / 2)
-        return NULL;
-    if ((text = malloc((len + 2) / 3 * 4 + 1)) != NULL)
-        EVP_EncodeBlock((unsigned char *)text, (const unsigned char *)data, (int)len);
-    return text;
+    return p ? p->peers : NULL;
 }
 
 /* ----------------------------------------------------------------- metadata */
@@ -848,42 +842,13 @@ cleanup:
 /* ------------------------------------------------------------------ answer */
 
 /* post_page answers with the page that posts the Response (xml) and the
- * RelayState of txn to its ACS: a form sent at once by /assets/eidhub.js,
- * or by its button without JavaScript. */
+ * RelayState of txn to its ACS (broker/saml/saml_post.h). */
 static eh_rc post_page(const eh_txn *txn, const char *xml, size_t len, eh_http_response *resp)
 {
-    const char *locale = txn->authn->locale ? txn->authn->locale : "en";
-    const char *acs = json_string_value(json_object_get(txn->frontend, "acs"));
-    const char *relay = json_string_value(json_object_get(txn->frontend, "relay_state"));
-    char *b64 = b64_encode(xml, len), *html = NULL;
-    eh_buf body;
-    eh_rc rc;
-
-    if (b64 == NULL)
-        return EH_ERR_NOMEM;
-    eh_buf_init(&body);
-    eh_buf_append(&body, "<p>");
-    eh_buf_append_html(&body, eh_i18n(locale, "saml_post_wait"));
-    eh_buf_append(&body, "</p>\n<form method=\"post\" action=\"");
-    eh_buf_append_html(&body, acs);
-    eh_buf_append(&body, "\" data-autosubmit>\n<input type=\"hidden\" name=\"SAMLResponse\" "
-                         "value=\"");
-    eh_buf_append_html(&body, b64);
-    eh_buf_append(&body, "\">\n");
-    if (relay != NULL) {
-        eh_buf_append(&body, "<input type=\"hidden\" name=\"RelayState\" value=\"");
-        eh_buf_append_html(&body, relay);
-        eh_buf_append(&body, "\">\n");
-    }
-    eh_buf_append(&body, "<button type=\"submit\">");
-    eh_buf_append_html(&body, eh_i18n(locale, "continue"));
-    eh_buf_append(&body, "</button>\n</form>\n");
-    rc = eh_buf_finish(&body, &html, NULL);
-    if (rc == EH_OK)
-        rc = eh_page_send(resp, 200, locale, eh_i18n(locale, "saml_post_title"), NULL, html);
-    free(b64);
-    free(html);
-    return rc;
+    return eh_saml_post_send(resp, txn->authn->locale ? txn->authn->locale : "en",
+                             json_string_value(json_object_get(txn->frontend, "acs")),
+                             "SAMLResponse", xml, len,
+                             json_string_value(json_object_get(txn->frontend, "relay_state")));
 }
 
 /* answer builds the Response of spec (recipient: the Connector's encryption

@@ -35,6 +35,11 @@ eh_rc eh_eidas_proxy_load(const json_t *settings, const char *file,
                           size_t errlen);
 void eh_eidas_proxy_free(eh_eidas_proxy *p);
 
+/* eh_eidas_proxy_peers returns the Connectors' metadata p trusts
+ * (borrowed), for /metrics. */
+struct eh_saml_peers;
+struct eh_saml_peers *eh_eidas_proxy_peers(const eh_eidas_proxy *p);
+
 /* Handlers (broker/dispatch.c), blocking:
  *   GET      /saml/proxy/metadata   our Proxy-Service metadata, signed
  *   GET/POST /saml/proxy/sso        a Connector's AuthnRequest */

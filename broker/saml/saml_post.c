@@ -118,9 +118,9 @@ eh_rc eh_saml_post_send(eh_http_response *resp, const char *locale, const char *
     if (rc != EH_OK)
         return rc;
     eh_buf_init(&body);
-    eh_buf_append(&body, "<form method=\"post\" id=\"saml-post\" data-autosubmit action=\"");
+    eh_buf_append(&body, "<form method=\"post\" id=\"saml-post\" action=\"");
     eh_buf_append_html(&body, action);
-    eh_buf_append(&body, "\">\n<input type=\"hidden\" name=\"");
+    eh_buf_append(&body, "\" data-autosubmit>\n<input type=\"hidden\" name=\"");
     eh_buf_append_html(&body, field);
     eh_buf_append(&body, "\" value=\"");
     eh_buf_append_html(&body, b64);

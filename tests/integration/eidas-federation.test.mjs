@@ -53,7 +53,7 @@ before(async () => {
       saml: nodeB.settings,
       backends: { mobile_id: mobileIdSettings(sim) },
       eidas_proxy: {
-        connectors: [{ id: 'ee', metadata: `${urlA}/saml/connector/metadata`, trust_anchor_file: nodeA.signingCert,
+        connectors: [{ id: 'lv', metadata: `${urlA}/saml/connector/metadata`, trust_anchor_file: nodeA.signingCert,
           policy: 'full', display_name: 'Latvia' }],
       },
     },
@@ -176,5 +176,12 @@ describe('a citizen of another country logs in to the portal through their own e
     const tb = await mb.text();
     assert.match(tb, /NodeCountry>EE</);
     assert.match(tb, /sha512-rsa-MGF1/);
+  });
+
+  test('/metrics shows how old the metadata of each peer is', async () => {
+    const ma = await (await fetch(`${a.url}/metrics`)).text();
+    assert.match(ma, /^eidhub_saml_metadata_age_seconds\{peer="EE",role="proxy_service"\} -?\d+$/m);
+    const mb = await (await fetch(`${b.url}/metrics`)).text();
+    assert.match(mb, /^eidhub_saml_metadata_age_seconds\{peer="lv",role="connector"\} -?\d+$/m);
   });
 });

@@ -19,11 +19,26 @@
 // holds only its SHA-256. Administrators edit the portals' policies at
 // /admin/ (one editor account with a fresh random password, returned as
 // admin: {user, password}).
+//
+// Cross-border eIDAS: eidhub is also Estonia's eIDAS node (country "EE",
+// its "saml" member) and its eidas_connector backend offers Latvia
+// ("method-eidas_connector-lv"). A second eidhub instance, on 127.0.0.2 (so
+// that a browser keeps its cookies apart from the first one's: both use the
+// same cookie names), plays Latvia's eIDAS Proxy-Service (country "LV"): its
+// citizens authenticate there with the Mobile-ID simulator, and it answers
+// the Estonian Connector with policy "full". Each node trusts the other's
+// signed metadata, fetched at first use, with the other's signing
+// certificate. The simulator's citizens have Estonian personal codes, so the
+// Latvian node asserts "LV/EE/EE60001019906" for Mary Änn and a portal with
+// a public subject sees LVEE60001019906.
+import { execFile } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
 import {
   freePort, mobileIdSettings, passwordHash, policyDirectory, smartIdSettings, startBroker, startMobileIdSim,
-  startRedis, startSmartIdSim,
+  startRedis, startSmartIdSim, tmpdir,
 } from './harness.mjs';
 import { startDemoPortal } from './demo-portal.mjs';
 import { nationalProviderSettings, startNationalOidcProcess } from './oidc-upstream.mjs';
@@ -46,6 +61,51 @@ const DEMO_RATE_LIMIT = { per_person: 50, per_phone: 50, per_client_address: 500
 const DEMO_SID_RATE_LIMIT = { per_person: 50, per_client_address: 500, window_seconds: 300 };
 
 const sha256hex = (s) => crypto.createHash('sha256').update(s).digest('hex');
+
+/** The foreign eIDAS country of the demo and how Estonian citizens see it on the method choice. */
+export const DEMO_EIDAS_COUNTRY = Object.freeze({
+  country: 'LV', displayName: Object.freeze({ en: 'Latvia (eIDAS)', et: 'Läti (eIDAS)' }),
+});
+
+const execFileAsync = promisify(execFile);
+
+/**
+ * Makes a private key (type 'ec': P-256, or 'rsa': RSA-3072) and its
+ * self-signed certificate in dir as <name>.pem / <name>.crt, with the
+ * openssl CLI like tests/lib/saml-node.mjs, but without blocking: the RSA
+ * keys take a second or two, spent while the simulators start.
+ */
+async function keyAndCert(dir, name, type, subject) {
+  const key = path.join(dir, `${name}.pem`);
+  const crt = path.join(dir, `${name}.crt`);
+  await execFileAsync('openssl', ['genpkey', '-algorithm', type === 'ec' ? 'EC' : 'RSA', '-pkeyopt',
+    type === 'ec' ? 'ec_paramgen_curve:P-256' : 'rsa_keygen_bits:3072', '-out', key]);
+  await execFileAsync('openssl', ['req', '-x509', '-new', '-key', key, '-out', crt, '-days', '3650',
+    '-subj', `/CN=${subject}`, '-sha256']);
+  return { key, crt };
+}
+
+/**
+ * The "saml" member of the broker configuration of an eIDAS node of
+ * country, with fresh keys in dir (ECDSA signing, RSA-3072 encryption), as
+ * tests/lib/saml-node.mjs's samlNode. Returns {settings, signingCert}.
+ */
+async function demoSamlNode(dir, country) {
+  const [sign, enc] = await Promise.all([
+    keyAndCert(dir, `saml-sign-${country}`, 'ec', `eidhub demo ${country} signing`),
+    keyAndCert(dir, `saml-enc-${country}`, 'rsa', `eidhub demo ${country} encryption`),
+  ]);
+  return {
+    signingCert: sign.crt,
+    settings: {
+      country,
+      signing_key_file: sign.key,
+      signing_cert_file: sign.crt,
+      encryption_key_file: enc.key,
+      encryption_cert_file: enc.crt,
+    },
+  };
+}
 
 /** The broker's relying_parties entry of a portal at url. */
 function relyingParty(portal, url, secret) {
@@ -70,9 +130,11 @@ async function stopAll(handles) {
 
 /**
  * Starts the demo. port: eidhub's port (the portals take the next ones), or
- * free ports when absent; delayMs: how long the simulated phone (Mobile-ID)
- * and app (Smart-ID) take. Returns {broker, redis, sim (Mobile-ID), sidSim,
+ * free ports when absent (the Latvian node always takes a free port, on
+ * 127.0.0.2); delayMs: how long the simulated phone (Mobile-ID) and app
+ * (Smart-ID) take. Returns {broker, redis, sim (Mobile-ID), sidSim,
  * oidc: the national provider ({url, citizens, pid, dir, ...}),
+ * lv: Latvia's eIDAS Proxy-Service (a second eidhub: {url, pid, dir, ...}),
  * portals: [{...DEMO_PORTALS[i], url, secret}], admin: {url, user, password}, stop()}.
  */
 export async function startDemoStack({ port, delayMs = 3000 } = {}) {
@@ -86,36 +148,68 @@ export async function startDemoStack({ port, delayMs = 3000 } = {}) {
 
   const admin = { user: 'admin', password: crypto.randomBytes(12).toString('base64url') };
   const policyDir = policyDirectory();
-  const started = [];
+  const lvPort = await freePort();
+  const brokerUrl = `http://127.0.0.1:${brokerPort}`, lvUrl = `http://127.0.0.2:${lvPort}`;
+  const brokerDir = tmpdir('eidhub-nginx-'), lvDir = tmpdir('eidhub-nginx-lv-');
+  // the brokers' stop() removes their folders; these are for a failure before they start
+  const started = [{ stop: async () => { for (const d of [brokerDir, lvDir]) fs.rmSync(d, { recursive: true, force: true }); } }];
   try {
     // started side by side: the Smart-ID simulator's RSA keys take a few seconds
     const oidcClient = { clientId: 'eidhub-demo', clientSecret: crypto.randomBytes(24).toString('base64url') };
-    const results = await Promise.allSettled([
+    const services = [
       startRedis(),
       startMobileIdSim({ delayMs }),
       startSmartIdSim({ delayMs }),
       startNationalOidcProcess({ profile: 'ee', ...oidcClient,
-        redirectUri: `http://127.0.0.1:${brokerPort}/auth/oidc/callback` }),
+        redirectUri: `${brokerUrl}/auth/oidc/callback` }),
     ]);
+    // the nodes' RSA keys are made while the simulators start
+    const keys = Promise.all([demoSamlNode(brokerDir, 'EE'), demoSamlNode(lvDir, DEMO_EIDAS_COUNTRY.country)]);
+    const results = await Promise.allSettled([...services, keys]);
+    const made = results.pop();
     for (const r of results) if (r.status === 'fulfilled') started.push(r.value);
-    const failed = results.find((r) => r.status === 'rejected');
+    const failed = [...results, made].find((r) => r.status === 'rejected');
     if (failed) throw failed.reason;
+    const [eeNode, lvNode] = made.value;
     const [redis, sim, sidSim, oidc] = results.map((r) => r.value);
     const broker = await startBroker({
+      dir: brokerDir,
       port: brokerPort,
       store: redis.url,
       broker: {
+        saml: eeNode.settings,
         relying_parties: portals.map((p) => relyingParty(p, p.url, p.secret)),
         backends: {
           mobile_id: mobileIdSettings(sim, { rate_limit: DEMO_RATE_LIMIT }),
           smart_id: smartIdSettings(sidSim, { rate_limit: DEMO_SID_RATE_LIMIT }),
           oidc_upstream: { providers: [nationalProviderSettings(DEMO_OIDC_PROVIDER, oidc, oidcClient)] },
+          eidas_connector: {
+            countries: [{ country: DEMO_EIDAS_COUNTRY.country, metadata: `${lvUrl}/saml/proxy/metadata`,
+              trust_anchor_file: lvNode.signingCert, display_name: DEMO_EIDAS_COUNTRY.displayName }],
+          },
         },
         policy_dir: policyDir,
         admin: { accounts: [{ user: admin.user, password_hash: passwordHash(admin.password), role: 'editor' }] },
       },
     });
     started.push(broker);
+    // Latvia's eIDAS Proxy-Service: Latvian citizens (the Mobile-ID simulator's) log in to Estonian portals
+    const lv = await startBroker({
+      dir: lvDir,
+      port: lvPort,
+      host: '127.0.0.2',
+      store: redis.url,
+      broker: {
+        saml: lvNode.settings,
+        backends: { mobile_id: mobileIdSettings(sim, { rate_limit: DEMO_RATE_LIMIT }) },
+        eidas_proxy: {
+          connectors: [{ id: 'ee', metadata: `${brokerUrl}/saml/connector/metadata`,
+            trust_anchor_file: eeNode.signingCert, policy: 'full',
+            display_name: { en: 'Estonian e-services (eIDAS)', et: 'Eesti e-teenused (eIDAS)' } }],
+        },
+      },
+    });
+    started.push(lv);
     for (const p of portals) {
       const portal = await startDemoPortal({ port: p.port, issuer: broker.url, clientId: p.clientId,
         clientSecret: p.secret, title: p.title, scope: p.scope ?? 'openid profile' });
@@ -123,7 +217,7 @@ export async function startDemoStack({ port, delayMs = 3000 } = {}) {
       p.backchannel = portal.backchannel;
     }
     started.push({ stop: async () => fs.rmSync(policyDir, { recursive: true, force: true }) });
-    return { broker, redis, sim, sidSim, oidc, portals, admin: { ...admin, url: `${broker.url}/admin/` }, stop: () => stopAll(started) };
+    return { broker, lv, redis, sim, sidSim, oidc, portals, admin: { ...admin, url: `${broker.url}/admin/` }, stop: () => stopAll(started) };
   } catch (e) {
     await stopAll(started);
     throw e;
