@@ -15,6 +15,8 @@
 #include "broker/metrics.h"
 #include "broker/random.h"
 #include "broker/saml/saml_node.h"
+#include "broker/backends/eidas_connector.h"
+#include "metadata/saml_peers.h"
 #include "broker/frontends/eidas_proxy.h"
 #include "metadata/discovery.h"
 #include "policies/admin_auth.h"
@@ -140,18 +142,22 @@ cleanup:
 }
 
 /* set_requesters names the requester label of the metrics after the
- * configured relying parties (the names live as long as the broker). */
+ * configured relying parties and eIDAS Connectors (the names live as long
+ * as the broker). */
 static void set_requesters(eh_broker *b)
 {
-    size_t n = b->config->n_rps < EH_METRICS_REQUESTERS ? b->config->n_rps
-                                                          : EH_METRICS_REQUESTERS;
-    for (size_t i = 0; i < n; i++)
-        b->rq_names[i] = b->config->rps[i].client_id;
+    size_t n = 0;
+
+    for (size_t i = 0; i < b->config->n_rps && n < EH_METRICS_REQUESTERS; i++)
+        b->rq_names[n++] = b->config->rps[i].client_id;
+    for (size_t i = 0; i < eh_eidas_proxy_count(b->eidas_proxy) && n < EH_METRICS_REQUESTERS; i++)
+        b->rq_names[n++] = eh_eidas_proxy_connector_id(b->eidas_proxy, i);
     eh_metrics_set_requesters(b->rq_names, n);
 }
 
 eh_rc eh_broker_load(const char *path, eh_broker **out, char *err, size_t errlen)
 {
+    eh_saml_peers *connector_peers;
     eh_broker *b = calloc(1, sizeof(*b));
     eh_rc rc = EH_ERR_NOMEM;
 
@@ -161,7 +167,6 @@ eh_rc eh_broker_load(const char *path, eh_broker **out, char *err, size_t errlen
     if (rc != EH_OK)
         goto cleanup;
     eh_log_set_format(b->config->log_text ? EH_LOG_TEXT : EH_LOG_JSON);
-    set_requesters(b);
     rc = load_keys(b->config, &b->keys, err, errlen);
     if (rc != EH_OK)
         goto cleanup;
@@ -173,9 +178,13 @@ eh_rc eh_broker_load(const char *path, eh_broker **out, char *err, size_t errlen
     rc = load_saml(b, err, errlen);
     if (rc != EH_OK)
         goto cleanup;
+    set_requesters(b);
     rc = load_backends(b, err, errlen);
     if (rc != EH_OK)
         goto cleanup;
+    connector_peers = eh_eidas_connector_peers(eh_broker_backend_get(b, "eidas_connector"));
+    if (connector_peers != NULL && b->saml != NULL)
+        eh_saml_peers_set_timing(connector_peers, b->saml->refresh_s, b->saml->request_timeout_ms);
     rc = load_policies(b, err, errlen);
     if (rc != EH_OK)
         goto cleanup;

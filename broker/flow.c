@@ -158,8 +158,7 @@ eh_rc eh_flow_complete(eh_broker *b, const eh_txn *txn, const eh_identity *id,
     if (!eh_loa_satisfies(id->loa, want, txn->authn->comparison) ||
         !eh_policy_allows_method(policy, id->method) ||
         !eh_policy_allows_country(policy, id->country)) {
-        rc = eh_flow_fail(b, txn, "access_denied", "the authentication does not meet the policy",
-                          resp);
+        rc = eh_flow_fail(b, txn, "access_denied", EH_FLOW_UNMET_POLICY, resp);
         goto cleanup;
     }
     rc = eh_policy_evaluate(policy, txn->authn, id, (int64_t)time(NULL), &released);

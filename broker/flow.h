@@ -46,6 +46,11 @@ eh_rc eh_flow_policy(struct eh_broker *b, const eh_txn *txn, eh_policy **out);
 eh_rc eh_flow_complete(struct eh_broker *b, const eh_txn *txn, const eh_identity *id,
                        eh_http_response *resp);
 
+/* The description eh_flow_complete gives with "access_denied" when the
+ * authentication does not meet the policy's level, methods or countries
+ * (frontends that distinguish it from a citizen's refusal compare it). */
+#define EH_FLOW_UNMET_POLICY "the authentication does not meet the policy"
+
 /* eh_flow_fail ends txn with an error for its requester (same ownership).
  * Whenever a login ends (released or failed) the flow also clears the
  * browser's transaction cookie. */

@@ -40,8 +40,8 @@ static const struct {
     const char *uri;
     const char *min_key_size;
 } SIGNING_METHODS[] = {
-    {EH_SAML_ALG_ECDSA_SHA256, "256"},   {EH_SAML_ALG_ECDSA_SHA384, "256"},
-    {EH_SAML_ALG_ECDSA_SHA512, "256"},   {EH_SAML_ALG_RSA_PSS_SHA256, "3072"},
+    {EH_SAML_ALG_ECDSA_SHA256, "256"},    {EH_SAML_ALG_ECDSA_SHA384, "256"},
+    {EH_SAML_ALG_ECDSA_SHA512, "256"},    {EH_SAML_ALG_RSA_PSS_SHA256, "3072"},
     {EH_SAML_ALG_RSA_PSS_SHA384, "3072"}, {EH_SAML_ALG_RSA_PSS_SHA512, "3072"},
 };
 
@@ -101,8 +101,9 @@ static eh_rc add_key_descriptor(xmlNodePtr role, xmlNsPtr md, xmlNsPtr ds, const
     eh_rc rc = EH_ERR_NOMEM;
 
     if (b64 == NULL) {
-        say(why, whylen, use[0] == 's' ? "signing certificate is not a PEM certificate"
-                                       : "encryption certificate is not a PEM certificate");
+        say(why, whylen,
+            use[0] == 's' ? "signing certificate is not a PEM certificate"
+                          : "encryption certificate is not a PEM certificate");
         rc = EH_ERR_INVALID;
         goto cleanup;
     }
@@ -154,8 +155,8 @@ static eh_rc add_extensions(xmlNodePtr root, const eh_saml_metadata_spec *s, xml
 }
 
 /* add_endpoint adds an endpoint element name (Binding, Location) to role. */
-static xmlNodePtr add_endpoint(xmlNodePtr role, xmlNsPtr md, const char *name,
-                               const char *binding, const char *location)
+static xmlNodePtr add_endpoint(xmlNodePtr role, xmlNsPtr md, const char *name, const char *binding,
+                               const char *location)
 {
     xmlNodePtr n = eh_saml_new_child(role, md, name, NULL);
     if (!add_prop(n, "Binding", binding) || !add_prop(n, "Location", location))
@@ -237,8 +238,7 @@ static eh_rc add_organization(xmlNodePtr root, const eh_saml_metadata_spec *s, x
 }
 
 eh_rc eh_saml_metadata_build(const eh_saml_metadata_spec *s, const eh_saml_keys *signer,
-                             eh_saml_sig_alg alg, char **xml, size_t *len, char *why,
-                             size_t whylen)
+                             eh_saml_sig_alg alg, char **xml, size_t *len, char *why, size_t whylen)
 {
     xmlDocPtr doc = NULL;
     xmlNodePtr root;
@@ -459,8 +459,7 @@ static eh_rc read_keys(xmlNodePtr role, eh_saml_metadata *m)
 {
     eh_rc rc;
 
-    if ((m->signing = eh_saml_keys_new()) == NULL ||
-        (m->encryption = eh_saml_keys_new()) == NULL)
+    if ((m->signing = eh_saml_keys_new()) == NULL || (m->encryption = eh_saml_keys_new()) == NULL)
         return EH_ERR_NOMEM;
     for (xmlNodePtr kd = eh_saml_first_el(role); kd != NULL; kd = eh_saml_next_el(kd)) {
         if (!eh_saml_is(kd, EH_NS_MD, "KeyDescriptor"))
@@ -568,8 +567,9 @@ eh_rc eh_saml_metadata_parse(const char *xml, size_t len, const eh_saml_keys *an
     m->role = role;
     rc = valid_until(covered, &m->valid_until);
     if (rc != EH_OK) {
-        say(why, whylen, rc == EH_ERR_NOT_FOUND ? "metadata has no validUntil"
-                                                : "validUntil is not a valid time");
+        say(why, whylen,
+            rc == EH_ERR_NOT_FOUND ? "metadata has no validUntil"
+                                   : "validUntil is not a valid time");
         rc = EH_ERR_INVALID;
         goto cleanup;
     }
@@ -587,9 +587,9 @@ eh_rc eh_saml_metadata_parse(const char *xml, size_t len, const eh_saml_keys *an
         goto cleanup;
     }
     if ((desc = find_role(covered, role)) == NULL) {
-        say(why, whylen, role == EH_SAML_ROLE_CONNECTOR
-                             ? "no SAML 2.0 SPSSODescriptor"
-                             : "no SAML 2.0 IDPSSODescriptor");
+        say(why, whylen,
+            role == EH_SAML_ROLE_CONNECTOR ? "no SAML 2.0 SPSSODescriptor"
+                                           : "no SAML 2.0 IDPSSODescriptor");
         goto cleanup;
     }
     /* a descriptor may end its validity sooner than the document */
@@ -597,21 +597,22 @@ eh_rc eh_saml_metadata_parse(const char *xml, size_t len, const eh_saml_keys *an
     if (rc == EH_OK && t < m->valid_until)
         m->valid_until = t;
     if (rc == EH_ERR_INVALID || m->valid_until <= now) {
-        say(why, whylen, rc == EH_ERR_INVALID ? "validUntil is not a valid time"
-                                              : "role descriptor has expired (validUntil)");
+        say(why, whylen,
+            rc == EH_ERR_INVALID ? "validUntil is not a valid time"
+                                 : "role descriptor has expired (validUntil)");
         rc = EH_ERR_INVALID;
         goto cleanup;
     }
-    rc = endpoint_of(desc,
-                     role == EH_SAML_ROLE_CONNECTOR ? "AssertionConsumerService"
-                                                    : "SingleSignOnService",
-                     &m->endpoint);
+    rc = endpoint_of(
+        desc, role == EH_SAML_ROLE_CONNECTOR ? "AssertionConsumerService" : "SingleSignOnService",
+        &m->endpoint);
     if (rc != EH_OK)
         goto cleanup;
     rc = EH_ERR_INVALID;
     if (m->endpoint == NULL || !url_ok(m->endpoint)) {
-        say(why, whylen, m->endpoint == NULL ? "no HTTP-POST endpoint for the role"
-                                             : "endpoint is not an absolute http(s) URL");
+        say(why, whylen,
+            m->endpoint == NULL ? "no HTTP-POST endpoint for the role"
+                                : "endpoint is not an absolute http(s) URL");
         goto cleanup;
     }
     if ((rc = read_keys(desc, m)) != EH_OK)

@@ -31,9 +31,10 @@
 #include "broker/http_client.h"
 #include "broker/log.h"
 
-#define RETRY_S 5          /* at most one fetch of a peer per this many seconds, but forced ones */
-#define EARLY_S 30         /* refresh this long before a copy's validUntil */
-#define IDLE_S 3600        /* the longest the refresher sleeps */
+#define RETRY_S 5    /* at most one fetch of a peer per this many seconds, but forced ones */
+#define EARLY_S 30   /* refresh this long before a copy's validUntil */
+#define IDLE_S 3600  /* the longest the refresher sleeps */
+#define BACKOFF_S 60 /* the refresher's longest pause after failures (or refresh_s if shorter) */
 #define MAX_ANCHOR (1024 * 1024)
 #define CONNECT_TIMEOUT_MS 2000u
 
@@ -42,8 +43,8 @@
  * frees the whole snapshot (same address as the allocation). */
 typedef struct snap {
     eh_saml_metadata md;
-    unsigned refs;       /* under the set's lock */
-    int64_t fetched_ms;  /* now_ms() when the fetch that made it started */
+    unsigned refs;      /* under the set's lock */
+    int64_t fetched_ms; /* now_ms() when the fetch that made it started */
 } snap;
 
 typedef struct peer {
@@ -55,10 +56,11 @@ typedef struct peer {
     eh_saml_keys *anchor;
     /* under the set's lock: */
     snap *cur;
-    int tried;          /* a fetch has started at least once */
-    int fetching;       /* a fetch is under way */
-    int64_t tried_ms;   /* now_ms() when the last fetch started */
-    char why[128];      /* why the last fetch failed ("" when it did not) */
+    int tried;         /* a fetch has started at least once */
+    int fetching;      /* a fetch is under way */
+    int64_t tried_ms;  /* now_ms() when the last fetch started */
+    unsigned failures; /* failed fetches since the last good one */
+    char why[128];     /* why the last fetch failed ("" when it did not) */
 } peer;
 
 struct eh_saml_peers {
@@ -124,7 +126,10 @@ static void after_fork_child(void)
     pthread_mutex_unlock(&all_lock);
 }
 
-static void register_atfork(void) { pthread_atfork(before_fork, after_fork_parent, after_fork_child); }
+static void register_atfork(void)
+{
+    pthread_atfork(before_fork, after_fork_parent, after_fork_child);
+}
 
 /* now_ms reads the monotonic clock: schedules and ages do not jump with
  * the wall clock. */
@@ -135,7 +140,10 @@ static int64_t now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static int64_t now_wall(void) { return (int64_t)time(NULL); }
+static int64_t now_wall(void)
+{
+    return (int64_t)time(NULL);
+}
 
 static void snap_free(snap *s)
 {
@@ -206,6 +214,16 @@ static void peer_clear(peer *q)
     snap_free(snap_unref(q->cur));
 }
 
+void eh_saml_peers_set_timing(eh_saml_peers *p, unsigned refresh_s, unsigned timeout_ms)
+{
+    pthread_mutex_lock(&p->lock);
+    if (refresh_s > 0)
+        p->refresh_s = refresh_s;
+    if (timeout_ms > 0)
+        p->timeout_ms = timeout_ms;
+    pthread_mutex_unlock(&p->lock);
+}
+
 static int is_url(const char *s)
 {
     return strncmp(s, "https://", 8) == 0 || strncmp(s, "http://", 7) == 0;
@@ -220,7 +238,8 @@ eh_rc eh_saml_peers_new(const eh_saml_peer_def *defs, size_t n, unsigned refresh
     eh_rc rc = EH_ERR_NOMEM;
 
     *out = NULL;
-    if ((p = calloc(1, sizeof(*p))) == NULL || (n > 0 && (p->peers = calloc(n, sizeof(peer))) == NULL))
+    if ((p = calloc(1, sizeof(*p))) == NULL ||
+        (n > 0 && (p->peers = calloc(n, sizeof(peer))) == NULL))
         goto cleanup;
     p->refresh_s = refresh_s ? refresh_s : 3600;
     p->timeout_ms = timeout_ms ? timeout_ms : 5000;
@@ -247,7 +266,8 @@ eh_rc eh_saml_peers_new(const eh_saml_peer_def *defs, size_t n, unsigned refresh
                 goto cleanup;
             }
         if (!is_url(d->metadata) && d->metadata[0] != '/') {
-            snprintf(why, whylen, "SAML peer %s: metadata is neither an absolute path nor an http(s) URL",
+            snprintf(why, whylen,
+                     "SAML peer %s: metadata is neither an absolute path nor an http(s) URL",
                      d->name);
             goto cleanup;
         }
@@ -319,8 +339,8 @@ void eh_saml_peers_free(eh_saml_peers *p)
 /* ------------------------------------------------------------------ fetch */
 
 /* fetch_text reads the metadata of q (file or GET) into *text. */
-static eh_rc fetch_text(const eh_saml_peers *p, const peer *q, char **text, size_t *len,
-                        char *why, size_t whylen)
+static eh_rc fetch_text(const eh_saml_peers *p, const peer *q, char **text, size_t *len, char *why,
+                        size_t whylen)
 {
     eh_http_call call = {0};
     eh_http_answer answer = {0};
@@ -330,15 +350,16 @@ static eh_rc fetch_text(const eh_saml_peers *p, const peer *q, char **text, size
     if (!q->is_url) {
         rc = eh_file_read(q->metadata, EH_SAML_MAX_INPUT, text, len);
         if (rc != EH_OK)
-            snprintf(why, whylen, "%s", rc == EH_ERR_TOO_LARGE ? "metadata file too large"
-                                                               : "cannot read the metadata file");
+            snprintf(why, whylen, "%s",
+                     rc == EH_ERR_TOO_LARGE ? "metadata file too large"
+                                            : "cannot read the metadata file");
         return rc;
     }
     call.method = "GET";
     call.url = q->metadata;
     call.timeout_ms = p->timeout_ms;
-    call.connect_timeout_ms = p->timeout_ms < CONNECT_TIMEOUT_MS ? p->timeout_ms
-                                                                 : CONNECT_TIMEOUT_MS;
+    call.connect_timeout_ms =
+        p->timeout_ms < CONNECT_TIMEOUT_MS ? p->timeout_ms : CONNECT_TIMEOUT_MS;
     if ((rc = eh_http_client_call(&call, &answer, why, whylen)) != EH_OK)
         goto cleanup;
     if (answer.status != 200) {
@@ -402,6 +423,7 @@ static eh_rc fetch_one(eh_saml_peers *p, size_t i, int force, int wait)
     q->fetching = 0;
     if (rc == EH_OK) {
         q->why[0] = '\0';
+        q->failures = 0;
         if (q->cur == NULL || q->cur->fetched_ms <= started) {
             old = snap_unref(q->cur);
             q->cur = s;
@@ -409,6 +431,7 @@ static eh_rc fetch_one(eh_saml_peers *p, size_t i, int force, int wait)
         }
     } else {
         snprintf(q->why, sizeof(q->why), "%s", why);
+        q->failures++;
         /* keep the last good copy only while it is valid */
         if (q->cur != NULL && q->cur->md.valid_until <= now_wall()) {
             old = snap_unref(q->cur);
@@ -456,8 +479,16 @@ static int64_t due_ms(const eh_saml_peers *p, const peer *q, int64_t now, int64_
         if (expiry < due)
             due = expiry;
     }
-    if (q->tried && due < q->tried_ms + RETRY_S * 1000)
-        due = q->tried_ms + RETRY_S * 1000;
+    /* after failures, wait RETRY_S, then twice as long each time, up to
+     * BACKOFF_S (or refresh_s when that is shorter) */
+    int64_t gap = RETRY_S * 1000,
+            cap = (p->refresh_s < BACKOFF_S ? p->refresh_s : BACKOFF_S) * 1000;
+    for (unsigned f = 1; f < q->failures && gap < cap; f++)
+        gap *= 2;
+    if (gap > cap && cap > RETRY_S * 1000)
+        gap = cap;
+    if (q->tried && due < q->tried_ms + gap)
+        due = q->tried_ms + gap;
     return due;
 }
 
@@ -516,9 +547,9 @@ static size_t find(eh_saml_peers *p, const char *name, int by_entity)
     pthread_mutex_lock(&p->lock);
     for (i = 0; i < p->n && found == p->n; i++) {
         const peer *q = &p->peers[i];
-        const char *id = by_entity ? (q->entity_id ? q->entity_id
-                                                   : (q->cur ? q->cur->md.entity_id : NULL))
-                                   : q->name;
+        const char *id =
+            by_entity ? (q->entity_id ? q->entity_id : (q->cur ? q->cur->md.entity_id : NULL))
+                      : q->name;
         if (id != NULL && strcmp(id, name) == 0)
             found = i;
     }
@@ -606,7 +637,10 @@ void eh_saml_peers_release(eh_saml_peers *p, const eh_saml_metadata *m)
     snap_free(last);
 }
 
-size_t eh_saml_peers_count(const eh_saml_peers *p) { return p != NULL ? p->n : 0; }
+size_t eh_saml_peers_count(const eh_saml_peers *p)
+{
+    return p != NULL ? p->n : 0;
+}
 
 int64_t eh_saml_peers_age_s(const eh_saml_peers *p, size_t i, const char **name)
 {

@@ -37,6 +37,11 @@ eh_rc eh_saml_peers_new(const eh_saml_peer_def *defs, size_t n, unsigned refresh
                         unsigned timeout_ms, eh_saml_peers **out, char *why, size_t whylen);
 void eh_saml_peers_free(eh_saml_peers *p);
 
+/* eh_saml_peers_set_timing changes refresh_s and timeout_ms (0: keep) of
+ * p, for an owner that learns them after creating it; call it before the
+ * first eh_saml_peers_get. */
+void eh_saml_peers_set_timing(eh_saml_peers *p, unsigned refresh_s, unsigned timeout_ms);
+
 /* eh_saml_peers_get returns a reference to the current metadata of the
  * peer named name (or, by_entity non-zero, whose entityID is name); the
  * first call for a peer fetches it (blocking: call only from blocking

@@ -517,6 +517,16 @@ static eh_rc inflate_raw(const unsigned char *in, size_t len, size_t max, unsign
 }
 #endif
 
+size_t eh_eidas_proxy_count(const eh_eidas_proxy *p)
+{
+    return p ? p->n : 0;
+}
+
+const char *eh_eidas_proxy_connector_id(const eh_eidas_proxy *p, size_t i)
+{
+    return p && i < p->n ? p->connectors[i].id : NULL;
+}
+
 eh_saml_peers *eh_eidas_proxy_peers(const eh_eidas_proxy *p)
 {
     return p ? p->peers : NULL;
@@ -1066,9 +1076,9 @@ eh_rc eh_eidas_proxy_fail(struct eh_broker *b, const eh_txn *txn, const char *er
         return EH_ERR_INTERNAL;
     /* the flow says access_denied both when the citizen cancels or refuses
      * consent and when the authentication does not meet the policy's level
-     * or methods (broker/flow.c) */
+     * or methods (broker/flow.h) */
     if (error != NULL && strcmp(error, "access_denied") == 0) {
-        if (description != NULL && strstr(description, "does not meet the policy") != NULL) {
+        if (description != NULL && strcmp(description, EH_FLOW_UNMET_POLICY) == 0) {
             sub = EH_SAML_STATUS_NO_AUTHN_CONTEXT;
             message = "the authentication does not meet the requested level or method";
         } else {

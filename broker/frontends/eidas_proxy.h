@@ -40,6 +40,12 @@ void eh_eidas_proxy_free(eh_eidas_proxy *p);
 struct eh_saml_peers;
 struct eh_saml_peers *eh_eidas_proxy_peers(const eh_eidas_proxy *p);
 
+/* eh_eidas_proxy_count / eh_eidas_proxy_connector_id enumerate the
+ * configured Connectors' ids (borrowed, valid as long as p), the requester
+ * names of their logins. */
+size_t eh_eidas_proxy_count(const eh_eidas_proxy *p);
+const char *eh_eidas_proxy_connector_id(const eh_eidas_proxy *p, size_t i);
+
 /* Handlers (broker/dispatch.c), blocking:
  *   GET      /saml/proxy/metadata   our Proxy-Service metadata, signed
  *   GET/POST /saml/proxy/sso        a Connector's AuthnRequest */

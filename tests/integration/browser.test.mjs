@@ -6,14 +6,15 @@
 // portal, logged in with only what the portal's policy allows. Also without
 // JavaScript (the meta refresh), a cancelled login, a bad personal code, the
 // Estonian pages, and the same citizen by Mobile-ID, Smart-ID and the
-// national provider getting the same pairwise subject. A failing test leaves a screenshot
-// of its page in tests/results/.
+// national provider getting the same pairwise subject, and a Latvian citizen coming
+// through Latvia's eIDAS node (the demo's second eidhub, on 127.0.0.2) by eIDAS SAML.
+// A failing test leaves a screenshot of its page in tests/results/.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { chromium } from 'playwright-core';
-import { DEMO_OIDC_PROVIDER, startDemoStack } from '../lib/demo-stack.mjs';
+import { DEMO_EIDAS_COUNTRY, DEMO_OIDC_PROVIDER, startDemoStack } from '../lib/demo-stack.mjs';
 import { citizenByOutcome } from '../sim/mobile-id.mjs';
 import { accountByOutcome } from '../sim/smart-id.mjs';
 
@@ -287,6 +288,97 @@ describe('single sign-on, "My eidhub" and logout across the demo portals', () =>
       assert.equal(tax.backchannel.at(-1).ended, 1);
       await page.goto(`${tax.url}/`);
       assert.ok(await page.$('#login'), 'logged out at the Tax office');
+    });
+  });
+});
+
+/**
+ * Records every page the browser loads (top-level navigations): status,
+ * URL, and whether it is an error page (an HTTP error, or eidhub's or a
+ * portal's error paragraph). Returns a function that resolves to the list.
+ */
+function recordPages(page) {
+  const seen = [];
+  page.on('response', (r) => {
+    if (!r.request().isNavigationRequest() || r.request().frame() !== page.mainFrame()) return;
+    const status = r.status();
+    seen.push((status >= 300 && status < 400 ? Promise.resolve('') : r.text().catch(() => ''))
+      .then((body) => ({ status, url: r.url(), errorPage: status >= 400 || /class="error"/.test(body) })));
+  });
+  return () => Promise.all(seen);
+}
+
+/**
+ * A Latvian citizen's login at portal, with the Mobile-ID simulator's
+ * citizen at Latvia's eIDAS node: eidhub's method choice → Latvia (eIDAS) →
+ * the AuthnRequest auto-submitted to the Latvian node (127.0.0.2) → its
+ * method choice → Mobile-ID → its Response auto-submitted to eidhub's ACS
+ * (a cross-site POST, then a 303 to /auth/eidas/return) → the portal.
+ * Returns the portal's claims tables and the pages the browser loaded.
+ */
+async function logInThroughLatvia(page, portal, citizen, { lang } = {}) {
+  const pages = recordPages(page);
+  const lv = stack.lv.url;
+  await page.goto(`${portal.url}/${lang ? `?lang=${lang}` : ''}`);
+  await page.click('#login');
+  await page.waitForURL((u) => u.pathname === '/login');
+  const method = `#method-eidas_connector-${DEMO_EIDAS_COUNTRY.country.toLowerCase()}`;
+  assert.equal((await page.textContent(method)).trim(), DEMO_EIDAS_COUNTRY.displayName[lang ?? 'en']);
+  await page.click(method);
+  // the SAML request leaves by itself for the Latvian node, which asks how its citizen logs in
+  await page.waitForURL((u) => u.origin === lv && u.pathname === '/login');
+  assert.match(await page.textContent('.requester'), /Estonian e-services \(eIDAS\)/);
+  await page.click('#method-mobile_id');
+  await page.waitForURL((u) => u.origin === lv && u.pathname === '/auth/mid');
+  await answerOnPhone(page, citizen);
+  // the SAML response leaves by itself for eidhub, which sends the citizen back to the portal
+  await page.waitForURL(`${portal.url}/`);
+  assert.match(await page.textContent('h1'), /Logged in/);
+  const claims = await claimsOf(page);
+  const idToken = Object.fromEntries(await page.$$eval('#id-token tr', (trs) => trs.map((tr) =>
+    [tr.querySelector('th').textContent, tr.querySelector('td').textContent])));
+  return { claims, idToken, pages: await pages() };
+}
+
+/** Checks that the login went through both nodes and met no error page. */
+function assertCrossBorderPages(pages, portal) {
+  const errors = pages.filter((p) => p.errorPage);
+  assert.deepEqual(errors, [], 'no error page on the way');
+  const paths = pages.map((p) => `${new URL(p.url).origin === stack.lv.url ? 'lv' : 'ee'}:${new URL(p.url).pathname}`);
+  for (const step of ['ee:/auth/eidas', 'lv:/saml/proxy/sso', 'lv:/auth/mid', 'ee:/auth/eidas/acs', 'ee:/auth/eidas/return']) {
+    assert.ok(paths.includes(step), `the browser went through ${step}: ${paths.join(' ')}`);
+  }
+  assert.equal(pages.at(-1).url, `${portal.url}/`);
+}
+
+describe('a Latvian citizen logs in through Latvia\'s eIDAS node in Chromium', () => {
+  test('Tax office: full policy, public subject LV + the identifier the Latvian node asserted', async (t) => {
+    const citizen = citizenByOutcome('OK');
+    await inBrowser(t, {}, async (page) => {
+      const { claims, idToken, pages } = await logInThroughLatvia(page, tax, citizen);
+      assertCrossBorderPages(pages, tax);
+      // the Latvian node asserts LV/EE/EE<code> (its citizens' codes are Estonian); eidhub's subject is LV + EE<code>
+      assert.equal(claims.sub, `LVEE${citizen.personalCode}`);
+      assert.equal(idToken.sub, claims.sub);
+      assert.equal(idToken.amr, JSON.stringify(['eidas']));
+      assert.equal(idToken.acr, 'high');
+      assertName(claims.given_name, citizen.givenName);
+      assertName(claims.family_name, citizen.surname);
+      assert.equal(claims.birthdate, citizen.dateOfBirth);
+    });
+  });
+
+  test('City portal in Estonian: basic policy, a pairwise subject, no birth date', async (t) => {
+    const citizen = citizenByOutcome('OK');
+    await inBrowser(t, {}, async (page) => {
+      const { claims, pages } = await logInThroughLatvia(page, city, citizen, { lang: 'et' });
+      assertCrossBorderPages(pages, city);
+      assertName(claims.given_name, citizen.givenName);
+      assertName(claims.family_name, citizen.surname);
+      assert.equal(claims.birthdate, undefined, 'the basic policy does not release the birth date');
+      assert.ok(claims.sub);
+      assert.ok(!claims.sub.includes(citizen.personalCode), 'the subject is pairwise');
+      assert.ok(!(await page.content()).includes(citizen.personalCode), 'the personal code is not shown');
     });
   });
 });

@@ -155,6 +155,27 @@ describe('a citizen of another country logs in to the portal through their own e
     assert.equal(again.status, 200, 'the transaction is still there');
   });
 
+  test('a citizen who cancels at the foreign node sees why, and can try again', async () => {
+    const flow = await authorize(a.url, { clientId: 'portal', secret: SECRET, redirectUri: PORTAL_CB, scope: 'openid profile' });
+    await flow.agent.get('/login');
+    const request = samlForm((await flow.agent.get('/auth/eidas?country=EE')).text);
+    const agentB = new Agent(b.url);
+    assert.equal((await agentB.post(request.action, request.fields)).status, 303);
+    const loginB = await agentB.get('/login');
+    const cancelled = await agentB.post('/cancel', { csrf: hiddenField(loginB.text, 'csrf') });
+    assert.equal(cancelled.status, 200, cancelled.text);
+    const response = samlForm(cancelled.text);
+    const xml = Buffer.from(response.fields.SAMLResponse, 'base64').toString('utf8');
+    assert.match(xml, /status:RequestDenied/);
+    assert.doesNotMatch(xml, /EncryptedAssertion/);
+    const acs = await new Agent(a.url).post(response.action, response.fields);
+    const page = await flow.agent.get(acs.location);
+    assert.equal(page.status, 200);
+    assert.match(page.text, /cancelled at your country/);
+    assert.match(page.text, /id="try-again"/);
+    assert.equal((await flow.agent.get('/auth/eidas?country=EE')).status, 200, 'the login can start again');
+  });
+
   test('a response arriving for no login of this browser goes nowhere', async () => {
     const { response } = await crossBorder({ tamper: () => {} });
     const stranger = new Agent(a.url);

@@ -151,8 +151,10 @@ export async function startDemoStack({ port, delayMs = 3000 } = {}) {
   const lvPort = await freePort();
   const brokerUrl = `http://127.0.0.1:${brokerPort}`, lvUrl = `http://127.0.0.2:${lvPort}`;
   const brokerDir = tmpdir('eidhub-nginx-'), lvDir = tmpdir('eidhub-nginx-lv-');
-  // the brokers' stop() removes their folders; these are for a failure before they start
-  const started = [{ stop: async () => { for (const d of [brokerDir, lvDir]) fs.rmSync(d, { recursive: true, force: true }); } }];
+  // stopped last (the brokers' stop() removes their own folders; these are also for a failure before they start)
+  const started = [{ stop: async () => {
+    for (const d of [policyDir, brokerDir, lvDir]) fs.rmSync(d, { recursive: true, force: true });
+  } }];
   try {
     // started side by side: the Smart-ID simulator's RSA keys take a few seconds
     const oidcClient = { clientId: 'eidhub-demo', clientSecret: crypto.randomBytes(24).toString('base64url') };
@@ -162,7 +164,7 @@ export async function startDemoStack({ port, delayMs = 3000 } = {}) {
       startSmartIdSim({ delayMs }),
       startNationalOidcProcess({ profile: 'ee', ...oidcClient,
         redirectUri: `${brokerUrl}/auth/oidc/callback` }),
-    ]);
+    ];
     // the nodes' RSA keys are made while the simulators start
     const keys = Promise.all([demoSamlNode(brokerDir, 'EE'), demoSamlNode(lvDir, DEMO_EIDAS_COUNTRY.country)]);
     const results = await Promise.allSettled([...services, keys]);
@@ -216,7 +218,6 @@ export async function startDemoStack({ port, delayMs = 3000 } = {}) {
       started.push(portal);
       p.backchannel = portal.backchannel;
     }
-    started.push({ stop: async () => fs.rmSync(policyDir, { recursive: true, force: true }) });
     return { broker, lv, redis, sim, sidSim, oidc, portals, admin: { ...admin, url: `${broker.url}/admin/` }, stop: () => stopAll(started) };
   } catch (e) {
     await stopAll(started);

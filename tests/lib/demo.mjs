@@ -1,9 +1,9 @@
 // ./dev demo: runs the demo set-up of tests/lib/demo-stack.mjs (Redis, the
 // Mobile-ID and Smart-ID simulators, a national OpenID Connect provider,
-// eidhub on EH_DEMO_PORT or 8080, three demo portals on the next ports, and
-// the admin UI) and prints where to go and whom to log in as, so a newcomer
+// eidhub on EH_DEMO_PORT or 8080, three demo portals on the next ports, the
+// admin UI, and a second eidhub as Latvia's eIDAS node on 127.0.0.2) and prints where to go and whom to log in as, so a newcomer
 // can try a login in a browser. Ctrl-C stops everything it started.
-import { startDemoStack } from './demo-stack.mjs';
+import { DEMO_EIDAS_COUNTRY, startDemoStack } from './demo-stack.mjs';
 import { CITIZENS } from '../sim/mobile-id.mjs';
 import { ACCOUNTS } from '../sim/smart-id.mjs';
 
@@ -46,11 +46,12 @@ function portalsTable(portals) {
 }
 
 const stack = await startDemoStack({ port: Number(process.env.EH_DEMO_PORT ?? 8080), delayMs: DELAY_MS });
-const { broker, redis, sim, sidSim, oidc, portals, admin } = stack;
+const { broker, lv, redis, sim, sidSim, oidc, portals, admin } = stack;
 
 console.log(`
 eidhub demo is running (nginx pid ${broker.pid}, redis pid ${redis.pid}, Mobile-ID simulator pid ${sim.pid},
-Smart-ID simulator pid ${sidSim.pid}, national OIDC provider pid ${oidc.pid}, store ${redis.url})
+Smart-ID simulator pid ${sidSim.pid}, national OIDC provider pid ${oidc.pid}, Latvian eIDAS node
+(nginx) pid ${lv.pid}, store ${redis.url})
 
 Open a portal in a browser and log in with Mobile-ID, Smart-ID or the national OpenID Connect
 provider (add ?lang=et for Estonian login pages):
@@ -72,6 +73,11 @@ its login page and press "Log in" (or "Cancel"):
 
 ${oidcTable(oidc)}
 
+A Latvian citizen logs in through Latvia's eIDAS node, a second eidhub at ${lv.url}/
+(the eIDAS Proxy-Service of ${DEMO_EIDAS_COUNTRY.country}): choose "${DEMO_EIDAS_COUNTRY.displayName.en}" on eidhub's login page, and
+at the Latvian node log in with Mobile-ID as one of the Mobile-ID test citizens above; the portal
+learns what the Latvian node asserted (at the Tax office, Mary Änn is LVEE60001019906).
+
 Mary Änn (60001019906) can use all three methods: a portal with a pairwise subject sees the same
 sub whichever she chooses.
 
@@ -82,8 +88,11 @@ Administrators change what each portal receives at ${admin.url}
   OpenID Connect discovery: ${broker.url}/.well-known/openid-configuration
   JWK Set:                  ${broker.url}/jwks
   Health:                   ${broker.url}/healthz
+  eIDAS Connector metadata: ${broker.url}/saml/connector/metadata
+  Latvian Proxy-Service metadata: ${lv.url}/saml/proxy/metadata
 
 nginx's error log: ${broker.dir}/error.log
+Latvian eIDAS node's error log: ${lv.dir}/error.log
 Mobile-ID simulator's log: ${sim.dir}/sim.log
 Smart-ID simulator's log:  ${sidSim.dir}/sim.log
 National OIDC provider's log: ${oidc.dir}/sim.log

@@ -194,9 +194,8 @@ START_TEST(connector_round_trip)
     eh_saml_metadata_free(m);
 
     /* the certificate as anchor works as well as the bare public key */
-    ck_assert_int_eq(check(xml, "ec256.crt", EH_SAML_ROLE_CONNECTOR, NULL, now, NULL, why,
-                           sizeof(why)),
-                     EH_OK);
+    ck_assert_int_eq(
+        check(xml, "ec256.crt", EH_SAML_ROLE_CONNECTOR, NULL, now, NULL, why, sizeof(why)), EH_OK);
 
     /* the shape: Signature first, then Extensions, the descriptor, Organization */
     xmlDocPtr d = parse_ours(xml);
@@ -261,7 +260,8 @@ START_TEST(proxy_round_trip)
     eh_saml_metadata_free(m);
 
     xmlDocPtr d = parse_ours(xml);
-    xmlNodePtr root = xmlDocGetRootElement(d), idp = eh_saml_child(root, EH_NS_MD, "IDPSSODescriptor");
+    xmlNodePtr root = xmlDocGetRootElement(d),
+               idp = eh_saml_child(root, EH_NS_MD, "IDPSSODescriptor");
     size_t na = 0;
     ck_assert_ptr_nonnull(idp);
     ck_assert_ptr_null(eh_saml_child(root, EH_NS_MD, "Organization"));
@@ -274,9 +274,9 @@ START_TEST(proxy_round_trip)
     eh_attributes(&na);
     ck_assert_uint_eq(eh_saml_child_count(idp, EH_NS_SAML, "Attribute"), na);
     /* a Proxy's metadata is not a Connector's */
-    ck_assert_int_eq(check(xml, "ec256.pub.pem", EH_SAML_ROLE_CONNECTOR, NULL, now, NULL, why,
-                           sizeof(why)),
-                     EH_ERR_INVALID);
+    ck_assert_int_eq(
+        check(xml, "ec256.pub.pem", EH_SAML_ROLE_CONNECTOR, NULL, now, NULL, why, sizeof(why)),
+        EH_ERR_INVALID);
     xmlFreeDoc(d);
     free(xml);
     spec_clear(&s);
@@ -294,16 +294,16 @@ START_TEST(rsa_round_trip)
     free((char *)s.signing_cert_pem);
     s.signing_cert_pem = slurp("rsa3072.crt", NULL);
     xml = build_with(&s, "rsa3072.pem", EH_SAML_SIG_RSA_PSS_SHA512);
-    ck_assert_msg(check(xml, "rsa3072.crt", EH_SAML_ROLE_PROXY, PROXY_ID, now, &m, why,
-                        sizeof(why)) == EH_OK,
-                  "%s", why);
+    ck_assert_msg(
+        check(xml, "rsa3072.crt", EH_SAML_ROLE_PROXY, PROXY_ID, now, &m, why, sizeof(why)) == EH_OK,
+        "%s", why);
     ck_assert_uint_eq(eh_saml_keys_count(m->signing), 1);
     ck_assert_uint_eq(eh_saml_keys_count(m->encryption), 1);
     eh_saml_metadata_free(m);
     /* the EC anchor does not verify it */
-    ck_assert_int_eq(check(xml, "ec256.pub.pem", EH_SAML_ROLE_PROXY, PROXY_ID, now, NULL, why,
-                           sizeof(why)),
-                     EH_ERR_INVALID);
+    ck_assert_int_eq(
+        check(xml, "ec256.pub.pem", EH_SAML_ROLE_PROXY, PROXY_ID, now, NULL, why, sizeof(why)),
+        EH_ERR_INVALID);
     free(xml);
     spec_clear(&s);
 }
@@ -318,24 +318,24 @@ START_TEST(build_refuses)
     const char *enc = s.encryption_cert_pem;
 
     s.encryption_cert_pem = NULL; /* a Connector must publish one */
-    ck_assert_int_eq(eh_saml_metadata_build(&s, k, EH_SAML_SIG_ECDSA_SHA256, &xml, &len, why,
-                                            sizeof(why)),
-                     EH_ERR_INVALID);
+    ck_assert_int_eq(
+        eh_saml_metadata_build(&s, k, EH_SAML_SIG_ECDSA_SHA256, &xml, &len, why, sizeof(why)),
+        EH_ERR_INVALID);
     ck_assert_ptr_null(xml);
     s.encryption_cert_pem = "not a certificate";
-    ck_assert_int_eq(eh_saml_metadata_build(&s, k, EH_SAML_SIG_ECDSA_SHA256, &xml, &len, why,
-                                            sizeof(why)),
-                     EH_ERR_INVALID);
+    ck_assert_int_eq(
+        eh_saml_metadata_build(&s, k, EH_SAML_SIG_ECDSA_SHA256, &xml, &len, why, sizeof(why)),
+        EH_ERR_INVALID);
     s.encryption_cert_pem = enc;
     s.entity_id = NULL;
-    ck_assert_int_eq(eh_saml_metadata_build(&s, k, EH_SAML_SIG_ECDSA_SHA256, &xml, &len, why,
-                                            sizeof(why)),
-                     EH_ERR_INVALID);
+    ck_assert_int_eq(
+        eh_saml_metadata_build(&s, k, EH_SAML_SIG_ECDSA_SHA256, &xml, &len, why, sizeof(why)),
+        EH_ERR_INVALID);
     s.entity_id = CONNECTOR_ID;
     /* an EC key cannot make an RSA-PSS signature */
-    ck_assert_int_ne(eh_saml_metadata_build(&s, k, EH_SAML_SIG_RSA_PSS_SHA256, &xml, &len, why,
-                                            sizeof(why)),
-                     EH_OK);
+    ck_assert_int_ne(
+        eh_saml_metadata_build(&s, k, EH_SAML_SIG_RSA_PSS_SHA256, &xml, &len, why, sizeof(why)),
+        EH_OK);
     ck_assert_ptr_null(xml);
     eh_saml_keys_free(k);
     spec_clear(&s);
@@ -355,9 +355,9 @@ START_TEST(refuses_unsigned)
     xmlUnlinkNode(sig);
     xmlFreeNode(sig);
     ck_assert_int_eq(eh_saml_doc_text(d, &bare, &len), EH_OK);
-    ck_assert_int_eq(check(bare, "ec256.pub.pem", EH_SAML_ROLE_CONNECTOR, NULL, now, NULL, why,
-                           sizeof(why)),
-                     EH_ERR_INVALID);
+    ck_assert_int_eq(
+        check(bare, "ec256.pub.pem", EH_SAML_ROLE_CONNECTOR, NULL, now, NULL, why, sizeof(why)),
+        EH_ERR_INVALID);
     ck_assert_str_eq(why, "metadata is not signed");
     xmlFreeDoc(d);
     free(bare);
@@ -380,8 +380,8 @@ START_TEST(refuses_attacker)
                      EH_ERR_INVALID);
     ck_assert_ptr_nonnull(strstr(why, "signature"));
     /* the same document is good for whoever trusts the attacker's key */
-    ck_assert_int_eq(check(xml, "attacker.pub.pem", EH_SAML_ROLE_CONNECTOR, CONNECTOR_ID, now,
-                           NULL, why, sizeof(why)),
+    ck_assert_int_eq(check(xml, "attacker.pub.pem", EH_SAML_ROLE_CONNECTOR, CONNECTOR_ID, now, NULL,
+                           why, sizeof(why)),
                      EH_OK);
     free(xml);
     spec_clear(&s);
@@ -396,9 +396,9 @@ START_TEST(refuses_tampered)
 
     ck_assert_ptr_nonnull(p);
     memcpy(p, "connector.example.ev", 20); /* the ACS moved after signing */
-    ck_assert_int_eq(check(xml, "ec256.pub.pem", EH_SAML_ROLE_CONNECTOR, NULL, now, NULL, why,
-                           sizeof(why)),
-                     EH_ERR_INVALID);
+    ck_assert_int_eq(
+        check(xml, "ec256.pub.pem", EH_SAML_ROLE_CONNECTOR, NULL, now, NULL, why, sizeof(why)),
+        EH_ERR_INVALID);
     free(xml);
 }
 END_TEST
@@ -408,9 +408,9 @@ START_TEST(refuses_expired)
     int64_t now = (int64_t)time(NULL);
     char *xml = build_role(EH_SAML_ROLE_CONNECTOR, now - 2 * DAY), why[200] = "";
 
-    ck_assert_int_eq(check(xml, "ec256.pub.pem", EH_SAML_ROLE_CONNECTOR, NULL, now, NULL, why,
-                           sizeof(why)),
-                     EH_ERR_INVALID);
+    ck_assert_int_eq(
+        check(xml, "ec256.pub.pem", EH_SAML_ROLE_CONNECTOR, NULL, now, NULL, why, sizeof(why)),
+        EH_ERR_INVALID);
     ck_assert_str_eq(why, "metadata has expired (validUntil)");
     /* at a time it was valid it passes */
     ck_assert_int_eq(check(xml, "ec256.pub.pem", EH_SAML_ROLE_CONNECTOR, NULL, now - 2 * DAY + 10,
@@ -437,21 +437,20 @@ START_TEST(refuses_missing_valid_until)
     char *xml = build_role(EH_SAML_ROLE_PROXY, now), why[200] = "";
     char *bad = resign(xml, drop_valid_until, NULL);
 
-    ck_assert_int_eq(check(bad, "ec256.pub.pem", EH_SAML_ROLE_PROXY, NULL, now, NULL, why,
-                           sizeof(why)),
-                     EH_ERR_INVALID);
+    ck_assert_int_eq(
+        check(bad, "ec256.pub.pem", EH_SAML_ROLE_PROXY, NULL, now, NULL, why, sizeof(why)),
+        EH_ERR_INVALID);
     ck_assert_str_eq(why, "metadata has no validUntil");
     free(bad);
     bad = resign(xml, set_valid_until, "tomorrow");
-    ck_assert_int_eq(check(bad, "ec256.pub.pem", EH_SAML_ROLE_PROXY, NULL, now, NULL, why,
-                           sizeof(why)),
-                     EH_ERR_INVALID);
+    ck_assert_int_eq(
+        check(bad, "ec256.pub.pem", EH_SAML_ROLE_PROXY, NULL, now, NULL, why, sizeof(why)),
+        EH_ERR_INVALID);
     free(bad);
     /* resigning alone keeps it good */
     bad = resign(xml, NULL, NULL);
-    ck_assert_int_eq(check(bad, "ec256.pub.pem", EH_SAML_ROLE_PROXY, NULL, now, NULL, why,
-                           sizeof(why)),
-                     EH_OK);
+    ck_assert_int_eq(
+        check(bad, "ec256.pub.pem", EH_SAML_ROLE_PROXY, NULL, now, NULL, why, sizeof(why)), EH_OK);
     free(bad);
     free(xml);
 }
@@ -503,23 +502,23 @@ START_TEST(refuses_no_endpoint)
     char why[200] = "", *bad;
 
     bad = resign(con, drop_endpoints, NULL);
-    ck_assert_int_eq(check(bad, "ec256.pub.pem", EH_SAML_ROLE_CONNECTOR, NULL, now, NULL, why,
-                           sizeof(why)),
-                     EH_ERR_INVALID);
+    ck_assert_int_eq(
+        check(bad, "ec256.pub.pem", EH_SAML_ROLE_CONNECTOR, NULL, now, NULL, why, sizeof(why)),
+        EH_ERR_INVALID);
     ck_assert_str_eq(why, "no HTTP-POST endpoint for the role");
     free(bad);
     bad = resign(pro, drop_endpoints, NULL);
-    ck_assert_int_eq(check(bad, "ec256.pub.pem", EH_SAML_ROLE_PROXY, NULL, now, NULL, why,
-                           sizeof(why)),
-                     EH_ERR_INVALID);
+    ck_assert_int_eq(
+        check(bad, "ec256.pub.pem", EH_SAML_ROLE_PROXY, NULL, now, NULL, why, sizeof(why)),
+        EH_ERR_INVALID);
     free(bad);
     bad = resign(pro, redirect_only, NULL); /* HTTP-Redirect alone is not enough */
-    ck_assert_int_eq(check(bad, "ec256.pub.pem", EH_SAML_ROLE_PROXY, NULL, now, NULL, why,
-                           sizeof(why)),
-                     EH_ERR_INVALID);
+    ck_assert_int_eq(
+        check(bad, "ec256.pub.pem", EH_SAML_ROLE_PROXY, NULL, now, NULL, why, sizeof(why)),
+        EH_ERR_INVALID);
     free(bad);
     static const char *const bad_urls[] = {"javascript:alert(1)", "/relative/acs",
-                                           "https:///nohost", "https://a.example/x y",
+                                           "https:///nohost",     "https://a.example/x y",
                                            "ftp://a.example/acs", "https://u@a.example/acs"};
     for (size_t i = 0; i < sizeof(bad_urls) / sizeof(bad_urls[0]); i++) {
         bad = resign(con, set_location, (void *)bad_urls[i]);
@@ -544,9 +543,9 @@ START_TEST(refuses_doctype)
     ck_assert_int_ge(asprintf(&bad, "%.*s<!DOCTYPE md:EntityDescriptor [<!ENTITY x \"y\">]>%s",
                               (int)(p + 2 - xml), xml, p + 2),
                      0);
-    ck_assert_int_eq(check(bad, "ec256.pub.pem", EH_SAML_ROLE_CONNECTOR, NULL, now, NULL, why,
-                           sizeof(why)),
-                     EH_ERR_INVALID);
+    ck_assert_int_eq(
+        check(bad, "ec256.pub.pem", EH_SAML_ROLE_CONNECTOR, NULL, now, NULL, why, sizeof(why)),
+        EH_ERR_INVALID);
     ck_assert_str_eq(why, "DOCTYPE refused");
     free(bad);
     free(xml);
@@ -632,24 +631,24 @@ START_TEST(refuses_unusable_keys)
     /* a too small signing key is skipped; none left: refused */
     args[0] = "signing", args[1] = small;
     bad = resign(con, set_certs, args);
-    ck_assert_int_eq(check(bad, "ec256.pub.pem", EH_SAML_ROLE_CONNECTOR, NULL, now, NULL, why,
-                           sizeof(why)),
-                     EH_ERR_INVALID);
+    ck_assert_int_eq(
+        check(bad, "ec256.pub.pem", EH_SAML_ROLE_CONNECTOR, NULL, now, NULL, why, sizeof(why)),
+        EH_ERR_INVALID);
     ck_assert_str_eq(why, "no usable signing key (RSA >= 3072 or EC >= 256 bits)");
     free(bad);
     /* garbage in X509Certificate likewise */
     args[1] = "AAAA";
     bad = resign(con, set_certs, args);
-    ck_assert_int_eq(check(bad, "ec256.pub.pem", EH_SAML_ROLE_CONNECTOR, NULL, now, NULL, why,
-                           sizeof(why)),
-                     EH_ERR_INVALID);
+    ck_assert_int_eq(
+        check(bad, "ec256.pub.pem", EH_SAML_ROLE_CONNECTOR, NULL, now, NULL, why, sizeof(why)),
+        EH_ERR_INVALID);
     free(bad);
     /* a Connector's encryption key must be RSA >= 3072 */
     args[0] = "encryption", args[1] = small;
     bad = resign(con, set_certs, args);
-    ck_assert_int_eq(check(bad, "ec256.pub.pem", EH_SAML_ROLE_CONNECTOR, NULL, now, NULL, why,
-                           sizeof(why)),
-                     EH_ERR_INVALID);
+    ck_assert_int_eq(
+        check(bad, "ec256.pub.pem", EH_SAML_ROLE_CONNECTOR, NULL, now, NULL, why, sizeof(why)),
+        EH_ERR_INVALID);
     ck_assert_str_eq(why, "no usable encryption key (RSA >= 3072 bits)");
     free(bad);
     {
@@ -665,21 +664,20 @@ START_TEST(refuses_unusable_keys)
     }
     args[1] = ec;
     bad = resign(con, set_certs, args);
-    ck_assert_int_eq(check(bad, "ec256.pub.pem", EH_SAML_ROLE_CONNECTOR, NULL, now, NULL, why,
-                           sizeof(why)),
-                     EH_ERR_INVALID);
+    ck_assert_int_eq(
+        check(bad, "ec256.pub.pem", EH_SAML_ROLE_CONNECTOR, NULL, now, NULL, why, sizeof(why)),
+        EH_ERR_INVALID);
     free(bad);
     bad = resign(con, drop_encryption, NULL);
-    ck_assert_int_eq(check(bad, "ec256.pub.pem", EH_SAML_ROLE_CONNECTOR, NULL, now, NULL, why,
-                           sizeof(why)),
-                     EH_ERR_INVALID);
+    ck_assert_int_eq(
+        check(bad, "ec256.pub.pem", EH_SAML_ROLE_CONNECTOR, NULL, now, NULL, why, sizeof(why)),
+        EH_ERR_INVALID);
     free(bad);
     /* a Proxy needs none: its encryption keys are only collected */
     char *pro = build_role(EH_SAML_ROLE_PROXY, now);
     bad = resign(pro, drop_encryption, NULL);
-    ck_assert_int_eq(check(bad, "ec256.pub.pem", EH_SAML_ROLE_PROXY, NULL, now, &m, why,
-                           sizeof(why)),
-                     EH_OK);
+    ck_assert_int_eq(
+        check(bad, "ec256.pub.pem", EH_SAML_ROLE_PROXY, NULL, now, &m, why, sizeof(why)), EH_OK);
     ck_assert_uint_eq(eh_saml_keys_count(m->encryption), 0);
     eh_saml_metadata_free(m);
     free(bad);
@@ -728,14 +726,14 @@ START_TEST(extensions)
     eh_saml_metadata_free(m);
     free(bad);
     bad = resign(con, set_sp_type, "semi-public");
-    ck_assert_int_eq(check(bad, "ec256.pub.pem", EH_SAML_ROLE_CONNECTOR, NULL, now, NULL, why,
-                           sizeof(why)),
-                     EH_ERR_INVALID);
+    ck_assert_int_eq(
+        check(bad, "ec256.pub.pem", EH_SAML_ROLE_CONNECTOR, NULL, now, NULL, why, sizeof(why)),
+        EH_ERR_INVALID);
     free(bad);
     bad = resign(con, set_country, "Estonia");
-    ck_assert_int_eq(check(bad, "ec256.pub.pem", EH_SAML_ROLE_CONNECTOR, NULL, now, NULL, why,
-                           sizeof(why)),
-                     EH_ERR_INVALID);
+    ck_assert_int_eq(
+        check(bad, "ec256.pub.pem", EH_SAML_ROLE_CONNECTOR, NULL, now, NULL, why, sizeof(why)),
+        EH_ERR_INVALID);
     ck_assert_str_eq(why, "NodeCountry is not a country code");
     free(bad);
     free(con);
@@ -880,8 +878,7 @@ START_TEST(peers_expired_copy_dropped)
     eh_saml_peers *p = peers_one(&e, EH_SAML_ROLE_CONNECTOR, CONNECTOR_ID, 3600);
     const eh_saml_metadata *m = NULL;
 
-    ck_assert_msg(eh_saml_peers_get(p, CONNECTOR_ID, 1, &m, why, sizeof(why)) == EH_OK, "%s",
-                  why);
+    ck_assert_msg(eh_saml_peers_get(p, CONNECTOR_ID, 1, &m, why, sizeof(why)) == EH_OK, "%s", why);
     ck_assert_str_eq(m->sp_type, "public");
     eh_saml_peers_release(p, m);
     sleep(5); /* validUntil passes; the file still holds the same, now expired, document */
@@ -944,9 +941,9 @@ START_TEST(peers_config_errors)
 
     /* a missing file is not a configuration error: it may appear later */
     ck_assert_int_eq(eh_saml_peers_new(&def, 1, 60, 1000, &p, why, sizeof(why)), EH_OK);
-    ck_assert_int_eq(eh_saml_peers_get(p, "EE", 0, &(const eh_saml_metadata *){NULL}, why,
-                                       sizeof(why)),
-                     EH_ERR_IO);
+    ck_assert_int_eq(
+        eh_saml_peers_get(p, "EE", 0, &(const eh_saml_metadata *){NULL}, why, sizeof(why)),
+        EH_ERR_IO);
     eh_saml_peers_free(p);
     p = NULL;
 
@@ -967,9 +964,9 @@ START_TEST(peers_config_errors)
     ck_assert_int_eq(eh_saml_peers_new(defs, 2, 60, 1000, &p, why, sizeof(why)), EH_ERR_CONFIG);
     ck_assert_ptr_null(p);
     ck_assert_int_eq(eh_saml_peers_new(NULL, 0, 60, 1000, &p, why, sizeof(why)), EH_OK);
-    ck_assert_int_eq(eh_saml_peers_get(p, "EE", 0, &(const eh_saml_metadata *){NULL}, why,
-                                       sizeof(why)),
-                     EH_ERR_NOT_FOUND);
+    ck_assert_int_eq(
+        eh_saml_peers_get(p, "EE", 0, &(const eh_saml_metadata *){NULL}, why, sizeof(why)),
+        EH_ERR_NOT_FOUND);
     eh_saml_peers_free(p);
 
     free(small);
@@ -1093,7 +1090,7 @@ START_TEST(peers_fork)
     eh_saml_peers *p = peers_one(&e, EH_SAML_ROLE_PROXY, NULL, 3600);
     const eh_saml_metadata *m = NULL;
 
-    ck_assert_int_eq(run_child(p), 0); /* before any thread */
+    ck_assert_int_eq(run_child(p), 0);                     /* before any thread */
     ck_assert_int_eq(eh_saml_peers_age_s(p, 0, NULL), -1); /* the child's fetch stays there */
     ck_assert_int_eq(eh_saml_peers_get(p, "EE", 0, &m, why, sizeof(why)), EH_OK);
     eh_saml_peers_release(p, m);
