@@ -69,6 +69,14 @@ eh_rc eh_flow_txn_or_page(struct eh_broker *b, const eh_http_request *req, int t
 struct eh_buf;
 void eh_login_append_cancel(struct eh_buf *out, const eh_txn *txn, const char *locale);
 
+/* eh_login_failure_page fills resp with a page of a backend's flow that
+ * tells the citizen what went wrong (the catalog text of message_key, under
+ * the title title_key), with "Try again" (a link to retry_href, when not
+ * NULL), "Choose another way" (/login) and "Cancel". */
+eh_rc eh_login_failure_page(eh_http_response *resp, int status, const eh_txn *txn,
+                            const char *title_key, const char *message_key,
+                            const char *retry_href);
+
 /* Handlers (dispatch table):
  *   GET  /login    the method-choice page of the request's transaction
  *   POST /cancel   the citizen gives up: the requester gets access_denied

@@ -64,6 +64,37 @@ void eh_login_append_cancel(eh_buf *out, const eh_txn *txn, const char *locale)
     eh_buf_append(out, "</button></form>\n");
 }
 
+eh_rc eh_login_failure_page(eh_http_response *resp, int status, const eh_txn *txn,
+                            const char *title_key, const char *message_key,
+                            const char *retry_href)
+{
+    const char *locale = txn->authn->locale ? txn->authn->locale : "en";
+    char *html = NULL;
+    eh_buf body;
+    eh_rc rc;
+
+    eh_buf_init(&body);
+    eh_buf_append(&body, "<p class=\"error\" role=\"alert\" id=\"error\">");
+    eh_buf_append_html(&body, eh_i18n(locale, message_key));
+    eh_buf_append(&body, "</p>\n");
+    if (retry_href != NULL) {
+        eh_buf_append(&body, "<p><a class=\"button\" id=\"try-again\" href=\"");
+        eh_buf_append_html(&body, retry_href);
+        eh_buf_append(&body, "\">");
+        eh_buf_append_html(&body, eh_i18n(locale, "try_again"));
+        eh_buf_append(&body, "</a></p>\n");
+    }
+    eh_buf_append(&body, "<p><a id=\"choose-another\" href=\"/login\">");
+    eh_buf_append_html(&body, eh_i18n(locale, "oidc_choose_another"));
+    eh_buf_append(&body, "</a></p>\n");
+    eh_login_append_cancel(&body, txn, locale);
+    rc = eh_buf_finish(&body, &html, NULL);
+    if (rc == EH_OK)
+        rc = eh_page_send(resp, status, locale, eh_i18n(locale, title_key), NULL, html);
+    free(html);
+    return rc;
+}
+
 eh_rc eh_login_handle(eh_broker *b, const eh_http_request *req, eh_http_response *resp)
 {
     eh_txn *txn = NULL;

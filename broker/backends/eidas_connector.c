@@ -52,36 +52,12 @@ static int set_str(json_t *obj, const char *name, const char *v)
     return json_object_set_new(obj, name, json_string(v)) == 0;
 }
 
-/* send_failure tells the citizen what went wrong (catalog key), with "Try
- * again" (when the country is known), "Choose another way" and "Cancel". */
+/* send_failure tells the citizen what went wrong (message key), with "Try
+ * again" (the country c, when known), "Choose another way" and "Cancel". */
 static eh_rc send_failure(eh_http_response *resp, int status, const eh_txn *txn,
                           const eh_eidas_country *c, const char *key)
 {
-    const char *locale = locale_of(txn);
-    char *html = NULL;
-    eh_buf body;
-    eh_rc rc;
-
-    eh_buf_init(&body);
-    eh_buf_append(&body, "<p class=\"error\" role=\"alert\" id=\"error\">");
-    eh_buf_append_html(&body, eh_i18n(locale, key));
-    eh_buf_append(&body, "</p>\n");
-    if (c != NULL) {
-        eh_buf_append(&body, "<p><a class=\"button\" id=\"try-again\" href=\"");
-        eh_buf_append_html(&body, c->href);
-        eh_buf_append(&body, "\">");
-        eh_buf_append_html(&body, eh_i18n(locale, "try_again"));
-        eh_buf_append(&body, "</a></p>\n");
-    }
-    eh_buf_append(&body, "<p><a id=\"choose-another\" href=\"/login\">");
-    eh_buf_append_html(&body, eh_i18n(locale, "oidc_choose_another"));
-    eh_buf_append(&body, "</a></p>\n");
-    eh_login_append_cancel(&body, txn, locale);
-    rc = eh_buf_finish(&body, &html, NULL);
-    if (rc == EH_OK)
-        rc = eh_page_send(resp, status, locale, eh_i18n(locale, "eidas_title"), NULL, html);
-    free(html);
-    return rc;
+    return eh_login_failure_page(resp, status, txn, "eidas_title", key, c != NULL ? c->href : NULL);
 }
 
 /* add_requested adds the eIDAS attribute uri to list once (required when

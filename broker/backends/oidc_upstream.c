@@ -70,31 +70,7 @@ static const char *log_safe(const char *s)
 static eh_rc send_failure(eh_http_response *resp, int status, const eh_txn *txn,
                           const eh_oidcup_provider *p, const char *key)
 {
-    const char *locale = locale_of(txn);
-    char *html = NULL;
-    eh_buf body;
-    eh_rc rc;
-
-    eh_buf_init(&body);
-    eh_buf_append(&body, "<p class=\"error\" role=\"alert\" id=\"error\">");
-    eh_buf_append_html(&body, eh_i18n(locale, key));
-    eh_buf_append(&body, "</p>\n");
-    if (p != NULL) {
-        eh_buf_append(&body, "<p><a class=\"button\" id=\"try-again\" href=\"");
-        eh_buf_append_html(&body, p->href);
-        eh_buf_append(&body, "\">");
-        eh_buf_append_html(&body, eh_i18n(locale, "try_again"));
-        eh_buf_append(&body, "</a></p>\n");
-    }
-    eh_buf_append(&body, "<p><a id=\"choose-another\" href=\"/login\">");
-    eh_buf_append_html(&body, eh_i18n(locale, "oidc_choose_another"));
-    eh_buf_append(&body, "</a></p>\n");
-    eh_login_append_cancel(&body, txn, locale);
-    rc = eh_buf_finish(&body, &html, NULL);
-    if (rc == EH_OK)
-        rc = eh_page_send(resp, status, locale, eh_i18n(locale, "oidc_title"), NULL, html);
-    free(html);
-    return rc;
+    return eh_login_failure_page(resp, status, txn, "oidc_title", key, p != NULL ? p->href : NULL);
 }
 
 /* set_str sets member name of obj to a copy of v. */

@@ -422,57 +422,6 @@ static const char *localized(const connector *c, const char *locale)
     return json_string_value(v);
 }
 
-/* b64_decode decodes standard base64 text (ASCII white space, as line
- * breaks, ignored) into a new buffer (*out, caller frees; *len). At most
- * max bytes of output: EH_ERR_TOO_LARGE beyond. */
-static eh_rc b64_decode(const char *text, size_t max, unsigned char **out, size_t *len)
-{
-    size_t n = strlen(text), k = 0, pad = 0;
-    char *clean = malloc(n + 1);
-    unsigned char *bin = NULL;
-    int got;
-    eh_rc rc = EH_ERR_INVALID;
-
-    *out = NULL;
-    if (clean == NULL)
-        return EH_ERR_NOMEM;
-    for (size_t i = 0; i < n; i++) {
-        char ch = text[i];
-        if (ch == ' ' || ch == '\t' || ch == '\r' || ch == '\n')
-            continue;
-        if (!((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
-              ch == '+' || ch == '/' || ch == '='))
-            goto cleanup;
-        clean[k++] = ch;
-    }
-    clean[k] = '\0';
-    if (k == 0 || k % 4 != 0)
-        goto cleanup;
-    pad = clean[k - 1] == '=' ? (clean[k - 2] == '=' ? 2 : 1) : 0;
-    if (strcspn(clean, "=") != k - pad) /* '=' only as the final padding */
-        goto cleanup;
-    if (k / 4 * 3 - pad > max) {
-        rc = EH_ERR_TOO_LARGE;
-        goto cleanup;
-    }
-    rc = EH_ERR_NOMEM;
-    if ((bin = malloc(k / 4 * 3 + 1)) == NULL)
-        goto cleanup;
-    rc = EH_ERR_INVALID;
-    got = EVP_DecodeBlock(bin, (const unsigned char *)clean, (int)k);
-    if (got < 0 || (size_t)got < pad)
-        goto cleanup;
-    *len = (size_t)got - pad;
-    bin[*len] = '\0';
-    *out = bin;
-    bin = NULL;
-    rc = EH_OK;
-cleanup:
-    free(clean);
-    free(bin);
-    return rc;
-}
-
 #ifdef EH_HAVE_ZLIB
 /* inflate_raw inflates len bytes of raw DEFLATE (RFC 1951, the Redirect
  * binding's encoding) into a new NUL-terminated buffer (*out, caller frees;
@@ -782,7 +731,7 @@ eh_rc eh_eidas_proxy_sso_handle(struct eh_broker *b, const eh_http_request *req,
         goto cleanup;
     }
 #endif
-    rc = b64_decode(saml, REQUEST_XML_MAX, &xml, &xml_len);
+    rc = eh_saml_b64_decode(saml, strlen(saml), REQUEST_XML_MAX, (char **)&xml, &xml_len);
 #ifdef EH_HAVE_ZLIB
     if (rc == EH_OK && req->method != EH_HTTP_POST) {
         /* HTTP-Redirect: the same document, DEFLATE-compressed */
