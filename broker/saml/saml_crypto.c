@@ -571,13 +571,23 @@ out:
 }
 
 /* ------------------------------------------------------------ encryption */
+/* mngr_with returns a keys manager holding only the keys of k of type
+ * evp_id: a simple keys store, no X509 store (the default one would load
+ * the system's CA bundle at every call, and no certificate is ever trusted
+ * here). */
 static xmlSecKeysMngrPtr mngr_with(const eh_saml_keys *k, int evp_id)
 {
     xmlSecKeysMngrPtr m = xmlSecKeysMngrCreate();
+    xmlSecKeyStorePtr store;
     if (m == NULL)
         return NULL;
-    if (xmlSecOpenSSLAppDefaultKeysMngrInit(m) < 0)
+    store = xmlSecKeyStoreCreate(xmlSecSimpleKeysStoreId);
+    if (store == NULL || xmlSecKeysMngrAdoptKeysStore(m, store) < 0) {
+        if (store != NULL)
+            xmlSecKeyStoreDestroy(store);
         goto fail;
+    }
+    m->getKey = xmlSecKeysMngrGetKey;
     for (size_t i = 0; i < k->n; i++) {
         if (!key_is(k->k[i], evp_id))
             continue;
