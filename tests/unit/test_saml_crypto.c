@@ -4,9 +4,18 @@
  * make-vectors.sh), and AES-GCM encryption. */
 #include "tests/unit/suites.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 
 #include <libxml/c14n.h>
 #include <libxml/parser.h>
@@ -470,6 +479,155 @@ START_TEST(wrapping_uses_only_the_covered_node)
 }
 END_TEST
 
+/* signed_text signs ASSERTION with ec256 (the signature after Issuer) and
+ * returns the document's text (caller frees); it verifies untouched with
+ * ec256.pub.pem, so any refusal of an edited copy is the edit's. */
+static char *signed_text(void)
+{
+    char why[200] = "";
+    eh_saml_keys *sk = keys("ec256.pem"), *vk = keys("ec256.pub.pem");
+    xmlDocPtr d = parse_str(ASSERTION);
+    xmlNodePtr root = xmlDocGetRootElement(d), cov = NULL;
+    xmlChar *txt = NULL;
+    int tl = 0;
+    char *out;
+
+    ck_assert_msg(eh_saml_sign(d, root, root->children, EH_SAML_SIG_ECDSA_SHA256, sk, why,
+                               sizeof(why)) == EH_OK,
+                  "%s", why);
+    xmlDocDumpMemory(d, &txt, &tl);
+    xmlFreeDoc(d);
+    d = parse_str((const char *)txt);
+    ck_assert_msg(verify_root(d, vk, &cov, why, sizeof(why)) == EH_OK, "%s", why);
+    xmlFreeDoc(d);
+    out = strdup((const char *)txt);
+    xmlFree(txt);
+    eh_saml_keys_free(sk);
+    eh_saml_keys_free(vk);
+    return out;
+}
+
+/* refused_for verifies text with ec256.pub.pem and expects rc and the
+ * reason want (not the signature mismatch the edit also causes); returns
+ * the seconds it took. */
+static double refused_for(const char *text, eh_rc rc, const char *want)
+{
+    char why[200] = "";
+    eh_saml_keys *vk = keys("ec256.pub.pem");
+    xmlDocPtr d = parse_str(text);
+    xmlNodePtr cov = (xmlNodePtr)1;
+    struct timespec t0, t1;
+
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    ck_assert_int_eq(verify_root(d, vk, &cov, why, sizeof(why)), rc);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    ck_assert_str_eq(why, want);
+    ck_assert_ptr_null(cov);
+    xmlFreeDoc(d);
+    eh_saml_keys_free(vk);
+    return (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+}
+
+#define EXC_C14N_TRANSFORM "<ds:Transform Algorithm=\"http://www.w3.org/2001/10/xml-exc-c14n#\"/>"
+
+START_TEST(refuses_other_reference_transforms)
+{
+    /* each one added to the Reference's Transforms (before exc-c14n), or
+     * replacing it: XSLT (the classic one, with a stylesheet that would
+     * fetch a document), XPath, XPath Filter 2.0, base64, inclusive c14n */
+    static const char *const added[] = {
+        "<ds:Transform Algorithm=\"http://www.w3.org/TR/1999/REC-xslt-19991116\">"
+        "<xsl:stylesheet xmlns:xsl=\"http://www.w3.org/1999/XSL/Transform\" version=\"1.0\">"
+        "<xsl:template match=\"/\"><xsl:copy-of select=\"document('http://127.0.0.1:1/x')\"/>"
+        "</xsl:template></xsl:stylesheet></ds:Transform>",
+        "<ds:Transform Algorithm=\"http://www.w3.org/TR/1999/REC-xpath-19991116\">"
+        "<ds:XPath>not(ancestor-or-self::saml:Subject)</ds:XPath></ds:Transform>",
+        "<ds:Transform Algorithm=\"http://www.w3.org/2002/06/xmldsig-filter2\">"
+        "<dsig-xpath:XPath xmlns:dsig-xpath=\"http://www.w3.org/2002/06/xmldsig-filter2\" "
+        "Filter=\"subtract\">//saml:Subject</dsig-xpath:XPath></ds:Transform>",
+        "<ds:Transform Algorithm=\"http://www.w3.org/2000/09/xmldsig#base64\"/>",
+        "<ds:Transform Algorithm=\"http://www.w3.org/TR/2001/REC-xml-c14n-20010315\"/>",
+    };
+    char *text = signed_text();
+
+    for (size_t i = 0; i < sizeof(added) / sizeof(added[0]); i++) {
+        size_t n = strlen(added[i]) + strlen(EXC_C14N_TRANSFORM) + 1;
+        char *both = malloc(n), *before, *instead;
+        snprintf(both, n, "%s%s", added[i], EXC_C14N_TRANSFORM);
+        before = replace(text, EXC_C14N_TRANSFORM, both);
+        instead = replace(text, EXC_C14N_TRANSFORM, added[i]);
+        ck_assert_msg(refused_for(before, EH_ERR_CRYPTO, "reference transform not allowed") < 1.0,
+                      "%zu", i);
+        refused_for(instead, EH_ERR_CRYPTO, "reference transform not allowed");
+        free(both);
+        free(before);
+        free(instead);
+    }
+    /* an allowed transform carrying an XPath parameter */
+    char *param = replace(text, EXC_C14N_TRANSFORM,
+                          "<ds:Transform Algorithm=\"http://www.w3.org/2001/10/xml-exc-c14n#\">"
+                          "<ds:XPath>//saml:Issuer</ds:XPath></ds:Transform>");
+    refused_for(param, EH_ERR_CRYPTO, "reference transform parameters not allowed");
+    free(param);
+    free(text);
+}
+END_TEST
+
+START_TEST(refuses_external_reference_uris)
+{
+    /* a listener that would see any fetch of the http URI, and a FIFO with
+     * one byte in it that any read of the file URI would take (or block on) */
+    struct sockaddr_in sa = {0};
+    socklen_t sl = sizeof(sa);
+    char *dir = eh_test_tmpdir(), fifo[512], uri[600], c = 'x';
+    int lsock = socket(AF_INET, SOCK_STREAM, 0), ffd;
+    char *text = signed_text();
+
+    ck_assert_int_ge(lsock, 0);
+    sa.sin_family = AF_INET;
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ck_assert_int_eq(bind(lsock, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    ck_assert_int_eq(listen(lsock, 4), 0);
+    ck_assert_int_eq(getsockname(lsock, (struct sockaddr *)&sa, &sl), 0);
+    ck_assert_int_eq(fcntl(lsock, F_SETFL, O_NONBLOCK), 0);
+    snprintf(fifo, sizeof(fifo), "%s/fifo", dir);
+    ck_assert_int_eq(mkfifo(fifo, 0600), 0);
+    ffd = open(fifo, O_RDWR | O_NONBLOCK);
+    ck_assert_int_ge(ffd, 0);
+    ck_assert_int_eq(write(ffd, &c, 1), 1);
+
+    const char *uris[] = {NULL, NULL, "file:///etc/passwd", "http://127.0.0.1:1/a.xml",
+                          "other.xml#_a1", "", "#xpointer(/)", "#xpointer(id('_a1'))"};
+    char http[128];
+    snprintf(http, sizeof(http), "http://127.0.0.1:%u/assertion.xml", ntohs(sa.sin_port));
+    snprintf(uri, sizeof(uri), "file://%s", fifo);
+    uris[0] = http;
+    uris[1] = uri;
+    alarm(30); /* a blocked read of the FIFO ends the run instead of hanging it */
+    for (size_t i = 0; i < sizeof(uris) / sizeof(uris[0]); i++) {
+        char attr[700], *edited;
+        snprintf(attr, sizeof(attr), "URI=\"%s\"", uris[i]);
+        edited = replace(text, "URI=\"#_a1\"", attr);
+        ck_assert_msg(refused_for(edited, EH_ERR_INVALID,
+                                  "Reference does not point at the signed element") < 1.0,
+                      "%zu", i);
+        free(edited);
+    }
+    alarm(0);
+    /* nobody connected, nobody read */
+    ck_assert_int_lt(accept(lsock, NULL, NULL), 0);
+    ck_assert(errno == EAGAIN || errno == EWOULDBLOCK);
+    c = 0;
+    ck_assert_int_eq(read(ffd, &c, 1), 1);
+    ck_assert_int_eq(c, 'x');
+    close(ffd);
+    close(lsock);
+    free(text);
+    eh_test_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
 START_TEST(parse_refuses_doctype_entities_depth_size)
 {
     char why[200] = "";
@@ -615,6 +773,8 @@ Suite *suite_saml_crypto(void)
     tcase_add_test(tc, ignores_untrusted_keyinfo);
     tcase_add_test(tc, wrapping_uses_only_the_covered_node);
     tcase_add_test(tc, parse_refuses_doctype_entities_depth_size);
+    tcase_add_test(tc, refuses_other_reference_transforms);
+    tcase_add_test(tc, refuses_external_reference_uris);
     suite_add_tcase(s, tc);
     tc = tcase_create("encrypt");
     tcase_set_timeout(tc, 60);
