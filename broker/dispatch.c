@@ -54,6 +54,7 @@ static const eh_route eh_routes[] = {
     /* eIDAS Proxy-Service (frontend) */
     {GET_HEAD, "/saml/proxy/metadata", eh_eidas_proxy_metadata_handle, BLOCKS},
     {GET_POST, "/saml/proxy/sso", eh_eidas_proxy_sso_handle, BLOCKS},
+    {EH_HTTP_POST, "/saml/proxy/slo", eh_eidas_proxy_slo_handle, BLOCKS},
     /* the flow between frontends and backends */
     {GET_HEAD, "/login", eh_login_handle, BLOCKS},
     {EH_HTTP_POST, "/cancel", eh_cancel_handle, BLOCKS},
@@ -85,6 +86,7 @@ static const eh_route eh_routes[] = {
     {GET_HEAD, "/auth/eidas", eh_eidas_connector_start_handle, BLOCKS},
     {EH_HTTP_POST, "/auth/eidas/acs", eh_eidas_connector_acs_handle, BLOCKS},
     {GET_HEAD, "/auth/eidas/return", eh_eidas_connector_return_handle, BLOCKS},
+    {EH_HTTP_POST, "/saml/connector/slo", eh_eidas_connector_slo_handle, BLOCKS},
 };
 
 const eh_route *eh_dispatch_find(eh_http_method method, const char *path, eh_rc *rc)

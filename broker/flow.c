@@ -4,6 +4,7 @@
 #include <time.h>
 
 #include "broker/audit.h"
+#include "broker/backends/backend.h"
 #include "broker/broker.h"
 #include "broker/frontends/eidas_proxy.h"
 #include "broker/frontends/oidc_op.h"
@@ -17,8 +18,8 @@
 
 /* Every frontend, one line each. */
 static const eh_frontend_def eh_frontends[] = {
-    {"oidc", eh_oidc_complete, eh_oidc_fail},
-    {"eidas", eh_eidas_proxy_complete, eh_eidas_proxy_fail},
+    {"oidc", eh_oidc_complete, eh_oidc_fail, NULL},
+    {"eidas", eh_eidas_proxy_complete, eh_eidas_proxy_fail, eh_eidas_proxy_session_ended},
 };
 
 /* frontend_of returns the frontend that started txn. */
@@ -106,15 +107,38 @@ eh_rc eh_flow_release(eh_broker *b, const eh_txn *txn, const eh_policy *policy,
 static void start_sso(eh_broker *b, const eh_txn *txn, const eh_identity *id,
                       eh_http_response *resp)
 {
+    /* what the backend needs for a logout upstream goes into the session,
+     * out of the transaction (which may be stored again for consent) */
+    json_t *upstream = json_incref(json_object_get(txn->flow, "upstream"));
     eh_sso *sso = NULL;
 
-    if (json_object_get(txn->flow, "sso") != NULL)
-        return;
-    if (eh_sso_create(b, id, resp, &sso) != EH_OK)
-        return;
-    json_object_set_new(txn->flow, "sso", json_string(sso->key));
-    json_object_set_new(txn->flow, "sid", json_string(sso->sid));
+    json_object_del(txn->flow, "upstream");
+    if (json_object_get(txn->flow, "sso") == NULL && eh_sso_create(b, id, resp, &sso) == EH_OK) {
+        if (json_is_object(upstream))
+            eh_sso_set_upstream(b, sso->key, upstream);
+        json_object_set_new(txn->flow, "sso", json_string(sso->key));
+        json_object_set_new(txn->flow, "sid", json_string(sso->sid));
+    }
     eh_sso_free(sso);
+    json_decref(upstream);
+}
+
+void eh_flow_session_ended(eh_broker *b, const eh_sso *s)
+{
+    const eh_backend_def *d;
+
+    for (size_t i = 0; i < sizeof(eh_frontends) / sizeof(eh_frontends[0]); i++) {
+        if (eh_frontends[i].session_ended != NULL)
+            eh_frontends[i].session_ended(b, s);
+    }
+    d = s->identity != NULL ? eh_backend_find(s->identity->method) : NULL;
+    if (d != NULL && d->logout != NULL && s->upstream != NULL)
+        d->logout(b, s->upstream);
+}
+
+eh_rc eh_flow_logout_session(eh_broker *b, const char *key)
+{
+    return eh_oidc_logout_session(b, key, NULL);
 }
 
 /* ask_consent keeps the minimised identity in the transaction, puts the

@@ -16,6 +16,7 @@
 #include "policies/policy.h"
 
 struct eh_broker;
+struct eh_sso;
 
 typedef struct eh_frontend_def {
     const char *protocol; /* the eh_authn_request's protocol, e.g. "oidc" */
@@ -26,7 +27,25 @@ typedef struct eh_frontend_def {
      * access_denied, login_required, ...) */
     eh_rc (*fail)(struct eh_broker *b, const eh_txn *txn, const char *error,
                   const char *description, eh_http_response *resp);
+    /* session_ended (may be NULL): the SSO session s ended; tell this
+     * protocol's requesters among s->requesters that take a logout
+     * (blocking, bounded) */
+    void (*session_ended)(struct eh_broker *b, const struct eh_sso *s);
 } eh_frontend_def;
+
+/* eh_flow_session_ended tells those who took part in the ended SSO
+ * session s: each frontend's session_ended hook, and the logout hook of
+ * the backend that established its identity (with s->upstream). A backend
+ * that leaves an object "upstream" in txn->flow before eh_flow_complete has
+ * it kept in the SSO session the login opens (never in the identity, so no
+ * policy can release it). Blocking: call from thread-pool handlers. */
+void eh_flow_session_ended(struct eh_broker *b, const struct eh_sso *s);
+
+/* eh_flow_logout_session ends the SSO session stored under key as a logout
+ * does (every requester that takes a logout is told), for a logout that
+ * arrives from a peer rather than from the citizen's browser (SAML Single
+ * Logout). A session already ended is EH_OK. */
+eh_rc eh_flow_logout_session(struct eh_broker *b, const char *key);
 
 /* eh_flow_start_policy records in txn the policy that governs the login
  * (requester name, the profile its registration names, the current version)

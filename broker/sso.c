@@ -44,7 +44,9 @@ static eh_rc save(eh_broker *b, const eh_sso *s)
     rc = EH_ERR_NOMEM;
     doc = json_pack("{s:s, s:o, s:O, s:I}", "sid", s->sid, "identity", id, "requesters",
                     s->requesters, "expires", (json_int_t)s->expires);
-    if (doc == NULL || (text = json_dumps(doc, JSON_COMPACT)) == NULL)
+    if (doc == NULL ||
+        (s->upstream != NULL && json_object_set(doc, "upstream", s->upstream) != 0) ||
+        (text = json_dumps(doc, JSON_COMPACT)) == NULL)
         goto cleanup;
     rc = eh_store_set(eh_broker_store_get(b), s->key, text, strlen(text), (uint32_t)left_ms);
 cleanup:
@@ -72,6 +74,8 @@ static eh_rc parse(const char *key, const char *text, size_t len, eh_sso **out)
         goto cleanup;
     s->requesters = json_incref(requesters);
     s->expires = expires;
+    if (json_is_object(json_object_get(doc, "upstream")))
+        s->upstream = json_incref(json_object_get(doc, "upstream"));
     if ((rc = eh_identity_from_json(id, &s->identity)) != EH_OK)
         goto cleanup;
     *out = s;
@@ -166,6 +170,40 @@ eh_rc eh_sso_add_requester(eh_broker *b, const char *key, const char *client_id,
     return rc;
 }
 
+eh_rc eh_sso_set_upstream(eh_broker *b, const char *key, const json_t *upstream)
+{
+    eh_sso *s = NULL;
+    eh_rc rc = eh_sso_load(b, key, &s);
+
+    if (rc != EH_OK)
+        return rc;
+    json_decref(s->upstream);
+    if ((s->upstream = json_deep_copy(upstream)) == NULL)
+        rc = EH_ERR_NOMEM;
+    else
+        rc = save(b, s);
+    eh_sso_free(s);
+    return rc;
+}
+
+eh_rc eh_sso_detach(eh_broker *b, const char *key, const char *requester, int drop_upstream)
+{
+    eh_sso *s = NULL;
+    eh_rc rc = eh_sso_load(b, key, &s);
+
+    if (rc != EH_OK)
+        return rc;
+    if (requester != NULL)
+        json_object_del(s->requesters, requester);
+    if (drop_upstream) {
+        json_decref(s->upstream);
+        s->upstream = NULL;
+    }
+    rc = save(b, s);
+    eh_sso_free(s);
+    return rc;
+}
+
 eh_rc eh_sso_end(eh_broker *b, const char *key, eh_sso **out)
 {
     char *text = NULL, *index = NULL;
@@ -211,5 +249,6 @@ void eh_sso_free(eh_sso *s)
     free(s->sid);
     eh_identity_free(s->identity);
     json_decref(s->requesters);
+    json_decref(s->upstream);
     free(s);
 }

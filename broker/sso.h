@@ -28,6 +28,9 @@ typedef struct eh_sso {
     eh_identity *identity;
     json_t *requesters; /* object: client_id -> {"sub": ...} */
     int64_t expires;    /* seconds since the epoch */
+    json_t *upstream;   /* what the backend needs to end the session it came from (the
+                         * eIDAS Connector: {"country", "name_id", "name_id_format",
+                         * "session_index"}), or NULL; never part of the identity */
 } eh_sso;
 
 /* eh_sso_lifetime_s returns the configured lifetime of a session at loa, 0
@@ -51,6 +54,17 @@ eh_rc eh_sso_load(struct eh_broker *b, const char *key, eh_sso **out);
  * subject sub in the session (kept until the session ends). */
 eh_rc eh_sso_add_requester(struct eh_broker *b, const char *key, const char *client_id,
                            const char *sub);
+
+/* eh_sso_set_upstream records in the session under key what its backend
+ * needs to end the upstream session (a JSON object, copied). */
+eh_rc eh_sso_set_upstream(struct eh_broker *b, const char *key, const json_t *upstream);
+
+/* eh_sso_detach removes from the session under key the requester (when not
+ * NULL) and, drop_upstream non-zero, its upstream: the party that itself
+ * asked for the end of the session is then not told again when it ends.
+ * EH_ERR_NOT_FOUND when there is no such session. */
+eh_rc eh_sso_detach(struct eh_broker *b, const char *key, const char *requester,
+                    int drop_upstream);
 
 /* eh_sso_end ends the session stored under key (atomically: of two logouts
  * one gets it) and returns what it was in *out (may be NULL), so the

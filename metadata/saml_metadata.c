@@ -23,6 +23,7 @@
 #include <openssl/x509.h>
 
 #include "attributes/registry.h"
+#include "broker/saml/saml_logout.h"
 #include "broker/saml/saml_names.h"
 #include "broker/saml/saml_xml.h"
 
@@ -190,6 +191,11 @@ static eh_rc add_role(xmlNodePtr root, const eh_saml_metadata_spec *s, xmlNsPtr 
         (rc = add_key_descriptor(role, md, ds, "encryption", s->encryption_cert_pem, why,
                                  whylen)) != EH_OK)
         return rc;
+    /* schema order: KeyDescriptor, SingleLogoutService, NameIDFormat */
+    if (s->slo_endpoint != NULL &&
+        add_endpoint(role, md, "SingleLogoutService", EH_SAML_BINDING_SOAP, s->slo_endpoint) ==
+            NULL)
+        return EH_ERR_NOMEM;
     for (size_t i = 0; i < COUNT(NAMEID_FORMATS); i++)
         if (eh_saml_new_child(role, md, "NameIDFormat", NAMEID_FORMATS[i]) == NULL)
             return EH_ERR_NOMEM;
@@ -301,6 +307,7 @@ void eh_saml_metadata_free(eh_saml_metadata *m)
     free(m->node_country);
     free(m->sp_type);
     free(m->endpoint);
+    free(m->slo_endpoint);
     eh_saml_keys_free(m->signing);
     eh_saml_keys_free(m->encryption);
     free(m);
@@ -371,6 +378,30 @@ static eh_rc endpoint_of(xmlNodePtr role, const char *name, char **out)
         return EH_OK;
     *out = eh_saml_prop(best, "Location");
     return EH_OK;
+}
+
+/* slo_endpoint_of returns the Location of role's first
+ * md:SingleLogoutService with the SOAP binding in *out, or NULL (also when
+ * it is not an absolute http(s) URL). */
+static void slo_endpoint_of(xmlNodePtr role, char **out)
+{
+    *out = NULL;
+    for (xmlNodePtr c = eh_saml_first_el(role); c != NULL && *out == NULL;
+         c = eh_saml_next_el(c)) {
+        char *binding;
+        int soap;
+        if (!eh_saml_is(c, EH_NS_MD, "SingleLogoutService"))
+            continue;
+        binding = eh_saml_prop(c, "Binding");
+        soap = binding != NULL && strcmp(binding, EH_SAML_BINDING_SOAP) == 0;
+        free(binding);
+        if (soap)
+            *out = eh_saml_prop(c, "Location");
+    }
+    if (*out != NULL && !url_ok(*out)) {
+        free(*out);
+        *out = NULL;
+    }
 }
 
 /* cert_pem decodes the base64 text of a ds:X509Certificate into X509 and
@@ -615,6 +646,7 @@ eh_rc eh_saml_metadata_parse(const char *xml, size_t len, const eh_saml_keys *an
                                 : "endpoint is not an absolute http(s) URL");
         goto cleanup;
     }
+    slo_endpoint_of(desc, &m->slo_endpoint);
     if ((rc = read_keys(desc, m)) != EH_OK)
         goto cleanup;
     rc = EH_ERR_INVALID;

@@ -35,6 +35,7 @@ typedef struct eh_saml_metadata_spec {
     int64_t now;
     unsigned valid_s; /* validUntil = now + valid_s */
     const char *org_name; /* md:Organization name, or NULL */
+    const char *slo_endpoint; /* md:SingleLogoutService (SOAP binding) Location, or NULL */
 } eh_saml_metadata_spec;
 
 /* eh_saml_metadata_build writes the EntityDescriptor of s, signed with the
@@ -54,6 +55,8 @@ typedef struct eh_saml_metadata {
     int64_t valid_until;     /* seconds since the epoch */
     eh_saml_keys *signing;   /* its signing keys (from KeyDescriptors use="signing" or no use) */
     eh_saml_keys *encryption; /* its encryption keys (use="encryption" or no use) */
+    char *slo_endpoint; /* its md:SingleLogoutService with the SOAP binding (an absolute
+                         * http(s) URL), or NULL: it takes no logout (eidas.md) */
 } eh_saml_metadata;
 
 void eh_saml_metadata_free(eh_saml_metadata *m);
@@ -65,7 +68,9 @@ void eh_saml_metadata_free(eh_saml_metadata *m);
  * descriptor for role with an HTTP-POST endpoint (an absolute http(s) URL)
  * and at least one usable signing key (RSA >= 3072 or EC >= 256 bits; a
  * Connector also an encryption key, RSA). EH_ERR_INVALID with a reason that
- * quotes no input. *out: caller frees. */
+ * quotes no input. *out: caller frees. An md:SingleLogoutService with the
+ * SOAP binding gives slo_endpoint; one that is not an absolute http(s) URL
+ * is ignored (NULL), so a peer's logout never stands in the way of login. */
 eh_rc eh_saml_metadata_parse(const char *xml, size_t len, const eh_saml_keys *anchor,
                              eh_saml_role role, const char *expect_entity_id, int64_t now,
                              eh_saml_metadata **out, char *why, size_t whylen);

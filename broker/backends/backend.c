@@ -19,7 +19,8 @@ static const eh_backend_def eh_backend_table[] = {
      .free = eh_oidcup_free, .choices = eh_oidcup_choices},
     {.name = "eidas_connector", .label_key = "method_eidas", .amr = "eidas", .scope = "eidas",
      .loa = EH_LOA_HIGH, .start_path = "/auth/eidas", .load = eh_eidas_connector_load,
-     .free = eh_eidas_connector_free, .choices = eh_eidas_connector_choices},
+     .free = eh_eidas_connector_free, .choices = eh_eidas_connector_choices,
+     .logout = eh_eidas_connector_logout},
 };
 
 #define N_BACKENDS (sizeof(eh_backend_table) / sizeof(eh_backend_table[0]))

@@ -16,6 +16,8 @@
 #include "broker/authn.h"
 #include "broker/rc.h"
 
+struct eh_broker;
+
 /* One of several ways a single backend offers on the method-choice page
  * (e.g. one per national eID provider it is configured for). */
 typedef struct eh_backend_choice {
@@ -47,6 +49,12 @@ typedef struct eh_backend_def {
      * at, for a backend whose settings decide it (Smart-ID's
      * certificate_level); loa is then the highest it may be. */
     eh_loa (*loa_of)(const void *state);
+    /* logout (may be NULL) is told that an SSO session whose identity this
+     * backend established has ended, with the "upstream" object the backend
+     * left in the transaction's flow at login (broker/flow.h; borrowed), so
+     * it can end the session upstream too (the eIDAS Connector's SAML
+     * logout). Blocking, bounded: it runs in the logout's thread-pool task. */
+    void (*logout)(struct eh_broker *b, const json_t *upstream);
 } eh_backend_def;
 
 #define EH_BACKEND_MAX 8

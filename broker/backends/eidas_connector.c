@@ -24,7 +24,9 @@
 #include "broker/log.h"
 #include "broker/page.h"
 #include "broker/random.h"
+#include "broker/sso.h"
 #include "broker/saml/saml_authn_request.h"
+#include "broker/saml/saml_logout.h"
 #include "broker/saml/saml_names.h"
 #include "broker/saml/saml_node.h"
 #include "broker/saml/saml_post.h"
@@ -39,6 +41,12 @@
 #define STASH_TTL_MS 120000u     /* the ACS's hand-over to /auth/eidas/return */
 #define REPLAY_PREFIX "replay:saml:"
 #define METADATA_CACHE_S 60
+#define SLO_PREFIX "slo:"
+#define SLO_REPLAY_PREFIX "replay:samlslo:"
+#define SLO_REPLAY_TTL_MS (10u * 60u * 1000u) /* longer than max age + skew */
+#define SLO_MAX_AGE_S 300u                   /* a LogoutRequest older than this is refused */
+#define SLO_TRIES 3                          /* as OIDC back-channel logout */
+#define SLO_TIMEOUT_MS 3000u
 #define ID_VALUE_MAX 256
 #define STRING_MAX 1024
 
@@ -413,6 +421,57 @@ static const char *status_key(const eh_saml_response_result *r)
     return "eidas_failed";
 }
 
+/* slo_key writes into key (EH_STORE_KEY_MAX bytes) the store key that
+ * finds our SSO session from the node of country and the NameID it gave:
+ * "slo:" + digest of "c <country> <name id>" (the Proxy-Service side uses
+ * "p ..." in the same store). */
+static eh_rc slo_key(const char *country, const char *name_id, char *key)
+{
+    char *text = NULL, *digest = NULL;
+    eh_rc rc = EH_ERR_NOMEM;
+
+    if (asprintf(&text, "c %s %s", country, name_id) < 0)
+        return rc;
+    if ((rc = eh_token_digest(text, &digest)) == EH_OK)
+        snprintf(key, EH_STORE_KEY_MAX, SLO_PREFIX "%s", digest);
+    OPENSSL_cleanse(text, strlen(text));
+    free(text);
+    free(digest);
+    return rc;
+}
+
+/* remember_upstream leaves in txn->flow what a SAML logout at the node
+ * needs (broker/flow.h puts it into the SSO session). */
+static eh_rc remember_upstream(eh_txn *txn, const char *country, const eh_saml_response_result *r)
+{
+    json_t *up = json_pack("{s:s, s:s, s:s?}", "country", country, "name_id", r->name_id,
+                           "name_id_format", r->name_id_format);
+    return up != NULL && json_object_set_new(txn->flow, "upstream", up) == 0 ? EH_OK
+                                                                             : EH_ERR_NOMEM;
+}
+
+/* index_session lets a LogoutRequest of the node of country for name_id
+ * find the SSO session the login opened (none: nothing to do), for as long
+ * as the session lives. A failure only costs that logout. */
+static void index_session(eh_broker *b, const eh_txn *txn, const char *country,
+                          const char *name_id)
+{
+    const char *sso_key = json_string_value(json_object_get(txn->flow, "sso"));
+    char key[EH_STORE_KEY_MAX];
+    int64_t left_s;
+    eh_sso *s = NULL;
+
+    if (sso_key == NULL || name_id == NULL || eh_sso_load(b, sso_key, &s) != EH_OK)
+        return;
+    left_s = s->expires - (int64_t)time(NULL);
+    if (left_s > 0 && slo_key(country, name_id, key) == EH_OK &&
+        eh_store_set(eh_broker_store_get(b), key, sso_key, strlen(sso_key),
+                     (uint32_t)left_s * 1000u) != EH_OK)
+        eh_log(EH_LOG_WARN, "eidas_connector: cannot record the session for a logout of %s",
+               country);
+    eh_sso_free(s);
+}
+
 eh_rc eh_eidas_connector_return_handle(eh_broker *b, const eh_http_request *req,
                                        eh_http_response *resp)
 {
@@ -502,7 +561,13 @@ eh_rc eh_eidas_connector_return_handle(eh_broker *b, const eh_http_request *req,
     eh_log(EH_LOG_INFO, "eidas_connector: citizen of %s authenticated (level %s)",
            country->country, eh_loa_name(id->loa));
     json_object_clear(txn->backend);
+    /* what a logout at the node needs, for the SSO session (not the
+     * identity: no policy can release it) */
+    if ((rc = remember_upstream(txn, country->country, r)) != EH_OK)
+        goto cleanup;
     rc = eh_flow_complete(b, txn, id, resp);
+    if (rc == EH_OK)
+        index_session(b, txn, country->country, r->name_id);
 cleanup:
     if (m != NULL)
         eh_saml_peers_release(c->peers, m);
@@ -513,6 +578,16 @@ cleanup:
         OPENSSL_cleanse(xml, len);
     free(xml);
     return rc;
+}
+
+/* our_slo_url returns <issuer>/saml/connector/slo (caller frees), NULL
+ * when out of memory. */
+static char *our_slo_url(eh_broker *b)
+{
+    char *url = NULL;
+    if (asprintf(&url, "%s" EH_SAML_CONNECTOR_SLO_PATH, eh_broker_config_get(b)->issuer) < 0)
+        return NULL;
+    return url;
 }
 
 eh_rc eh_eidas_connector_metadata_handle(eh_broker *b, const eh_http_request *req,
@@ -528,6 +603,7 @@ eh_rc eh_eidas_connector_metadata_handle(eh_broker *b, const eh_http_request *re
     (void)req;
     pthread_mutex_lock(&c->lock);
     if (c->metadata == NULL || now - c->metadata_built >= METADATA_CACHE_S) {
+        char *slo_url = our_slo_url(b);
         eh_saml_metadata_spec s = {
             .role = EH_SAML_ROLE_CONNECTOR,
             .entity_id = node->connector_entity_id,
@@ -539,8 +615,11 @@ eh_rc eh_eidas_connector_metadata_handle(eh_broker *b, const eh_http_request *re
             .now = now,
             .valid_s = node->metadata_valid_s,
             .org_name = node->organization,
+            .slo_endpoint = slo_url,
         };
-        rc = eh_saml_metadata_build(&s, node->signer, node->sig_alg, &xml, &len, why, sizeof(why));
+        rc = slo_url != NULL ? eh_saml_metadata_build(&s, node->signer, node->sig_alg, &xml, &len,
+                                                      why, sizeof(why))
+                             : EH_ERR_NOMEM;
         if (rc == EH_OK) {
             free(c->metadata);
             c->metadata = xml;
@@ -548,10 +627,223 @@ eh_rc eh_eidas_connector_metadata_handle(eh_broker *b, const eh_http_request *re
         } else {
             eh_log(EH_LOG_ERROR, "eidas_connector: cannot build our metadata: %s", why);
         }
+        free(slo_url);
     }
     if (rc == EH_OK)
         rc = eh_http_response_set_body(resp, 200, "application/samlmetadata+xml", c->metadata,
                                        strlen(c->metadata));
     pthread_mutex_unlock(&c->lock);
+    return rc;
+}
+
+/* ------------------------------------------------------------ single logout */
+
+void eh_eidas_connector_logout(eh_broker *b, const json_t *upstream)
+{
+    const eh_eidas_connector *c = eh_broker_backend_get(b, METHOD);
+    const eh_saml_node *node = eh_broker_saml_get(b);
+    const eh_eidas_country *country =
+        c ? eh_eidas_country_find(c, json_string_value(json_object_get(upstream, "country")))
+          : NULL;
+    const char *name_id = json_string_value(json_object_get(upstream, "name_id"));
+    const eh_saml_metadata *m = NULL;
+    eh_saml_logout_request r = {0};
+    eh_saml_logout_peer peer;
+    char *our_slo = NULL, *status = NULL, *sub = NULL, why[256] = "";
+    int attempts = 0;
+    eh_rc rc;
+
+    if (country == NULL || node == NULL || name_id == NULL)
+        return;
+    if (eh_saml_peers_get(c->peers, country->country, 0, &m, why, sizeof(why)) != EH_OK) {
+        eh_log(EH_LOG_WARN, "eidas_connector: no logout at the node of %s: %s", country->country,
+               why);
+        return;
+    }
+    if (m->slo_endpoint == NULL) {
+        /* eIDAS itself has no logout: most nodes take none */
+        eh_log(EH_LOG_INFO, "eidas_connector: the node of %s takes no SAML logout",
+               country->country);
+        goto cleanup;
+    }
+    if ((our_slo = our_slo_url(b)) == NULL)
+        goto cleanup;
+    r.issuer = node->connector_entity_id;
+    r.name_id = (char *)name_id;
+    r.name_id_format = (char *)json_string_value(json_object_get(upstream, "name_id_format"));
+    r.session_index = (char *)json_string_value(json_object_get(upstream, "session_index"));
+    peer.url = m->slo_endpoint;
+    peer.entity_id = m->entity_id;
+    peer.trusted = m->signing;
+    rc = eh_saml_logout_exchange(&r, &peer, our_slo, node->signer, node->sig_alg, node->skew_s,
+                                 SLO_TIMEOUT_MS, SLO_TRIES, &status, &sub, &attempts, why,
+                                 sizeof(why));
+    if (rc != EH_OK)
+        eh_log(EH_LOG_WARN, "eidas_connector: logout at the node of %s failed (%d tries): %s",
+               country->country, attempts, why);
+    else if (strcmp(status, EH_SAML_STATUS_SUCCESS) != 0)
+        eh_log(EH_LOG_WARN, "eidas_connector: the node of %s refused the logout: %s / %s",
+               country->country, status, sub ? sub : "(none)");
+    else
+        eh_log(EH_LOG_INFO, "eidas_connector: session ended at the node of %s", country->country);
+cleanup:
+    eh_saml_peers_release(c->peers, m);
+    free(our_slo);
+    free(status);
+    free(sub);
+}
+
+/* The trust callback of eh_saml_logout_request_parse: the signing keys of
+ * the configured country whose Proxy-Service's entityID is the Issuer. */
+typedef struct slo_trust {
+    const eh_eidas_connector *c;
+    const eh_eidas_country *found;
+} slo_trust;
+
+static eh_rc slo_keys_of(void *ctx, const char *issuer, const eh_saml_keys **keys, void **handle)
+{
+    slo_trust *t = ctx;
+    const eh_saml_metadata *m = NULL;
+    char why[160];
+
+    for (size_t i = 0; i < t->c->n; i++) {
+        if (eh_saml_peers_get(t->c->peers, t->c->countries[i].country, 0, &m, why, sizeof(why)) !=
+            EH_OK)
+            continue;
+        if (strcmp(m->entity_id, issuer) == 0) {
+            t->found = &t->c->countries[i];
+            *keys = m->signing;
+            *handle = (void *)m;
+            return EH_OK;
+        }
+        eh_saml_peers_release(t->c->peers, m);
+    }
+    return EH_ERR_NOT_FOUND;
+}
+
+static void slo_release(void *ctx, void *handle)
+{
+    slo_trust *t = ctx;
+    eh_saml_peers_release(t->c->peers, handle);
+}
+
+/* slo_replayed counts the request (issuer, id): 1 when seen within
+ * SLO_REPLAY_TTL_MS, 0 when new, -1 when the store fails. */
+static int slo_replayed(eh_broker *b, const eh_saml_logout_request *lr)
+{
+    char *text = NULL, *digest = NULL, key[EH_STORE_KEY_MAX];
+    int64_t count = 0;
+    int seen = -1;
+
+    if (asprintf(&text, "%s %s", lr->id, lr->issuer) < 0)
+        return -1;
+    if (eh_token_digest(text, &digest) == EH_OK) {
+        snprintf(key, sizeof(key), SLO_REPLAY_PREFIX "%s", digest);
+        if (eh_store_incr(eh_broker_store_get(b), key, SLO_REPLAY_TTL_MS, &count) == EH_OK)
+            seen = count > 1;
+    }
+    free(text);
+    free(digest);
+    return seen;
+}
+
+/* end_indexed ends our SSO session that the node of country opened for
+ * name_id, if there still is one; the node itself is not told again. */
+static void end_indexed(eh_broker *b, const char *country, const char *name_id)
+{
+    char key[EH_STORE_KEY_MAX], *sso_key = NULL;
+    size_t len = 0;
+    eh_sso *s = NULL;
+    const char *up_country, *up_name;
+
+    if (slo_key(country, name_id, key) != EH_OK ||
+        eh_store_get(eh_broker_store_get(b), key, &sso_key, &len) != EH_OK)
+        goto none;
+    if (eh_sso_load(b, sso_key, &s) != EH_OK)
+        goto none;
+    up_country = json_string_value(json_object_get(s->upstream, "country"));
+    up_name = json_string_value(json_object_get(s->upstream, "name_id"));
+    if (up_country == NULL || up_name == NULL || strcmp(up_country, country) != 0 ||
+        strcmp(up_name, name_id) != 0)
+        goto none;
+    eh_store_del(eh_broker_store_get(b), key);
+    if (eh_sso_detach(b, sso_key, NULL, 1) == EH_OK && eh_flow_logout_session(b, sso_key) == EH_OK)
+        eh_log(EH_LOG_INFO, "eidas_connector: the node of %s ended a session", country);
+    goto cleanup;
+none:
+    eh_log(EH_LOG_INFO, "eidas_connector: the node of %s ended a session we no longer hold",
+           country);
+cleanup:
+    eh_sso_free(s);
+    free(sso_key);
+}
+
+eh_rc eh_eidas_connector_slo_handle(eh_broker *b, const eh_http_request *req,
+                                    eh_http_response *resp)
+{
+    const eh_eidas_connector *c = eh_broker_backend_get(b, METHOD);
+    const eh_saml_node *node = eh_broker_saml_get(b);
+    slo_trust t = {c, NULL};
+    eh_saml_trust trust = {slo_keys_of, slo_release, &t};
+    eh_saml_logout_expect x;
+    eh_saml_logout_request *lr = NULL;
+    const eh_saml_metadata *m = NULL;
+    const char *xml = NULL;
+    char *our_slo = NULL, why[256] = "";
+    size_t len = 0;
+    int status = 400, seen;
+    eh_rc rc;
+
+    if (c == NULL || node == NULL)
+        return EH_ERR_HTTP_NO_ROUTE;
+    if (eh_saml_soap_read(req, &xml, &len, &status) != EH_OK) {
+        eh_log(EH_LOG_INFO, "eidas_connector: a logout call that is no SOAP message (%d)", status);
+        return eh_saml_soap_fault(resp, 1, "not a SOAP 1.1 message");
+    }
+    if ((our_slo = our_slo_url(b)) == NULL)
+        return EH_ERR_NOMEM;
+    x.destination = our_slo;
+    x.now = (int64_t)time(NULL);
+    x.skew_s = node->skew_s;
+    x.max_age_s = SLO_MAX_AGE_S;
+    rc = eh_saml_logout_request_parse(xml, len, &trust, &x, &lr, why, sizeof(why));
+    if (rc == EH_ERR_NOMEM)
+        goto cleanup;
+    if (rc != EH_OK || t.found == NULL) {
+        eh_log(EH_LOG_WARN, "eidas_connector: LogoutRequest refused: %s",
+               why[0] ? why : "not trusted");
+        rc = eh_saml_soap_fault(resp, 1, "the LogoutRequest was refused");
+        goto cleanup;
+    }
+    /* the metadata again, for the answer's Destination */
+    if (eh_saml_peers_get(c->peers, t.found->country, 0, &m, why, sizeof(why)) != EH_OK) {
+        rc = eh_saml_soap_fault(resp, 0, "the node's metadata is not available");
+        goto cleanup;
+    }
+    seen = slo_replayed(b, lr);
+    if (seen != 0) {
+        if (seen > 0)
+            eh_log(EH_LOG_WARN, "eidas_connector: a LogoutRequest of %s used twice: refused",
+                   t.found->country);
+        rc = seen < 0 ? eh_saml_soap_fault(resp, 0, "the store is not available")
+                      : eh_saml_logout_respond(resp, node->connector_entity_id, m->slo_endpoint,
+                                               lr->id, EH_SAML_STATUS_REQUESTER,
+                                               EH_SAML_STATUS_REQUEST_DENIED, node->signer,
+                                               node->sig_alg, why, sizeof(why));
+        goto cleanup;
+    }
+    /* an unknown session is a success too: no session is what the node
+     * asked for, and another answer would tell whether one existed */
+    end_indexed(b, t.found->country, lr->name_id);
+    rc = eh_saml_logout_respond(resp, node->connector_entity_id, m->slo_endpoint, lr->id,
+                                EH_SAML_STATUS_SUCCESS, NULL, node->signer, node->sig_alg, why,
+                                sizeof(why));
+    if (rc != EH_OK)
+        eh_log(EH_LOG_ERROR, "eidas_connector: cannot build a LogoutResponse: %s", why);
+cleanup:
+    if (m != NULL)
+        eh_saml_peers_release(c->peers, m);
+    eh_saml_logout_request_free(lr);
+    free(our_slo);
     return rc;
 }

@@ -69,4 +69,16 @@ eh_rc eh_eidas_connector_acs_handle(struct eh_broker *b, const eh_http_request *
 eh_rc eh_eidas_connector_return_handle(struct eh_broker *b, const eh_http_request *req,
                                        eh_http_response *resp);
 
+/* Single Logout (SOAP binding; docs/eidas.md), with Proxy-Services whose
+ * metadata lists a SOAP SingleLogoutService:
+ *   POST /saml/connector/slo   a node ends the session it authenticated: our
+ *                              SSO session for that citizen ends too (its
+ *                              portals get back-channel logout), blocking
+ * eh_eidas_connector_logout is the backend's logout hook (backend.h): an
+ * SSO session that came through us ended, so a LogoutRequest goes to the
+ * node of upstream's country (bounded, 3 tries); the outcome is logged. */
+eh_rc eh_eidas_connector_slo_handle(struct eh_broker *b, const eh_http_request *req,
+                                    eh_http_response *resp);
+void eh_eidas_connector_logout(struct eh_broker *b, const json_t *upstream);
+
 #endif

@@ -32,7 +32,9 @@
 #include "broker/metrics.h"
 #include "broker/page.h"
 #include "broker/random.h"
+#include "broker/sso.h"
 #include "broker/saml/saml_authn_request.h"
+#include "broker/saml/saml_logout.h"
 #include "broker/saml/saml_names.h"
 #include "broker/saml/saml_node.h"
 #include "broker/saml/saml_post.h"
@@ -57,6 +59,11 @@
 #define REQUEST_MAX_AGE_S 300u                /* an AuthnRequest older than this is refused */
 #define REPLAY_TTL_MS (10u * 60u * 1000u)     /* longer than max age + skew */
 #define METADATA_CACHE_S 60 /* our signed metadata is rebuilt at most this often */
+#define SLO_PREFIX "slo:"
+#define SLO_REPLAY_PREFIX "replay:samlslo:"
+#define SLO_MAX_AGE_S 300u /* a LogoutRequest older than this is refused */
+#define SLO_TRIES 3        /* as OIDC back-channel logout */
+#define SLO_TIMEOUT_MS 3000u
 
 typedef struct connector {
     char *id;             /* our name for it: requester, policy, metrics, audit */
@@ -483,6 +490,16 @@ eh_saml_peers *eh_eidas_proxy_peers(const eh_eidas_proxy *p)
 
 /* ----------------------------------------------------------------- metadata */
 
+/* our_slo_url returns <issuer>/saml/proxy/slo (caller frees), NULL when out
+ * of memory. */
+static char *our_slo_url(struct eh_broker *b)
+{
+    char *url = NULL;
+    if (asprintf(&url, "%s" EH_SAML_PROXY_SLO_PATH, eh_broker_config_get(b)->issuer) < 0)
+        return NULL;
+    return url;
+}
+
 eh_rc eh_eidas_proxy_metadata_handle(struct eh_broker *b, const eh_http_request *req,
                                      eh_http_response *resp)
 {
@@ -490,7 +507,7 @@ eh_rc eh_eidas_proxy_metadata_handle(struct eh_broker *b, const eh_http_request 
     const eh_saml_node *node = eh_broker_saml_get(b);
     eh_saml_metadata_spec spec = {0};
     int64_t now = (int64_t)time(NULL);
-    char why[160] = "", *xml = NULL;
+    char why[160] = "", *xml = NULL, *slo_url = NULL;
     size_t len = 0;
     eh_rc rc = EH_OK;
 
@@ -509,8 +526,11 @@ eh_rc eh_eidas_proxy_metadata_handle(struct eh_broker *b, const eh_http_request 
         spec.now = now;
         spec.valid_s = node->metadata_valid_s;
         spec.org_name = node->organization;
-        rc = eh_saml_metadata_build(&spec, node->signer, node->sig_alg, &xml, &len, why,
-                                    sizeof(why));
+        spec.slo_endpoint = slo_url = our_slo_url(b);
+        rc = slo_url == NULL ? EH_ERR_NOMEM
+                             : eh_saml_metadata_build(&spec, node->signer, node->sig_alg, &xml,
+                                                      &len, why, sizeof(why));
+        free(slo_url);
         if (rc == EH_OK) {
             free(p->metadata_xml);
             p->metadata_xml = xml;
@@ -944,6 +964,56 @@ static int missing_required(const eh_txn *txn, const json_t *attrs)
     return 0;
 }
 
+/* slo_key writes into key (EH_STORE_KEY_MAX bytes) a store key of the
+ * single logout: "slo:" + digest of "p <connector> <name id>" (finds the
+ * SSO session from a Connector's LogoutRequest) or of "r <sso key>
+ * <connector>" (what NameID the Connector got in that session). The
+ * Connector side uses "c ..." in the same store. */
+static eh_rc slo_key(char kind, const char *a, const char *b, char *key)
+{
+    char *text = NULL, *digest = NULL;
+    eh_rc rc = EH_ERR_NOMEM;
+
+    if (asprintf(&text, "%c %s %s", kind, a, b) < 0)
+        return rc;
+    if ((rc = eh_token_digest(text, &digest)) == EH_OK)
+        snprintf(key, EH_STORE_KEY_MAX, SLO_PREFIX "%s", digest);
+    OPENSSL_cleanse(text, strlen(text));
+    free(text);
+    free(digest);
+    return rc;
+}
+
+/* index_session records, for as long as the SSO session of txn lives, how
+ * a LogoutRequest of Connector id for name_id finds it, and which NameID
+ * (format) a LogoutRequest to that Connector names when it ends. Without a
+ * session nothing is recorded; a failure only costs that logout. */
+static void index_session(struct eh_broker *b, const eh_txn *txn, const char *id,
+                          const char *name_id, const char *format)
+{
+    const char *sso_key = json_string_value(json_object_get(txn->flow, "sso"));
+    char fwd[EH_STORE_KEY_MAX], rev[EH_STORE_KEY_MAX], *text = NULL;
+    eh_store *store = eh_broker_store_get(b);
+    json_t *who = NULL;
+    int64_t left_s;
+    eh_sso *s = NULL;
+
+    if (sso_key == NULL || name_id == NULL || eh_sso_load(b, sso_key, &s) != EH_OK)
+        return;
+    left_s = s->expires - (int64_t)time(NULL);
+    who = json_pack("{s:s, s:s?}", "name_id", name_id, "name_id_format", format);
+    if (left_s <= 0 || who == NULL || (text = json_dumps(who, JSON_COMPACT)) == NULL ||
+        slo_key('p', id, name_id, fwd) != EH_OK || slo_key('r', sso_key, id, rev) != EH_OK ||
+        eh_store_set(store, fwd, sso_key, strlen(sso_key), (uint32_t)left_s * 1000u) != EH_OK ||
+        eh_store_set(store, rev, text, strlen(text), (uint32_t)left_s * 1000u) != EH_OK)
+        eh_log(EH_LOG_WARN, "eidas proxy: cannot record the session for a logout of %s", id);
+    if (text != NULL)
+        OPENSSL_cleanse(text, strlen(text));
+    free(text);
+    json_decref(who);
+    eh_sso_free(s);
+}
+
 eh_rc eh_eidas_proxy_complete(struct eh_broker *b, const eh_txn *txn, const eh_policy *policy,
                               const eh_identity *released, eh_http_response *resp)
 {
@@ -1002,6 +1072,8 @@ eh_rc eh_eidas_proxy_complete(struct eh_broker *b, const eh_txn *txn, const eh_p
     spec.attributes = attrs;
     rc = answer(b, txn, &spec, m->encryption, resp);
     if (rc == EH_OK)
+        index_session(b, txn, c->id, spec.name_id, spec.name_id_format);
+    if (rc == EH_OK)
         eh_log(EH_LOG_INFO, "eidas proxy: connector %s answered, %zu attributes", c->id,
                json_object_size(attrs));
 cleanup:
@@ -1036,4 +1108,203 @@ eh_rc eh_eidas_proxy_fail(struct eh_broker *b, const eh_txn *txn, const char *er
         }
     }
     return status_answer(b, txn, sub, message, resp);
+}
+
+/* ------------------------------------------------------------ single logout */
+
+/* logout_one sends Connector c the LogoutRequest for the NameID it got in
+ * the ended session s (if it got one and takes a logout) and logs the
+ * outcome; the records of that NameID go. */
+static void logout_one(struct eh_broker *b, eh_eidas_proxy *p, const connector *c,
+                       const eh_sso *s)
+{
+    const eh_saml_node *node = eh_broker_saml_get(b);
+    eh_store *store = eh_broker_store_get(b);
+    char rev[EH_STORE_KEY_MAX], fwd[EH_STORE_KEY_MAX], *text = NULL, *our_slo = NULL;
+    char *status = NULL, *sub = NULL, *held = NULL, why[256] = "";
+    const eh_saml_metadata *m = NULL;
+    eh_saml_logout_request r = {0};
+    eh_saml_logout_peer peer;
+    json_t *who = NULL;
+    size_t len = 0;
+    int attempts = 0;
+    eh_rc rc;
+
+    if (slo_key('r', s->key, c->id, rev) != EH_OK ||
+        eh_store_take(store, rev, &text, &len) != EH_OK ||
+        (who = json_loadb(text, len, 0, NULL)) == NULL ||
+        (r.name_id = (char *)json_string_value(json_object_get(who, "name_id"))) == NULL)
+        goto cleanup;
+    r.name_id_format = (char *)json_string_value(json_object_get(who, "name_id_format"));
+    /* the index to the session, unless a newer session took it over */
+    if (slo_key('p', c->id, r.name_id, fwd) == EH_OK &&
+        eh_store_get(store, fwd, &held, &len) == EH_OK && strcmp(held, s->key) == 0)
+        eh_store_del(store, fwd);
+    if (eh_saml_peers_get(p->peers, c->id, 0, &m, why, sizeof(why)) != EH_OK) {
+        eh_log(EH_LOG_WARN, "eidas proxy: no logout at connector %s: %s", c->id, why);
+        goto cleanup;
+    }
+    if (m->slo_endpoint == NULL) {
+        eh_log(EH_LOG_INFO, "eidas proxy: connector %s takes no SAML logout", c->id);
+        goto cleanup;
+    }
+    if ((our_slo = our_slo_url(b)) == NULL)
+        goto cleanup;
+    r.issuer = node->proxy_entity_id;
+    peer.url = m->slo_endpoint;
+    peer.entity_id = m->entity_id;
+    peer.trusted = m->signing;
+    rc = eh_saml_logout_exchange(&r, &peer, our_slo, node->signer, node->sig_alg, node->skew_s,
+                                 SLO_TIMEOUT_MS, SLO_TRIES, &status, &sub, &attempts, why,
+                                 sizeof(why));
+    if (rc != EH_OK)
+        eh_log(EH_LOG_WARN, "eidas proxy: logout at connector %s failed (%d tries): %s", c->id,
+               attempts, why);
+    else if (strcmp(status, EH_SAML_STATUS_SUCCESS) != 0)
+        eh_log(EH_LOG_WARN, "eidas proxy: connector %s refused the logout: %s / %s", c->id,
+               status, sub ? sub : "(none)");
+    else
+        eh_log(EH_LOG_INFO, "eidas proxy: session ended at connector %s", c->id);
+cleanup:
+    if (m != NULL)
+        eh_saml_peers_release(p->peers, m);
+    if (text != NULL)
+        OPENSSL_cleanse(text, len);
+    free(text);
+    free(held);
+    free(our_slo);
+    free(status);
+    free(sub);
+    json_decref(who);
+}
+
+void eh_eidas_proxy_session_ended(struct eh_broker *b, const eh_sso *s)
+{
+    eh_eidas_proxy *p = eh_broker_eidas_proxy_get(b);
+    const char *id;
+    json_t *v;
+
+    if (p == NULL || eh_broker_saml_get(b) == NULL)
+        return;
+    json_object_foreach(s->requesters, id, v) {
+        const connector *c = connector_by_id(p, id);
+        (void)v;
+        if (c != NULL)
+            logout_one(b, p, c, s);
+    }
+}
+
+/* slo_replayed counts the request (issuer, id): 1 when seen within
+ * REPLAY_TTL_MS, 0 when new, -1 when the store fails. */
+static int slo_replayed(struct eh_broker *b, const eh_saml_logout_request *lr)
+{
+    char *text = NULL, *digest = NULL, key[EH_STORE_KEY_MAX];
+    int64_t count = 0;
+    int seen = -1;
+
+    if (asprintf(&text, "%s %s", lr->id, lr->issuer) < 0)
+        return -1;
+    if (eh_token_digest(text, &digest) == EH_OK) {
+        snprintf(key, sizeof(key), SLO_REPLAY_PREFIX "%s", digest);
+        if (eh_store_incr(eh_broker_store_get(b), key, REPLAY_TTL_MS, &count) == EH_OK)
+            seen = count > 1;
+    }
+    free(text);
+    free(digest);
+    return seen;
+}
+
+/* end_indexed ends the SSO session in which we answered Connector c for
+ * name_id, if there still is one; c itself is not told again. */
+static void end_indexed(struct eh_broker *b, const connector *c, const char *name_id)
+{
+    eh_store *store = eh_broker_store_get(b);
+    char fwd[EH_STORE_KEY_MAX], rev[EH_STORE_KEY_MAX], *sso_key = NULL;
+    size_t len = 0;
+
+    if (slo_key('p', c->id, name_id, fwd) != EH_OK ||
+        eh_store_take(store, fwd, &sso_key, &len) != EH_OK) {
+        eh_log(EH_LOG_INFO, "eidas proxy: connector %s ended a session we no longer hold", c->id);
+        return;
+    }
+    if (slo_key('r', sso_key, c->id, rev) == EH_OK)
+        eh_store_del(store, rev);
+    if (eh_sso_detach(b, sso_key, c->id, 0) == EH_OK && eh_flow_logout_session(b, sso_key) == EH_OK)
+        eh_log(EH_LOG_INFO, "eidas proxy: connector %s ended a session", c->id);
+    else
+        eh_log(EH_LOG_INFO, "eidas proxy: connector %s ended a session we no longer hold", c->id);
+    free(sso_key);
+}
+
+eh_rc eh_eidas_proxy_slo_handle(struct eh_broker *b, const eh_http_request *req,
+                                eh_http_response *resp)
+{
+    eh_eidas_proxy *p = eh_broker_eidas_proxy_get(b);
+    const eh_saml_node *node = eh_broker_saml_get(b);
+    trust_ctx trust_state = {p, NULL};
+    eh_saml_trust trust = {trust_keys_of, trust_release, &trust_state};
+    eh_saml_logout_expect x;
+    eh_saml_logout_request *lr = NULL;
+    const eh_saml_metadata *m = NULL;
+    const connector *c;
+    const char *xml = NULL;
+    char *our_slo = NULL, why[256] = "";
+    size_t len = 0;
+    int status = 400, seen;
+    eh_rc rc;
+
+    if (p == NULL || node == NULL)
+        return EH_ERR_HTTP_NO_ROUTE;
+    if (eh_saml_soap_read(req, &xml, &len, &status) != EH_OK) {
+        eh_log(EH_LOG_INFO, "eidas proxy: a logout call that is no SOAP message (%d)", status);
+        return eh_saml_soap_fault(resp, 1, "not a SOAP 1.1 message");
+    }
+    if ((our_slo = our_slo_url(b)) == NULL)
+        return EH_ERR_NOMEM;
+    x.destination = our_slo;
+    x.now = (int64_t)time(NULL);
+    x.skew_s = node->skew_s;
+    x.max_age_s = SLO_MAX_AGE_S;
+    rc = eh_saml_logout_request_parse(xml, len, &trust, &x, &lr, why, sizeof(why));
+    if (rc == EH_ERR_NOMEM)
+        goto cleanup;
+    if (rc != EH_OK || trust_state.found == NULL) {
+        eh_log(EH_LOG_WARN, "eidas proxy: LogoutRequest refused: %s",
+               why[0] ? why : "not trusted");
+        rc = eh_saml_soap_fault(resp, 1, "the LogoutRequest was refused");
+        goto cleanup;
+    }
+    c = trust_state.found;
+    /* the metadata again, for the answer's Destination */
+    if (eh_saml_peers_get(p->peers, c->id, 0, &m, why, sizeof(why)) != EH_OK ||
+        strcmp(m->entity_id, lr->issuer) != 0) {
+        rc = eh_saml_soap_fault(resp, 0, "the connector's metadata is not available");
+        goto cleanup;
+    }
+    seen = slo_replayed(b, lr);
+    if (seen != 0) {
+        if (seen > 0)
+            eh_log(EH_LOG_WARN, "eidas proxy: a LogoutRequest of %s used twice: refused", c->id);
+        rc = seen < 0 ? eh_saml_soap_fault(resp, 0, "the store is not available")
+                      : eh_saml_logout_respond(resp, node->proxy_entity_id, m->slo_endpoint,
+                                               lr->id, EH_SAML_STATUS_REQUESTER,
+                                               EH_SAML_STATUS_REQUEST_DENIED, node->signer,
+                                               node->sig_alg, why, sizeof(why));
+        goto cleanup;
+    }
+    /* an unknown session is a success too: no session is what the
+     * Connector asked for, and another answer would tell whether one
+     * existed */
+    end_indexed(b, c, lr->name_id);
+    rc = eh_saml_logout_respond(resp, node->proxy_entity_id, m->slo_endpoint, lr->id,
+                                EH_SAML_STATUS_SUCCESS, NULL, node->signer, node->sig_alg, why,
+                                sizeof(why));
+    if (rc != EH_OK)
+        eh_log(EH_LOG_ERROR, "eidas proxy: cannot build a LogoutResponse: %s", why);
+cleanup:
+    if (m != NULL)
+        eh_saml_peers_release(p->peers, m);
+    eh_saml_logout_request_free(lr);
+    free(our_slo);
+    return rc;
 }

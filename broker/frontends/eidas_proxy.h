@@ -54,7 +54,18 @@ eh_rc eh_eidas_proxy_metadata_handle(struct eh_broker *b, const eh_http_request 
 eh_rc eh_eidas_proxy_sso_handle(struct eh_broker *b, const eh_http_request *req,
                                 eh_http_response *resp);
 
-/* Frontend hooks for broker/flow.c. */
+/* Single Logout (SOAP binding; docs/eidas.md), with Connectors whose
+ * metadata lists a SOAP SingleLogoutService:
+ *   POST /saml/proxy/slo   a Connector's LogoutRequest ends the SSO session
+ *                          in which we answered it for that NameID (its
+ *                          other requesters are told), blocking */
+eh_rc eh_eidas_proxy_slo_handle(struct eh_broker *b, const eh_http_request *req,
+                                eh_http_response *resp);
+
+/* Frontend hooks for broker/flow.c (session_ended: a LogoutRequest to each
+ * Connector of the ended session s that takes one; bounded, 3 tries). */
+struct eh_sso;
+void eh_eidas_proxy_session_ended(struct eh_broker *b, const struct eh_sso *s);
 eh_rc eh_eidas_proxy_complete(struct eh_broker *b, const eh_txn *txn, const eh_policy *policy,
                               const eh_identity *released, eh_http_response *resp);
 eh_rc eh_eidas_proxy_fail(struct eh_broker *b, const eh_txn *txn, const char *error,

@@ -2,9 +2,11 @@
  * 1.0: end_session_endpoint with id_token_hint and a registered
  * post_logout_redirect_uri only) ends the browser's SSO session, and every
  * portal of that session that registered a backchannel_logout_uri is told
- * with a signed logout token (OpenID Connect Back-Channel Logout 1.0). The
- * back-channel calls run in the thread-pool task of the logout request,
- * each bounded in time and retried a bounded number of times. */
+ * with a signed logout token (OpenID Connect Back-Channel Logout 1.0); the
+ * eIDAS peers of the session that take a SAML logout are told through
+ * broker/flow.h (eh_flow_session_ended). The back-channel calls run in the
+ * thread-pool task of the logout request, each bounded in time and retried
+ * a bounded number of times. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +15,7 @@
 #include "broker/broker.h"
 #include "broker/buf.h"
 #include "broker/config.h"
+#include "broker/flow.h"
 #include "broker/frontends/oidc_op.h"
 #include "broker/http_client.h"
 #include "broker/i18n.h"
@@ -84,6 +87,9 @@ eh_rc eh_oidc_logout_session(eh_broker *b, const char *key, eh_http_response *re
             if (rp != NULL && rp->backchannel_logout_uri != NULL)
                 notify_one(b, rp, sso->sid);
         }
+        /* eIDAS peers (Connectors we answered, the node we logged in
+         * through) that take a SAML logout */
+        eh_flow_session_ended(b, sso);
         eh_log(EH_LOG_INFO, "logout: session ended (%zu services)",
                json_object_size(sso->requesters));
     }

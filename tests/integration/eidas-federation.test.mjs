@@ -6,7 +6,9 @@
 // RSASSA-PSS; B's assertions are AES-256-GCM encrypted for A.
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
+import http from 'node:http';
 import { after, before, describe, test } from 'node:test';
+import * as jose from 'jose';
 import * as oidc from 'openid-client';
 import { Agent, hiddenField } from '../lib/agent.mjs';
 import { freePort, mobileIdSettings, startBroker, startMobileIdSim, startRedis, tmpdir } from '../lib/harness.mjs';
@@ -204,5 +206,130 @@ describe('a citizen of another country logs in to the portal through their own e
     assert.match(ma, /^eidhub_saml_metadata_age_seconds\{peer="EE",role="proxy_service"\} -?\d+$/m);
     const mb = await (await fetch(`${b.url}/metrics`)).text();
     assert.match(mb, /^eidhub_saml_metadata_age_seconds\{peer="lv",role="connector"\} -?\d+$/m);
+  });
+});
+
+// SAML Single Logout (SOAP binding) between the two nodes: each publishes a
+// SOAP SingleLogoutService in its metadata, so a logout at either end ends
+// the citizen's session at the other. Its own pair of brokers, whose portal
+// registers a back-channel logout receiver.
+describe('single logout between the nodes (SAML SOAP binding)', () => {
+  const SLO_CB = 'http://127.0.0.1:9/slo-portal';
+  const SLO_BYE = 'http://127.0.0.1:9/slo-portal/bye';
+  let sa, sb, receiver, received = [];
+
+  before(async () => {
+    const rport = await freePort();
+    receiver = http.createServer((req, res) => {
+      let body = '';
+      req.on('data', (c) => { body += c; });
+      req.on('end', () => { received.push({ path: req.url, body }); res.writeHead(200).end(); });
+    });
+    await new Promise((r) => receiver.listen(rport, '127.0.0.1', r));
+    const dirA = tmpdir('eidhub-slo-a-'), dirB = tmpdir('eidhub-slo-b-');
+    const portA = await freePort(), portB = await freePort();
+    const urlA = `http://127.0.0.1:${portA}`, urlB = `http://127.0.0.2:${portB}`;
+    const nodeA = samlNode(dirA, 'LV', { signing: 'ec' });
+    const nodeB = samlNode(dirB, 'EE', { signing: 'rsa' });
+    sa = await startBroker({
+      dir: dirA, port: portA, store: redis.url,
+      broker: {
+        saml: nodeA.settings,
+        relying_parties: [
+          { client_id: 'slo-portal', client_secret_sha256: sha256hex(SECRET), redirect_uris: [SLO_CB],
+            post_logout_redirect_uris: [SLO_BYE], display_name: 'City portal', policy: 'full', subject_type: 'public',
+            backchannel_logout_uri: `http://127.0.0.1:${rport}/backchannel` },
+        ],
+        backends: {
+          eidas_connector: {
+            countries: [{ country: 'EE', metadata: `${urlB}/saml/proxy/metadata`, trust_anchor_file: nodeB.signingCert }],
+          },
+        },
+      },
+    });
+    sb = await startBroker({
+      dir: dirB, port: portB, host: '127.0.0.2', store: redis.url,
+      broker: {
+        saml: nodeB.settings,
+        sso: { enabled: true },
+        // the same citizen logs in again and again in this file (one Redis)
+        backends: { mobile_id: { ...mobileIdSettings(sim), rate_limit: { per_person: 100, per_phone: 100, per_client_address: 1000 } } },
+        eidas_proxy: {
+          connectors: [{ id: 'lv', metadata: `${urlA}/saml/connector/metadata`, trust_anchor_file: nodeA.signingCert,
+            policy: 'full', display_name: 'Latvia' }],
+        },
+      },
+    });
+  });
+  after(async () => { receiver?.close(); await sa?.stop(); await sb?.stop(); });
+
+  /** A cross-border login at sa through sb: the portal's tokens and both agents. */
+  async function login() {
+    const flow = await authorize(sa.url, { clientId: 'slo-portal', secret: SECRET, redirectUri: SLO_CB, scope: 'openid profile' });
+    assert.equal(flow.first.status, 303, flow.first.text);
+    await flow.agent.get('/login');
+    const request = samlForm((await flow.agent.get('/auth/eidas?country=EE')).text);
+    const agentB = new Agent(sb.url);
+    assert.equal((await agentB.post(request.action, request.fields)).status, 303);
+    await agentB.get('/login');
+    const answer = await mobileId(agentB, citizenByOutcome('OK'));
+    const response = samlForm(answer.text);
+    const acs = await new Agent(sa.url).post(response.action, response.fields);
+    const done = await flow.agent.get(acs.location);
+    assert.equal(done.status, 303, done.text);
+    const tokens = await oidc.authorizationCodeGrant(flow.config, new URL(done.location), {
+      pkceCodeVerifier: flow.verifier, expectedState: flow.state, expectedNonce: flow.nonce, idTokenExpected: true,
+    });
+    assert.ok(tokens.claims().sid, 'the portal got a session id');
+    return { agentA: flow.agent, agentB, tokens };
+  }
+  const hasSession = async (agent) => (await agent.get('/me')).text.includes('id="end-sessions"');
+
+  test('both nodes publish a SOAP SingleLogoutService', async () => {
+    const ta = await (await fetch(`${sa.url}/saml/connector/metadata`)).text();
+    assert.match(ta, new RegExp(`SingleLogoutService Binding="urn:oasis:names:tc:SAML:2.0:bindings:SOAP" Location="${sa.url}/saml/connector/slo"`));
+    const tb = await (await fetch(`${sb.url}/saml/proxy/metadata`)).text();
+    assert.match(tb, new RegExp(`SingleLogoutService Binding="urn:oasis:names:tc:SAML:2.0:bindings:SOAP" Location="${sb.url}/saml/proxy/slo"`));
+  });
+
+  test('a logout at the portal ends the citizen\'s session at their own node too', async () => {
+    const { agentA, agentB, tokens } = await login();
+    assert.ok(await hasSession(agentB), 'the foreign node holds a session');
+    received = [];
+    const out = await agentA.get(`/logout?id_token_hint=${tokens.id_token}&post_logout_redirect_uri=${encodeURIComponent(SLO_BYE)}`);
+    assert.equal(out.status, 303, out.text);
+    assert.ok(out.location.startsWith(SLO_BYE));
+    assert.equal(await hasSession(agentB), false, 'the node\'s session is gone');
+    assert.equal(await hasSession(agentA), false);
+    assert.equal(received.length, 1, 'the portal itself got its back-channel logout once');
+  });
+
+  test('a citizen who ends their sessions at their own node is logged out of the portal', async () => {
+    const { agentA, agentB, tokens } = await login();
+    assert.ok(await hasSession(agentA));
+    received = [];
+    const ended = await agentB.post('/me/logout', {});
+    assert.equal(ended.status, 303, ended.text);
+    assert.equal(await hasSession(agentB), false);
+    assert.equal(await hasSession(agentA), false, 'the Connector\'s session is gone');
+    assert.equal(received.length, 1, 'the portal was told');
+    assert.equal(received[0].path, '/backchannel');
+    const token = new URLSearchParams(received[0].body).get('logout_token');
+    const jwks = jose.createRemoteJWKSet(new URL(`${sa.url}/jwks`));
+    const { payload } = await jose.jwtVerify(token, jwks, { issuer: sa.url, audience: 'slo-portal' });
+    assert.equal(payload.sid, tokens.claims().sid);
+  });
+
+  test('a logout call that is not a signed LogoutRequest of a peer is refused with a SOAP fault', async () => {
+    const { agentA, agentB } = await login();
+    for (const url of [`${sb.url}/saml/proxy/slo`, `${sa.url}/saml/connector/slo`]) {
+      const garbage = await fetch(url, { method: 'POST', headers: { 'content-type': 'text/xml' }, body: '<x/>' });
+      assert.equal(garbage.status, 500);
+      assert.match(await garbage.text(), /<faultcode>soap:Client<\/faultcode>/);
+      const form = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'a=b' });
+      assert.equal(form.status, 500);
+    }
+    assert.ok(await hasSession(agentA), 'nothing was ended');
+    assert.ok(await hasSession(agentB));
   });
 });

@@ -21,6 +21,7 @@ static const suite_fn suites[] = {
     suite_saml_authn_request,
     suite_saml_response,
     suite_saml_metadata,
+    suite_saml_logout,
 };
 
 int main(void)

@@ -48,6 +48,7 @@ Suite *suite_saml_xml(void);
 Suite *suite_saml_authn_request(void);
 Suite *suite_saml_response(void);
 Suite *suite_saml_metadata(void);
+Suite *suite_saml_logout(void);
 
 /* Where tests/fixtures is (set by the Makefile). */
 #ifndef EH_TEST_FIXTURES
