@@ -85,7 +85,15 @@ int eh_store_key_valid(const char *key);
 
 /* ---- Redis (hiredis) ---------------------------------------------------
  * eh_store_redis_new makes a store for url, of the form
- * redis://[:password@]host[:port][/db] (port 6379 and db 0 by default).
+ * redis://[[user]:password@]host[:port][/db] (port 6379 and db 0 by
+ * default), or with Redis Sentinel
+ * redis://[[user]:password@]host[:port][,host[:port]...][/db]?sentinel=NAME[&wait=N]
+ * listing 1..16 sentinels (port 26379 by default) that watch the master
+ * group NAME (letters, digits, '.', '_', '-'); user, password and db are
+ * the master's. Each thread finds the master through the sentinels, follows
+ * it across failovers, and has every take and incr confirmed (WAIT) by as
+ * many replicas as the master lately had, and by at least N (0 by default),
+ * so that a failover never gives a taken code back (store_redis.c).
  * timeout_ms bounds each connect and each command. No connection is made
  * here: each thread connects on first use and reconnects after an error, so
  * a store made in nginx's master is usable in every worker after fork.

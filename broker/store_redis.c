@@ -15,8 +15,34 @@
  * hiredis's binary-safe %b. The host must ignore SIGPIPE (nginx does), as
  * hiredis writes with plain write(2).
  *
+ * With Sentinel (a URL with ?sentinel=NAME, listing the sentinels), a thread
+ * that connects first asks the sentinels in turn, starting with the one that
+ * answered last, for the master of NAME (SENTINEL GET-MASTER-ADDR-BY-NAME,
+ * with SENTINEL MASTER for the epoch of that configuration: an answer older
+ * than the newest epoch this store has seen comes from a sentinel that has
+ * not heard of a failover yet and is passed over), connects there and
+ * checks with ROLE that the server is a master. The thread keeps its
+ * connection to that sentinel and, every EH_REDIS_RECHECK_MS before a
+ * command (at once when another thread saw a newer epoch), asks it again
+ * and asks the master for its ROLE: when the
+ * sentinels name another master (a failover while the old master still
+ * believes it is one) or the master is one no longer, the thread moves. A
+ * command refused with READONLY or MASTERDOWN was not executed: it is sent
+ * once more after the master was looked up again.
+ *
+ * A take or incr is followed, in the same round trip, by WAIT for as many
+ * replicas as the master had at any time in the last EH_REDIS_FLOOR_MS (and
+ * at least the URL's wait=N): when they do not all confirm it in time it
+ * fails with EH_ERR_STORE_UNAVAILABLE. During SENTINEL FAILOVER the old
+ * master keeps taking writes for a while after its replica was promoted, and
+ * its other replicas keep confirming them until they are moved to the new
+ * master (which then overwrites what they had): a take confirmed there would
+ * be undone, and the code it consumed could be redeemed again. A master that
+ * just lost a replica confirms nothing, so no code is handed out twice.
+ *
  * Errors map to: EH_ERR_STORE_UNAVAILABLE when no connection can be made or
- * used (refused, closed, AUTH or SELECT refused, server loading, replica),
+ * used (refused, closed, AUTH or SELECT refused, server loading, replica, no
+ * master known to the sentinels, a write no replica confirmed in time),
  * EH_ERR_STORE_TIMEOUT when the server did not answer in time,
  * EH_ERR_STORE_PROTOCOL when it answered something unexpected, and
  * EH_ERR_STORE_FULL when Redis is at maxmemory. */
@@ -31,13 +57,21 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "broker/log.h"
 
 #define EH_REDIS_DEFAULT_PORT 6379
+#define EH_REDIS_SENTINEL_PORT 26379
 #define EH_REDIS_CACHE_SLOTS 8 /* connections one thread keeps, one per store */
 #define EH_REDIS_HOST_MAX 255
+#define EH_REDIS_SENTINELS_MAX 16
+#define EH_REDIS_MASTER_NAME_MAX 64
+#define EH_REDIS_WAIT_MAX 16     /* replicas a take may wait for */
+#define EH_REDIS_RECHECK_MS 1000 /* how often a thread asks its sentinel again */
+#define EH_REDIS_FLOOR_MS 10000  /* how long a master's replica count is remembered */
+#define EH_REDIS_FLOORS 4        /* masters whose replica counts a store remembers */
 
 /* INCR, and start the window's expiry when the counter is new. A counter
  * that somehow has no expiry gets one too, so no key lives forever. The
@@ -48,22 +82,55 @@ static const char eh_redis_incr_script[] = "local n = redis.call('INCR', KEYS[1]
                                            "redis.call('PEXPIRE', KEYS[1], ARGV[1]) end "
                                            "return redis.call('GET', KEYS[1])";
 
+/* A server's address. */
+typedef struct eh_redis_addr {
+    char *host;
+    int port;
+} eh_redis_addr;
+
+/* How many replicas a master had lately: a take on it waits for that many,
+ * so that a master that just lost a replica (promoted by a failover while
+ * the old master still takes writes) cannot confirm takes any more. */
+typedef struct eh_redis_floor {
+    char host[EH_REDIS_HOST_MAX + 1];
+    int port;
+    unsigned floor;     /* the most replicas seen within EH_REDIS_FLOOR_MS */
+    unsigned last;      /* the count seen last */
+    long long floor_ms; /* when floor was last seen */
+    long long used_ms;  /* for replacing the oldest entry */
+} eh_redis_floor;
+
 typedef struct eh_redis {
     eh_store base;
-    char *host;
+    eh_redis_addr *addrs; /* the server, or with Sentinel the sentinels */
+    size_t naddrs;
+    char *master;   /* Sentinel: the name of the master; NULL: addrs[0] is the server */
+    unsigned wait;  /* Sentinel: replicas that must at least confirm a take or incr */
     char *user;     /* NULL: AUTH with the password alone */
     char *password; /* NULL: no AUTH; wiped on free */
-    int port;
     int db;
     unsigned timeout_ms;
     unsigned long long generation; /* unique to this store, for the thread caches */
+    unsigned hint;                 /* Sentinel: the sentinel that answered last (atomic) */
+    long long epoch;               /* Sentinel: the newest configuration epoch seen (atomic) */
+    pthread_mutex_t floors_lock;   /* Sentinel: guards floors */
+    eh_redis_floor floors[EH_REDIS_FLOORS];
 } eh_redis;
 
-/* One thread's connection to one store. */
+/* One thread's connection to one store; the slot is free when ctx is NULL. */
 typedef struct eh_redis_conn {
     const eh_redis *store;
     unsigned long long generation;
     redisContext *ctx;
+    /* Sentinel only: the sentinel that named ctx's master (NULL when it
+     * failed since), which one it is, when it last confirmed the master, the
+     * master's address and the epoch the sentinel gave with it. */
+    redisContext *sentinel;
+    size_t sentinel_index;
+    long long checked_ms;
+    long long epoch;
+    int port;
+    char host[EH_REDIS_HOST_MAX + 1];
 } eh_redis_conn;
 
 /* One thread's connections. */
@@ -79,15 +146,22 @@ static pthread_once_t eh_redis_key_once = PTHREAD_ONCE_INIT;
 static int eh_redis_key_ok;
 static unsigned long long eh_redis_generations;
 
+/* eh_redis_slot_free closes the connections of slot and frees it. */
+static void eh_redis_slot_free(eh_redis_conn *slot)
+{
+    if (slot->ctx != NULL)
+        redisFree(slot->ctx);
+    if (slot->sentinel != NULL)
+        redisFree(slot->sentinel);
+    memset(slot, 0, sizeof(*slot));
+}
+
 /* eh_redis_cache_clear closes every connection of c. After a fork this only
  * closes the child's copies of the parent's sockets: nothing is sent. */
 static void eh_redis_cache_clear(eh_redis_cache *c)
 {
-    for (size_t i = 0; i < EH_REDIS_CACHE_SLOTS; i++) {
-        if (c->conns[i].ctx != NULL)
-            redisFree(c->conns[i].ctx);
-        memset(&c->conns[i], 0, sizeof(c->conns[i]));
-    }
+    for (size_t i = 0; i < EH_REDIS_CACHE_SLOTS; i++)
+        eh_redis_slot_free(&c->conns[i]);
 }
 
 /* eh_redis_cache_destroy runs when a thread that used a store exits. */
@@ -151,10 +225,8 @@ static void eh_redis_drop(const eh_redis *r)
     if (c == NULL || c->pid != getpid())
         return;
     slot = eh_redis_slot(c, r);
-    if (slot != NULL) {
-        redisFree(slot->ctx);
-        memset(slot, 0, sizeof(*slot));
-    }
+    if (slot != NULL)
+        eh_redis_slot_free(slot);
 }
 
 static struct timeval eh_redis_timeval(unsigned ms)
@@ -229,79 +301,95 @@ static eh_rc eh_redis_unexpected(const eh_redis *r, const redisReply *reply, con
     return EH_ERR_STORE_PROTOCOL;
 }
 
-/* eh_redis_handshake sends AUTH and SELECT, as configured, on the fresh
- * connection c. A refusal is EH_ERR_STORE_UNAVAILABLE: the store cannot be
- * used with this configuration. */
-static eh_rc eh_redis_handshake(const eh_redis *r, redisContext *c)
+/* eh_redis_now_ms is a monotonic clock in milliseconds. */
+static long long eh_redis_now_ms(void)
 {
-    redisReply *reply = NULL;
-    char db[16];
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* eh_redis_expect_ok sends a command (hiredis format) on c and checks that
+ * the answer is +OK; what names it in the log of a refusal. */
+static eh_rc eh_redis_expect_ok(redisContext *c, const char *host, int port, const char *what,
+                                const char *fmt, ...)
+{
+    redisReply *reply;
+    va_list ap;
     int err_no;
     eh_rc rc = EH_OK;
 
-    if (r->password != NULL) {
-        errno = 0;
-        if (r->user != NULL)
-            reply = redisCommand(c, "AUTH %b %b", r->user, strlen(r->user), r->password,
-                                 strlen(r->password));
-        else
-            reply = redisCommand(c, "AUTH %b", r->password, strlen(r->password));
-        err_no = errno;
-        if (reply == NULL) {
-            rc = eh_redis_io_rc(c, err_no);
-            goto cleanup;
-        }
-        if (reply->type != REDIS_REPLY_STATUS || strcmp(reply->str, "OK") != 0) {
-            eh_log(EH_LOG_ERROR, "redis store: %s:%d refused AUTH", r->host, r->port);
-            rc = EH_ERR_STORE_UNAVAILABLE;
-            goto cleanup;
-        }
-        freeReplyObject(reply);
-        reply = NULL;
+    va_start(ap, fmt);
+    errno = 0;
+    reply = redisvCommand(c, fmt, ap);
+    err_no = errno;
+    va_end(ap);
+    if (reply == NULL)
+        return eh_redis_io_rc(c, err_no);
+    if (reply->type != REDIS_REPLY_STATUS || strcmp(reply->str, "OK") != 0) {
+        eh_log(EH_LOG_ERROR, "redis store: %s:%d refused %s", host, port, what);
+        rc = EH_ERR_STORE_UNAVAILABLE;
     }
-    if (r->db != 0) {
-        snprintf(db, sizeof(db), "%d", r->db);
-        errno = 0;
-        reply = redisCommand(c, "SELECT %b", db, strlen(db));
-        err_no = errno;
-        if (reply == NULL) {
-            rc = eh_redis_io_rc(c, err_no);
-            goto cleanup;
-        }
-        if (reply->type != REDIS_REPLY_STATUS || strcmp(reply->str, "OK") != 0) {
-            eh_log(EH_LOG_ERROR, "redis store: %s:%d refused SELECT %d", r->host, r->port, r->db);
-            rc = EH_ERR_STORE_UNAVAILABLE;
-            goto cleanup;
-        }
-    }
-cleanup:
-    if (reply != NULL)
-        freeReplyObject(reply);
+    freeReplyObject(reply);
     return rc;
 }
 
-/* eh_redis_connect makes a new connection for r, ready for commands: timeout
- * set, authenticated, database selected. *out is the caller's. */
-static eh_rc eh_redis_connect(const eh_redis *r, redisContext **out)
+/* eh_redis_handshake sends AUTH and SELECT, as configured, on the fresh
+ * connection c to host:port. A refusal is EH_ERR_STORE_UNAVAILABLE: the
+ * store cannot be used with this configuration. */
+static eh_rc eh_redis_handshake(const eh_redis *r, redisContext *c, const char *host, int port)
+{
+    char db[16];
+    eh_rc rc = EH_OK;
+
+    if (r->password != NULL && r->user != NULL)
+        rc = eh_redis_expect_ok(c, host, port, "AUTH", "AUTH %b %b", r->user, strlen(r->user),
+                                r->password, strlen(r->password));
+    else if (r->password != NULL)
+        rc = eh_redis_expect_ok(c, host, port, "AUTH", "AUTH %b", r->password, strlen(r->password));
+    if (rc == EH_OK && r->db != 0) {
+        snprintf(db, sizeof(db), "%d", r->db);
+        rc = eh_redis_expect_ok(c, host, port, "SELECT", "SELECT %b", db, strlen(db));
+    }
+    return rc;
+}
+
+/* eh_redis_open connects to host:port with the store's timeout on connect
+ * and on every command; *out is the caller's. */
+static eh_rc eh_redis_open(const eh_redis *r, const char *host, int port, redisContext **out)
 {
     struct timeval tv = eh_redis_timeval(r->timeout_ms);
     redisContext *c;
-    eh_rc rc;
 
-    c = redisConnectWithTimeout(r->host, r->port, tv);
+    c = redisConnectWithTimeout(host, port, tv);
     if (c == NULL)
         return EH_ERR_NOMEM;
     if (c->err != 0) {
-        eh_log(EH_LOG_WARN, "redis store: cannot connect to %s:%d: %s", r->host, r->port,
-               c->errstr);
-        rc = EH_ERR_STORE_UNAVAILABLE;
-        goto cleanup;
+        eh_log(EH_LOG_WARN, "redis store: cannot connect to %s:%d: %s", host, port, c->errstr);
+        redisFree(c);
+        return EH_ERR_STORE_UNAVAILABLE;
     }
     if (redisSetTimeout(c, tv) != REDIS_OK) {
-        rc = EH_ERR_STORE_UNAVAILABLE;
-        goto cleanup;
+        redisFree(c);
+        return EH_ERR_STORE_UNAVAILABLE;
     }
-    rc = eh_redis_handshake(r, c);
+    *out = c;
+    return EH_OK;
+}
+
+/* eh_redis_connect makes a new connection to the server at host:port, ready
+ * for commands: timeout set, authenticated, database selected. *out is the
+ * caller's. */
+static eh_rc eh_redis_connect(const eh_redis *r, const char *host, int port, redisContext **out)
+{
+    redisContext *c = NULL;
+    eh_rc rc;
+
+    rc = eh_redis_open(r, host, port, &c);
+    if (rc != EH_OK)
+        return rc;
+    rc = eh_redis_handshake(r, c, host, port);
     if (rc != EH_OK)
         goto cleanup;
     *out = c;
@@ -312,25 +400,363 @@ cleanup:
     return rc;
 }
 
+/* eh_redis_is_master asks the server on c with ROLE whether it is a master:
+ * EH_OK when it is (with the number of replicas it lists in *replicas),
+ * EH_ERR_STORE_UNAVAILABLE when it is something else, as eh_redis_io_rc
+ * when it does not answer. */
+static eh_rc eh_redis_is_master(redisContext *c, const char *host, int port, unsigned *replicas)
+{
+    redisReply *reply;
+    int err_no;
+    eh_rc rc = EH_OK;
+
+    errno = 0;
+    reply = redisCommand(c, "ROLE");
+    err_no = errno;
+    if (reply == NULL)
+        return eh_redis_io_rc(c, err_no);
+    if (reply->type != REDIS_REPLY_ARRAY || reply->elements < 3 ||
+        reply->element[0]->type != REDIS_REPLY_STRING ||
+        strcmp(reply->element[0]->str, "master") != 0 ||
+        reply->element[2]->type != REDIS_REPLY_ARRAY) {
+        eh_log(EH_LOG_WARN, "redis store: %s:%d, named by the sentinels, is not a master", host,
+               port);
+        rc = EH_ERR_STORE_UNAVAILABLE;
+    } else {
+        *replicas = (unsigned)reply->element[2]->elements;
+    }
+    freeReplyObject(reply);
+    return rc;
+}
+
+/* eh_redis_floor_entry returns r's entry for host:port, taking over the
+ * least recently used one when there is none. r->floors_lock is held. */
+static eh_redis_floor *eh_redis_floor_entry(eh_redis *r, const char *host, int port, long long now)
+{
+    eh_redis_floor *f = NULL, *oldest = &r->floors[0];
+
+    for (size_t i = 0; i < EH_REDIS_FLOORS && f == NULL; i++) {
+        if (r->floors[i].port == port && strcmp(r->floors[i].host, host) == 0)
+            f = &r->floors[i];
+        else if (r->floors[i].used_ms < oldest->used_ms)
+            oldest = &r->floors[i];
+    }
+    if (f == NULL) {
+        f = oldest;
+        memset(f, 0, sizeof(*f));
+        snprintf(f->host, sizeof(f->host), "%s", host);
+        f->port = port;
+        f->floor_ms = now;
+    }
+    f->used_ms = now;
+    return f;
+}
+
+/* eh_redis_floor_note records that the master host:port has replicas
+ * replicas now. */
+static void eh_redis_floor_note(eh_redis *r, const char *host, int port, unsigned replicas)
+{
+    long long now = eh_redis_now_ms();
+    eh_redis_floor *f;
+
+    pthread_mutex_lock(&r->floors_lock);
+    f = eh_redis_floor_entry(r, host, port, now);
+    f->last = replicas;
+    if (replicas >= f->floor || now - f->floor_ms >= EH_REDIS_FLOOR_MS) {
+        f->floor = replicas;
+        f->floor_ms = now;
+    }
+    pthread_mutex_unlock(&r->floors_lock);
+}
+
+/* eh_redis_floor_need is the number of replicas a take on host:port waits
+ * for: the URL's wait=, or more when the master had more replicas lately. */
+static unsigned eh_redis_floor_need(eh_redis *r, const char *host, int port)
+{
+    long long now = eh_redis_now_ms();
+    unsigned need = r->wait;
+    eh_redis_floor *f;
+
+    pthread_mutex_lock(&r->floors_lock);
+    f = eh_redis_floor_entry(r, host, port, now);
+    if (now - f->floor_ms < EH_REDIS_FLOOR_MS && f->floor > need)
+        need = f->floor;
+    else if (f->last > need)
+        need = f->last;
+    pthread_mutex_unlock(&r->floors_lock);
+    return need > EH_REDIS_WAIT_MAX ? EH_REDIS_WAIT_MAX : need;
+}
+
+/* What a sentinel says of the master. */
+typedef struct eh_redis_named {
+    char host[EH_REDIS_HOST_MAX + 1];
+    int port;
+    long long epoch;
+} eh_redis_named;
+
+/* eh_redis_field returns the value of name in the flat name/value array
+ * SENTINEL MASTER answers, or NULL. */
+static const redisReply *eh_redis_field(const redisReply *reply, const char *name)
+{
+    for (size_t i = 0; i + 1 < reply->elements; i += 2) {
+        const redisReply *k = reply->element[i], *v = reply->element[i + 1];
+        if (k->type == REDIS_REPLY_STRING && strcmp(k->str, name) == 0 &&
+            v->type == REDIS_REPLY_STRING)
+            return v;
+    }
+    return NULL;
+}
+
+/* eh_redis_ask_sentinel asks sentinel i of r, in one round trip, for the
+ * master's address (SENTINEL GET-MASTER-ADDR-BY-NAME: during a failover it
+ * names the promoted replica as soon as it is one) and for the epoch of its
+ * configuration (SENTINEL MASTER), on *sc, or on a new connection made into
+ * *sc when *sc is NULL. On any failure *sc is closed and NULL. */
+static eh_rc eh_redis_ask_sentinel(const eh_redis *r, size_t i, redisContext **sc,
+                                   eh_redis_named *out)
+{
+    const eh_redis_addr *a = &r->addrs[i];
+    const redisReply *epoch, *ip, *port;
+    redisReply *addr = NULL, *master = NULL;
+    void *got;
+    long p = 0;
+    eh_rc rc;
+
+    if (*sc == NULL && (rc = eh_redis_open(r, a->host, a->port, sc)) != EH_OK)
+        return rc;
+    errno = 0;
+    if (redisAppendCommand(*sc, "SENTINEL GET-MASTER-ADDR-BY-NAME %b", r->master,
+                           strlen(r->master)) != REDIS_OK ||
+        redisAppendCommand(*sc, "SENTINEL MASTER %b", r->master, strlen(r->master)) != REDIS_OK ||
+        redisGetReply(*sc, &got) != REDIS_OK || (addr = got) == NULL ||
+        redisGetReply(*sc, &got) != REDIS_OK || (master = got) == NULL) {
+        rc = eh_redis_io_rc(*sc, errno);
+        eh_log(EH_LOG_WARN, "redis store: sentinel %s:%d did not answer", a->host, a->port);
+        goto cleanup;
+    }
+    rc = EH_ERR_STORE_UNAVAILABLE;
+    if (addr->type == REDIS_REPLY_ERROR || master->type == REDIS_REPLY_ERROR) {
+        eh_redis_log_error("SENTINEL", addr->type == REDIS_REPLY_ERROR ? addr : master);
+        goto cleanup;
+    }
+    if (addr->type != REDIS_REPLY_ARRAY || addr->elements != 2 ||
+        master->type != REDIS_REPLY_ARRAY || (ip = addr->element[0])->type != REDIS_REPLY_STRING ||
+        (port = addr->element[1])->type != REDIS_REPLY_STRING ||
+        (epoch = eh_redis_field(master, "config-epoch")) == NULL || ip->len == 0 ||
+        ip->len > EH_REDIS_HOST_MAX || strlen(ip->str) != ip->len ||
+        strpbrk(ip->str, " \t\r\n") != NULL || port->len > 5 || sscanf(port->str, "%ld", &p) != 1 ||
+        p < 1 || p > 65535 || sscanf(epoch->str, "%lld", &out->epoch) != 1) {
+        eh_log(EH_LOG_WARN, "redis store: sentinel %s:%d gave no usable master address", a->host,
+               a->port);
+        goto cleanup;
+    }
+    memcpy(out->host, ip->str, ip->len);
+    out->host[ip->len] = '\0';
+    out->port = (int)p;
+    rc = EH_OK;
+cleanup:
+    if (addr != NULL)
+        freeReplyObject(addr);
+    if (master != NULL)
+        freeReplyObject(master);
+    if (rc != EH_OK && *sc != NULL) {
+        redisFree(*sc);
+        *sc = NULL;
+    }
+    return rc;
+}
+
+/* eh_redis_ask_sentinels asks the sentinels in turn, from sentinel *index
+ * on (on *sc when it is not NULL: a connection to that one), for the master,
+ * and takes the first answer that is not older than the newest epoch seen;
+ * when every sentinel that answers gives an older one (a sentinel set made
+ * anew), the newest of them. On EH_OK *sc is a connection to the sentinel
+ * that answered and *index says which one it is; *sc is the caller's either
+ * way. */
+static eh_rc eh_redis_ask_sentinels(eh_redis *r, redisContext **sc, size_t *index,
+                                    eh_redis_named *out)
+{
+    long long known = __atomic_load_n(&r->epoch, __ATOMIC_RELAXED);
+    eh_redis_named named, best;
+    redisContext *best_sc = NULL;
+    size_t best_index = 0;
+    eh_rc rc = EH_ERR_STORE_UNAVAILABLE;
+
+    memset(&best, 0, sizeof(best));
+    best.epoch = -1;
+    for (size_t k = 0; k < r->naddrs; k++) {
+        size_t i = (*index + k) % r->naddrs;
+        eh_rc asked;
+
+        if (k > 0 && *sc != NULL) {
+            redisFree(*sc);
+            *sc = NULL;
+        }
+        asked = eh_redis_ask_sentinel(r, i, sc, &named);
+        if (asked == EH_ERR_NOMEM) {
+            rc = asked;
+            goto cleanup;
+        }
+        if (asked != EH_OK)
+            continue;
+        if (named.epoch >= known) {
+            *out = named;
+            *index = i;
+            rc = EH_OK;
+            goto cleanup;
+        }
+        if (named.epoch > best.epoch) {
+            best = named;
+            best_index = i;
+            if (best_sc != NULL)
+                redisFree(best_sc);
+            best_sc = *sc;
+            *sc = NULL;
+        }
+    }
+    if (best.epoch >= 0) {
+        *out = best;
+        *index = best_index;
+        if (*sc != NULL)
+            redisFree(*sc);
+        *sc = best_sc;
+        best_sc = NULL;
+        rc = EH_OK;
+    } else {
+        eh_log(EH_LOG_WARN, "redis store: no sentinel named a master");
+    }
+cleanup:
+    if (best_sc != NULL)
+        redisFree(best_sc);
+    if (rc == EH_OK) {
+        long long seen = __atomic_load_n(&r->epoch, __ATOMIC_RELAXED);
+        while (out->epoch > seen &&
+               !__atomic_compare_exchange_n(&r->epoch, &seen, out->epoch, 0, __ATOMIC_RELAXED,
+                                            __ATOMIC_RELAXED))
+            ;
+        if (out->epoch < known)
+            __atomic_store_n(&r->epoch, out->epoch, __ATOMIC_RELAXED);
+        __atomic_store_n(&r->hint, (unsigned)*index, __ATOMIC_RELAXED);
+    }
+    return rc;
+}
+
+/* eh_redis_discover fills the empty slot with a connection to the master
+ * the sentinels name, checked with ROLE. A master that cannot be used is
+ * not tried again when another sentinel gives the same address; the next
+ * sentinel is asked instead. */
+static eh_rc eh_redis_discover(eh_redis *r, eh_redis_conn *slot)
+{
+    redisContext *sc = NULL, *c = NULL;
+    eh_redis_named named, failed;
+    size_t index = __atomic_load_n(&r->hint, __ATOMIC_RELAXED) % r->naddrs;
+    unsigned replicas = 0;
+    eh_rc rc = EH_ERR_STORE_UNAVAILABLE;
+
+    memset(&failed, 0, sizeof(failed));
+    for (size_t tries = 0; tries < r->naddrs; tries++) {
+        rc = eh_redis_ask_sentinels(r, &sc, &index, &named);
+        if (rc != EH_OK)
+            break;
+        if (named.port == failed.port && strcmp(named.host, failed.host) == 0) {
+            rc = EH_ERR_STORE_UNAVAILABLE;
+        } else {
+            rc = eh_redis_connect(r, named.host, named.port, &c);
+            if (rc == EH_OK &&
+                (rc = eh_redis_is_master(c, named.host, named.port, &replicas)) != EH_OK) {
+                redisFree(c);
+                c = NULL;
+            }
+        }
+        if (rc == EH_OK || rc == EH_ERR_NOMEM)
+            break;
+        failed = named;
+        index = (index + 1) % r->naddrs;
+        redisFree(sc);
+        sc = NULL;
+    }
+    if (rc != EH_OK)
+        goto cleanup;
+    eh_redis_floor_note(r, named.host, named.port, replicas);
+    slot->ctx = c;
+    slot->sentinel = sc;
+    slot->sentinel_index = index;
+    slot->checked_ms = eh_redis_now_ms();
+    slot->epoch = named.epoch;
+    slot->port = named.port;
+    memcpy(slot->host, named.host, sizeof(slot->host));
+    sc = NULL;
+cleanup:
+    if (sc != NULL)
+        redisFree(sc);
+    return rc;
+}
+
+/* eh_redis_recheck, when EH_REDIS_RECHECK_MS have passed or another thread
+ * has seen a newer configuration epoch than slot's (a failover: every thread
+ * moves as soon as one noticed), asks the sentinels again whether slot's
+ * master is still the master, and the master with ROLE
+ * whether it still is one (and how many replicas it has). When the
+ * sentinels name another one, or the master is not one any more, the slot
+ * is freed (the caller connects again). Sentinels that do not answer leave
+ * the connection in use: it may well work. */
+static void eh_redis_recheck(eh_redis *r, eh_redis_conn *slot)
+{
+    long long now = eh_redis_now_ms();
+    eh_redis_named named;
+    size_t index = slot->sentinel_index;
+    unsigned replicas = 0;
+
+    if (now - slot->checked_ms < EH_REDIS_RECHECK_MS &&
+        slot->epoch >= __atomic_load_n(&r->epoch, __ATOMIC_RELAXED))
+        return;
+    slot->checked_ms = now;
+    if (eh_redis_ask_sentinels(r, &slot->sentinel, &index, &named) == EH_OK) {
+        slot->sentinel_index = index;
+        if ((named.port != slot->port || strcmp(named.host, slot->host) != 0) &&
+            named.epoch >= slot->epoch) {
+            eh_log(EH_LOG_WARN, "redis store: the sentinels name a new master, %s:%d (was %s:%d)",
+                   named.host, named.port, slot->host, slot->port);
+            eh_redis_slot_free(slot);
+            return;
+        }
+        if (named.epoch > slot->epoch)
+            slot->epoch = named.epoch;
+    }
+    if (eh_redis_is_master(slot->ctx, slot->host, slot->port, &replicas) != EH_OK) {
+        eh_redis_slot_free(slot);
+        return;
+    }
+    eh_redis_floor_note(r, slot->host, slot->port, replicas);
+}
+
 /* eh_redis_connection returns this thread's connection to r (borrowed: it
  * stays in the thread's cache), connecting when there is none; *reused tells
  * whether it was an existing one. */
-static eh_rc eh_redis_connection(eh_redis *r, redisContext **out, int *reused)
+static eh_rc eh_redis_connection(eh_redis *r, eh_redis_conn **out, int *reused)
 {
     eh_redis_cache *c = eh_redis_cache_get();
-    eh_redis_conn *slot;
-    redisContext *ctx;
+    eh_redis_conn *slot, fresh;
     eh_rc rc;
 
     if (c == NULL)
         return EH_ERR_NOMEM;
     slot = eh_redis_slot(c, r);
+    if (slot != NULL && r->master != NULL) {
+        eh_redis_recheck(r, slot);
+        if (slot->ctx == NULL)
+            slot = NULL;
+    }
     *reused = slot != NULL;
     if (slot != NULL) {
-        *out = slot->ctx;
+        *out = slot;
         return EH_OK;
     }
-    rc = eh_redis_connect(r, &ctx);
+    memset(&fresh, 0, sizeof(fresh));
+    if (r->master != NULL)
+        rc = eh_redis_discover(r, &fresh);
+    else
+        rc = eh_redis_connect(r, r->addrs[0].host, r->addrs[0].port, &fresh.ctx);
     if (rc != EH_OK)
         return rc;
     for (size_t i = 0; i < EH_REDIS_CACHE_SLOTS && slot == NULL; i++) {
@@ -340,12 +766,12 @@ static eh_rc eh_redis_connection(eh_redis *r, redisContext **out, int *reused)
     if (slot == NULL) {
         /* All slots taken (stores that were freed, or many stores): evict. */
         slot = &c->conns[c->next_victim++ % EH_REDIS_CACHE_SLOTS];
-        redisFree(slot->ctx);
+        eh_redis_slot_free(slot);
     }
+    *slot = fresh;
     slot->store = r;
     slot->generation = r->generation;
-    slot->ctx = ctx;
-    *out = ctx;
+    *out = slot;
     return EH_OK;
 }
 
@@ -358,43 +784,114 @@ static int eh_redis_stale(const redisContext *c, int err_no)
            (c->err == REDIS_ERR_IO && (err_no == ECONNRESET || err_no == EPIPE));
 }
 
+/* eh_redis_refused tells whether reply is an error that a Sentinel-named
+ * server gives when it is no longer the master (the command was not run). */
+static int eh_redis_refused(const eh_redis *r, const redisReply *reply)
+{
+    return r->master != NULL && reply->type == REDIS_REPLY_ERROR &&
+           (strncmp(reply->str, "READONLY", 8) == 0 || strncmp(reply->str, "MASTERDOWN", 10) == 0);
+}
+
+/* eh_redis_exchange sends the command on slot's connection, and when
+ * confirm (Sentinel: a take or incr) WAIT behind it for as many replicas as
+ * eh_redis_floor_need says, and reads the command's reply into *rep (NULL on
+ * an I/O error, with the errno in *err_no: the caller looks at the
+ * connection). The WAIT answer is read too: EH_ERR_STORE_UNAVAILABLE when
+ * too few replicas confirmed (*rep is then freed), as eh_redis_io_rc when
+ * it got lost. */
+static eh_rc eh_redis_exchange(eh_redis *r, eh_redis_conn *slot, int confirm, redisReply **rep,
+                               int *err_no, const char *fmt, va_list ap)
+{
+    redisContext *c = slot->ctx;
+    redisReply *wait = NULL;
+    unsigned need = confirm ? eh_redis_floor_need(r, slot->host, slot->port) : 0;
+    char n[16], ms[16];
+    void *got = NULL;
+    eh_rc rc = EH_OK;
+
+    *rep = NULL;
+    snprintf(n, sizeof(n), "%u", need);
+    snprintf(ms, sizeof(ms), "%u", r->timeout_ms / 2 > 0 ? r->timeout_ms / 2 : 1);
+    errno = 0;
+    if (redisvAppendCommand(c, fmt, ap) != REDIS_OK ||
+        (need > 0 &&
+         redisAppendCommand(c, "WAIT %b %b", n, strlen(n), ms, strlen(ms)) != REDIS_OK) ||
+        redisGetReply(c, &got) != REDIS_OK) {
+        *err_no = errno;
+        return EH_OK;
+    }
+    *err_no = errno;
+    *rep = got;
+    if (need == 0)
+        return EH_OK;
+    errno = 0;
+    got = NULL;
+    if (redisGetReply(c, &got) != REDIS_OK) {
+        rc = eh_redis_io_rc(c, errno);
+    } else {
+        wait = got;
+        if ((*rep)->type != REDIS_REPLY_ERROR &&
+            (wait->type != REDIS_REPLY_INTEGER || wait->integer < (long long)need)) {
+            eh_log(EH_LOG_WARN,
+                   "redis store: %s:%d: a write was not confirmed by %u replica(s) "
+                   "in time",
+                   slot->host, slot->port, need);
+            rc = EH_ERR_STORE_UNAVAILABLE;
+        }
+    }
+    if (wait != NULL)
+        freeReplyObject(wait);
+    if (rc != EH_OK) {
+        freeReplyObject(*rep);
+        *rep = NULL;
+    }
+    return rc;
+}
+
 /* eh_redis_command runs one command (hiredis format, %b for bytes) on this
  * thread's connection to r. On EH_OK *reply is the caller's
  * (freeReplyObject); on any failure the connection is dropped. A connection
  * found closed (a Redis that restarted since it was made) is replaced and
- * the command sent once more; a timeout is never retried. */
-static eh_rc eh_redis_command(eh_redis *r, redisReply **reply, const char *fmt, ...)
+ * the command sent once more; so is one whose server says it is no longer
+ * the master (Sentinel). A timeout is never retried. With confirm (a take or
+ * incr) and Sentinel, the command must be confirmed by the replicas. */
+static eh_rc eh_redis_command(eh_redis *r, redisReply **reply, int confirm, const char *fmt, ...)
 {
+    eh_redis_conn *slot;
     redisContext *c;
+    redisReply *rep = NULL;
     va_list ap, again;
-    void *rep;
-    int err_no, reused = 0;
+    int err_no = 0, reused = 0;
     eh_rc rc;
 
     *reply = NULL;
-    rc = eh_redis_connection(r, &c, &reused);
+    confirm = confirm && r->master != NULL;
+    rc = eh_redis_connection(r, &slot, &reused);
     if (rc != EH_OK)
         return rc;
+    c = slot->ctx;
     va_start(ap, fmt);
     va_copy(again, ap);
-    errno = 0;
-    rep = redisvCommand(c, fmt, ap);
-    err_no = errno;
-    if (rep == NULL && reused && eh_redis_stale(c, err_no)) {
+    rc = eh_redis_exchange(r, slot, confirm, &rep, &err_no, fmt, ap);
+    if (rc == EH_OK && ((rep == NULL && reused && eh_redis_stale(c, err_no)) ||
+                        (rep != NULL && eh_redis_refused(r, rep)))) {
+        if (rep != NULL) {
+            eh_redis_log_error("the master moved", rep);
+            freeReplyObject(rep);
+            rep = NULL;
+        }
         eh_redis_drop(r);
-        rc = eh_redis_connection(r, &c, &reused);
+        rc = eh_redis_connection(r, &slot, &reused);
         if (rc == EH_OK) {
-            errno = 0;
-            rep = redisvCommand(c, fmt, again);
-            err_no = errno;
+            c = slot->ctx;
+            rc = eh_redis_exchange(r, slot, confirm, &rep, &err_no, fmt, again);
         }
     }
     va_end(again);
     va_end(ap);
-    if (rc != EH_OK)
-        return rc;
-    if (rep == NULL) {
+    if (rc == EH_OK && rep == NULL)
         rc = eh_redis_io_rc(c, err_no);
+    if (rc != EH_OK) {
         eh_redis_drop(r);
         return rc;
     }
@@ -411,7 +908,7 @@ static eh_rc eh_redis_read(eh_store *s, const char *cmd, const char *key, char *
     redisReply *reply;
     eh_rc rc;
 
-    rc = eh_redis_command(r, &reply, "%s %b", cmd, key, strlen(key));
+    rc = eh_redis_command(r, &reply, strcmp(cmd, "GETDEL") == 0, "%s %b", cmd, key, strlen(key));
     if (rc != EH_OK)
         return rc;
     if (reply->type == REDIS_REPLY_NIL) {
@@ -453,7 +950,7 @@ static eh_rc eh_redis_set(eh_store *s, const char *key, const void *value, size_
     eh_rc rc;
 
     snprintf(ttl, sizeof(ttl), "%u", (unsigned)ttl_ms);
-    rc = eh_redis_command(r, &reply, "SET %b %b PX %b", key, strlen(key), value, len, ttl,
+    rc = eh_redis_command(r, &reply, 0, "SET %b %b PX %b", key, strlen(key), value, len, ttl,
                           strlen(ttl));
     if (rc != EH_OK)
         return rc;
@@ -471,7 +968,7 @@ static eh_rc eh_redis_del(eh_store *s, const char *key)
     redisReply *reply;
     eh_rc rc;
 
-    rc = eh_redis_command(r, &reply, "DEL %b", key, strlen(key));
+    rc = eh_redis_command(r, &reply, 0, "DEL %b", key, strlen(key));
     if (rc != EH_OK)
         return rc;
     rc = reply->type == REDIS_REPLY_INTEGER ? EH_OK : eh_redis_unexpected(r, reply, "DEL");
@@ -510,7 +1007,7 @@ static eh_rc eh_redis_incr(eh_store *s, const char *key, uint32_t ttl_ms, int64_
     eh_rc rc;
 
     snprintf(ttl, sizeof(ttl), "%u", (unsigned)ttl_ms);
-    rc = eh_redis_command(r, &reply, "EVAL %b 1 %b %b", eh_redis_incr_script,
+    rc = eh_redis_command(r, &reply, 1, "EVAL %b 1 %b %b", eh_redis_incr_script,
                           strlen(eh_redis_incr_script), key, strlen(key), ttl, strlen(ttl));
     if (rc != EH_OK)
         return rc;
@@ -538,7 +1035,7 @@ static eh_rc eh_redis_ping(eh_store *s)
     redisReply *reply;
     eh_rc rc;
 
-    rc = eh_redis_command(r, &reply, "PING");
+    rc = eh_redis_command(r, &reply, 0, "PING");
     if (rc != EH_OK)
         return rc;
     if (reply->type == REDIS_REPLY_STATUS && strcmp(reply->str, "PONG") == 0)
@@ -559,7 +1056,11 @@ static void eh_redis_destroy(eh_redis *r)
         free(r->password);
     }
     free(r->user);
-    free(r->host);
+    for (size_t i = 0; i < r->naddrs; i++)
+        free(r->addrs[i].host);
+    free(r->addrs);
+    free(r->master);
+    pthread_mutex_destroy(&r->floors_lock);
     free(r);
 }
 
@@ -589,7 +1090,10 @@ static const eh_store_ops eh_redis_ops = {
 static eh_rc eh_redis_fail(char *err, size_t errlen, const char *what)
 {
     if (err != NULL && errlen > 0)
-        snprintf(err, errlen, "store URL: %s (expected redis://[[user]:password@]host[:port][/db])",
+        snprintf(err, errlen,
+                 "store URL: %s (expected redis://[[user]:password@]host[:port][/db], or with "
+                 "Sentinel redis://[[user]:password@]host[:port][,host[:port]...][/db]"
+                 "?sentinel=NAME[&wait=N])",
                  what);
     return EH_ERR_CONFIG;
 }
@@ -673,9 +1177,10 @@ static eh_rc eh_redis_parse_userinfo(eh_redis *r, const char *p, size_t n, char 
     return EH_OK;
 }
 
-/* eh_redis_parse_hostport reads "host[:port]" or "[v6]:port" (n bytes at p)
- * into r. */
-static eh_rc eh_redis_parse_hostport(eh_redis *r, const char *p, size_t n, char *err, size_t errlen)
+/* eh_redis_parse_hostport reads "host[:port]" or "[v6][:port]" (n bytes at
+ * p) into a, with default_port when there is no port. */
+static eh_rc eh_redis_parse_hostport(eh_redis_addr *a, const char *p, size_t n, int default_port,
+                                     char *err, size_t errlen)
 {
     const char *host = p, *end = p + n, *port = NULL;
     size_t hlen;
@@ -701,18 +1206,99 @@ static eh_rc eh_redis_parse_hostport(eh_redis *r, const char *p, size_t n, char 
     if (hlen == 0 || hlen > EH_REDIS_HOST_MAX)
         return eh_redis_fail(err, errlen, "missing or overlong host");
     for (size_t i = 0; i < hlen; i++) {
-        if (strchr("[]@:", host[i]) != NULL && !(p[0] == '[' && host[i] == ':'))
+        if (strchr("[]@:,", host[i]) != NULL && !(p[0] == '[' && host[i] == ':'))
             return eh_redis_fail(err, errlen, "bad character in host");
     }
-    r->host = strndup(host, hlen);
-    if (r->host == NULL)
+    a->host = strndup(host, hlen);
+    if (a->host == NULL)
         return EH_ERR_NOMEM;
-    r->port = EH_REDIS_DEFAULT_PORT;
+    a->port = default_port;
     if (port != NULL) {
         if (eh_redis_number(port, (size_t)(end - port), 65535, &v) != 0 || v == 0)
             return eh_redis_fail(err, errlen, "port must be 1..65535");
-        r->port = (int)v;
+        a->port = (int)v;
     }
+    return EH_OK;
+}
+
+/* eh_redis_parse_hosts reads the comma-separated "host[:port]" list (n bytes
+ * at p) into r->addrs: one server, or with Sentinel 1..EH_REDIS_SENTINELS_MAX
+ * sentinels (port 26379 by default). */
+static eh_rc eh_redis_parse_hosts(eh_redis *r, const char *p, size_t n, char *err, size_t errlen)
+{
+    size_t count = 1;
+    eh_rc rc;
+
+    for (size_t i = 0; i < n; i++)
+        count += p[i] == ',';
+    if (count > 1 && r->master == NULL)
+        return eh_redis_fail(err, errlen, "several hosts need ?sentinel=NAME");
+    if (count > EH_REDIS_SENTINELS_MAX)
+        return eh_redis_fail(err, errlen, "more than 16 sentinels");
+    r->addrs = calloc(count, sizeof(*r->addrs));
+    if (r->addrs == NULL)
+        return EH_ERR_NOMEM;
+    for (size_t k = 0; k < count; k++) {
+        const char *comma = memchr(p, ',', n);
+        size_t len = comma != NULL ? (size_t)(comma - p) : n;
+
+        r->naddrs = k + 1;
+        rc = eh_redis_parse_hostport(
+            &r->addrs[k], p, len,
+            r->master != NULL ? EH_REDIS_SENTINEL_PORT : EH_REDIS_DEFAULT_PORT, err, errlen);
+        if (rc != EH_OK)
+            return rc;
+        if (comma != NULL) {
+            n -= len + 1;
+            p = comma + 1;
+        }
+    }
+    return EH_OK;
+}
+
+/* eh_redis_parse_query reads "sentinel=NAME[&wait=N]" (n bytes at p, in any
+ * order, each at most once) into r. */
+static eh_rc eh_redis_parse_query(eh_redis *r, const char *p, size_t n, char *err, size_t errlen)
+{
+    int have_wait = 0;
+    long v;
+
+    r->wait = 0;
+    while (n > 0) {
+        const char *amp = memchr(p, '&', n), *eq;
+        size_t len = amp != NULL ? (size_t)(amp - p) : n;
+
+        eq = memchr(p, '=', len);
+        if (eq == NULL)
+            return eh_redis_fail(err, errlen, "query parameters are name=value");
+        if ((size_t)(eq - p) == 8 && memcmp(p, "sentinel", 8) == 0 && r->master == NULL) {
+            size_t vlen = len - 9;
+            if (vlen == 0 || vlen > EH_REDIS_MASTER_NAME_MAX ||
+                strspn(eq + 1, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+                               "._-") < vlen)
+                return eh_redis_fail(err, errlen,
+                                     "sentinel= needs a master name of 1..64 letters, digits, "
+                                     "'.', '_' or '-'");
+            r->master = strndup(eq + 1, vlen);
+            if (r->master == NULL)
+                return EH_ERR_NOMEM;
+        } else if ((size_t)(eq - p) == 4 && memcmp(p, "wait", 4) == 0 && !have_wait) {
+            if (eh_redis_number(eq + 1, len - 5, EH_REDIS_WAIT_MAX, &v) != 0)
+                return eh_redis_fail(err, errlen, "wait= must be a number of replicas, 0..16");
+            r->wait = (unsigned)v;
+            have_wait = 1;
+        } else {
+            return eh_redis_fail(err, errlen, "unknown or repeated query parameter");
+        }
+        if (amp == NULL)
+            break;
+        if (amp + 1 == p + n)
+            return eh_redis_fail(err, errlen, "empty query parameter");
+        n -= len + 1;
+        p = amp + 1;
+    }
+    if (r->master == NULL)
+        return eh_redis_fail(err, errlen, "a query needs sentinel=NAME");
     return EH_OK;
 }
 
@@ -720,7 +1306,7 @@ static eh_rc eh_redis_parse_hostport(eh_redis *r, const char *p, size_t n, char 
 static eh_rc eh_redis_parse_url(eh_redis *r, const char *url, char *err, size_t errlen)
 {
     static const char scheme[] = "redis://";
-    const char *auth, *slash, *at;
+    const char *auth, *query, *path, *at;
     size_t alen;
     long v;
     eh_rc rc;
@@ -730,12 +1316,22 @@ static eh_rc eh_redis_parse_url(eh_redis *r, const char *url, char *err, size_t 
     for (const char *p = url; *p; p++) {
         if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f)
             return eh_redis_fail(err, errlen, "spaces or control characters");
-        if (*p == '?' || *p == '#')
-            return eh_redis_fail(err, errlen, "no query or fragment allowed");
+        if (*p == '#')
+            return eh_redis_fail(err, errlen, "no fragment allowed");
     }
     auth = url + strlen(scheme);
-    slash = strchr(auth, '/');
-    alen = slash != NULL ? (size_t)(slash - auth) : strlen(auth);
+    query = strchr(auth, '?');
+    if (query != NULL) {
+        if (strchr(query + 1, '?') != NULL)
+            return eh_redis_fail(err, errlen, "more than one '?'");
+        rc = eh_redis_parse_query(r, query + 1, strlen(query + 1), err, errlen);
+        if (rc != EH_OK)
+            return rc;
+    } else {
+        query = auth + strlen(auth);
+    }
+    alen = strcspn(auth, "/?");
+    path = auth[alen] == '/' ? auth + alen + 1 : NULL;
     at = NULL;
     for (size_t i = 0; i < alen; i++) {
         if (auth[i] == '@')
@@ -748,12 +1344,12 @@ static eh_rc eh_redis_parse_url(eh_redis *r, const char *url, char *err, size_t 
         alen -= (size_t)(at + 1 - auth);
         auth = at + 1;
     }
-    rc = eh_redis_parse_hostport(r, auth, alen, err, errlen);
+    rc = eh_redis_parse_hosts(r, auth, alen, err, errlen);
     if (rc != EH_OK)
         return rc;
     r->db = 0;
-    if (slash != NULL && slash[1] != '\0') {
-        if (eh_redis_number(slash + 1, strlen(slash + 1), 2147483647L, &v) != 0)
+    if (path != NULL && path < query) {
+        if (eh_redis_number(path, (size_t)(query - path), 2147483647L, &v) != 0)
             return eh_redis_fail(err, errlen, "database must be a number");
         r->db = (int)v;
     }
@@ -783,6 +1379,7 @@ eh_rc eh_store_redis_new(const char *url, unsigned timeout_ms, eh_store **out, c
     r->base.ops = &eh_redis_ops;
     r->timeout_ms = timeout_ms;
     r->generation = __atomic_add_fetch(&eh_redis_generations, 1, __ATOMIC_RELAXED);
+    pthread_mutex_init(&r->floors_lock, NULL);
     rc = eh_redis_parse_url(r, url, err, errlen);
     if (rc != EH_OK)
         goto cleanup;

@@ -116,10 +116,10 @@ export function keygen(dir, name = 'signing-key.pem', ...opts) {
   return file;
 }
 
-/** The nginx.conf text for an eidhub instance. */
-export function nginxConf({ dir, port, host = '127.0.0.1', store, workers = 2, timeoutMs = 500, extraHttp = '' }) {
+/** The nginx.conf text for an eidhub instance (keepEnv: names of environment variables its workers keep). */
+export function nginxConf({ dir, port, host = '127.0.0.1', store, workers = 2, timeoutMs = 500, extraHttp = '', keepEnv = [] }) {
   return `load_module ${MODULE};
-daemon off;
+${keepEnv.map((name) => `env ${name};\n`).join('')}daemon off;
 master_process on;
 worker_processes ${workers};
 pid ${dir}/nginx.pid;
@@ -145,13 +145,23 @@ http {
 }
 
 /**
- * The environment nginx runs with: this process's, plus LD_PRELOAD of
- * EH_NGINX_PRELOAD when set (`./dev test-asan` preloads libasan there, as
- * Debian's nginx is not built with AddressSanitizer but the module is).
+ * The environment nginx runs with: this process's, plus extra (e.g. a test's
+ * libfaketime: {LD_PRELOAD, FAKETIME}), plus LD_PRELOAD of EH_NGINX_PRELOAD
+ * when set (`./dev test-asan` preloads libasan there, as Debian's nginx is
+ * not built with AddressSanitizer but the module is). Both preloads at once
+ * are joined with ':', extra's first: libasan first and libfaketime after it
+ * wait for each other forever at start, so ASan is told not to insist on
+ * coming first (verify_asan_link_order=0).
  */
-export function nginxEnv() {
-  const env = { ...process.env };
-  if (process.env.EH_NGINX_PRELOAD) env.LD_PRELOAD = process.env.EH_NGINX_PRELOAD;
+export function nginxEnv(extra = {}) {
+  const env = { ...process.env, ...extra };
+  const asan = process.env.EH_NGINX_PRELOAD;
+  if (asan && extra.LD_PRELOAD) {
+    env.LD_PRELOAD = `${extra.LD_PRELOAD}:${asan}`;
+    env.ASAN_OPTIONS = [env.ASAN_OPTIONS, 'verify_asan_link_order=0'].filter(Boolean).join(':');
+  } else if (asan) {
+    env.LD_PRELOAD = asan;
+  }
   return env;
 }
 
@@ -168,9 +178,11 @@ export function nginxTest(dir, conf) {
  * (issuer and keys are filled in when absent). host: the loopback address
  * it listens on (another one than 127.0.0.1, e.g. 127.0.0.2, gives a second
  * broker its own cookies in a browser). dir: its folder (new when absent).
+ * env: extra environment variables for nginx (see nginxEnv), kept for its
+ * workers too (nginx's `env` directive; nginx clears the rest for them).
  * Returns a handle with the base URL.
  */
-export async function startBroker({ broker = {}, store, workers = 2, timeoutMs = 500, port, host = '127.0.0.1', dir, extraHttp } = {}) {
+export async function startBroker({ broker = {}, store, workers = 2, timeoutMs = 500, port, host = '127.0.0.1', dir, extraHttp, env = {} } = {}) {
   dir ??= tmpdir('eidhub-nginx-');
   port ??= await freePort();
   const issuer = `http://${host}:${port}`;
@@ -182,8 +194,9 @@ export async function startBroker({ broker = {}, store, workers = 2, timeoutMs =
   }
   fs.writeFileSync(path.join(dir, 'broker.json'), JSON.stringify(cfg, null, 2));
   const conf = path.join(dir, 'nginx.conf');
-  fs.writeFileSync(conf, nginxConf({ dir, port, host, store, workers, timeoutMs, extraHttp }));
-  const proc = track(spawn('nginx', ['-p', dir, '-c', conf], { stdio: ['ignore', 'pipe', 'pipe'], env: nginxEnv() }),
+  const keepEnv = Object.keys(env).filter((name) => name !== 'LD_PRELOAD'); // workers are forked: the preload stays
+  fs.writeFileSync(conf, nginxConf({ dir, port, host, store, workers, timeoutMs, extraHttp, keepEnv }));
+  const proc = track(spawn('nginx', ['-p', dir, '-c', conf], { stdio: ['ignore', 'pipe', 'pipe'], env: nginxEnv(env) }),
     'nginx', path.join(dir, 'nginx.out'));
   try {
     await waitForPort(port, proc, 'nginx', 10000, host);
@@ -287,5 +300,199 @@ export function smartIdSettings(sim, extra = {}) {
     relying_party_name: 'DEMO',
     trusted_ca_files: [sim.caFile],
     ...extra,
+  };
+}
+
+/** The RESP2 reply that starts at buf[i]: {value, next}, or null while incomplete. */
+function parseResp(buf, i) {
+  const eol = buf.indexOf('\r\n', i);
+  if (eol < 0) return null;
+  const line = buf.toString('utf8', i + 1, eol);
+  const type = String.fromCharCode(buf[i]);
+  if (type === '+') return { value: line, next: eol + 2 };
+  if (type === '-') return { value: new Error(line), next: eol + 2 };
+  if (type === ':') return { value: Number(line), next: eol + 2 };
+  if (type === '$') {
+    const n = Number(line);
+    if (n < 0) return { value: null, next: eol + 2 };
+    if (buf.length < eol + 2 + n + 2) return null;
+    return { value: buf.toString('utf8', eol + 2, eol + 2 + n), next: eol + 2 + n + 2 };
+  }
+  if (type === '*') {
+    const n = Number(line);
+    if (n < 0) return { value: null, next: eol + 2 };
+    const items = [];
+    let at = eol + 2;
+    for (let k = 0; k < n; k++) {
+      const r = parseResp(buf, at);
+      if (!r) return null;
+      items.push(r.value);
+      at = r.next;
+    }
+    return { value: items, next: at };
+  }
+  throw new Error(`not RESP: ${JSON.stringify(line)}`);
+}
+
+/**
+ * Sends one command (an array of strings) to the Redis or Sentinel on
+ * 127.0.0.1:port and resolves with its RESP2 reply (strings, numbers,
+ * arrays, null); an error reply, a refused connection or no answer within
+ * timeoutMs rejects.
+ */
+export function respCommand(port, args, timeoutMs = 2000) {
+  return new Promise((resolve, reject) => {
+    const s = net.connect(port, '127.0.0.1');
+    let buf = Buffer.alloc(0);
+    const t = setTimeout(() => { s.destroy(); reject(new Error(`no answer from port ${port}`)); }, timeoutMs);
+    const done = (fn, v) => { clearTimeout(t); s.destroy(); fn(v); };
+    s.on('connect', () => s.write(`*${args.length}\r\n` + args.map((a) => `$${Buffer.byteLength(String(a))}\r\n${a}\r\n`).join('')));
+    s.on('data', (d) => {
+      buf = Buffer.concat([buf, d]);
+      let r;
+      try { r = parseResp(buf, 0); } catch (e) { done(reject, e); return; }
+      if (r) done(r.value instanceof Error ? reject : resolve, r.value);
+    });
+    s.on('error', (e) => done(reject, e));
+  });
+}
+
+/** A flat [name, value, ...] reply (SENTINEL MASTER, INFO-like) as an object. */
+function fields(flat) {
+  const o = {};
+  for (let i = 0; i + 1 < flat.length; i += 2) o[flat[i]] = flat[i + 1];
+  return o;
+}
+
+/**
+ * Starts a Redis master and `replicas` replicas of it (--replicaof), each
+ * with a config file of its own, and three redis-sentinel processes watching
+ * them as the master group `name` (quorum 2, down-after 1 s, failover-timeout
+ * 3 s), each with its own writable sentinel.conf; all on free loopback ports.
+ * Waits until every sentinel knows the master, every replica and the two
+ * other sentinels, and every replica is in sync. Returns:
+ *  - url: the eidhub store URL, redis://s1,s2,s3/0?sentinel=name
+ *  - sentinels: their ports; servers: every Redis port
+ *  - master(): the port the sentinels name as master now
+ *  - failover(): SENTINEL FAILOVER, then waits until every sentinel names
+ *    the new master and it says it is one; resolves {from, to, ms}
+ *  - killMaster(): SIGKILL to the master's redis-server, then waits the
+ *    same way; resolves {from, to, ms}
+ *  - ready(): waits until every live server is an in-sync replica of the
+ *    master again (after a failover the old master rejoins as a replica
+ *    some 10 s later)
+ *  - stop(): stops every process (by pid) and removes the folders.
+ */
+export async function startSentinelSet({ name = 'm', replicas = 1, waitMs = 20000 } = {}) {
+  const dir = tmpdir('eidhub-sentinel-');
+  const servers = new Map(); // port -> process
+  const sentinels = [];
+  const procs = [];
+  const startServer = async (port, replicaOf) => {
+    const conf = path.join(dir, `redis-${port}.conf`);
+    fs.writeFileSync(conf, [`port ${port}`, 'bind 127.0.0.1', "save ''", 'appendonly no', `dir ${dir}`,
+      `dbfilename dump-${port}.rdb`, 'repl-diskless-sync-delay 0', ...(replicaOf ? [`replicaof 127.0.0.1 ${replicaOf}`] : [])].join('\n') + '\n');
+    const proc = track(spawn('redis-server', [conf], { stdio: ['ignore', 'pipe', 'pipe'] }), 'redis',
+      path.join(dir, `redis-${port}.log`));
+    procs.push(proc);
+    servers.set(port, proc);
+    await waitForPort(port, proc, 'redis-server');
+  };
+  const stop = async () => {
+    await Promise.all(procs.map((p) => stopProc(p)));
+    fs.rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    const masterPort = await freePort();
+    await startServer(masterPort);
+    for (let i = 0; i < replicas; i++) await startServer(await freePort(), masterPort);
+    for (let i = 0; i < 3; i++) {
+      const port = await freePort();
+      const conf = path.join(dir, `sentinel-${port}.conf`);
+      fs.writeFileSync(conf, [`port ${port}`, 'bind 127.0.0.1', 'daemonize no', `dir ${dir}`,
+        `sentinel monitor ${name} 127.0.0.1 ${masterPort} 2`, `sentinel down-after-milliseconds ${name} 1000`,
+        `sentinel failover-timeout ${name} 3000`, `sentinel parallel-syncs ${name} 1`].join('\n') + '\n');
+      const proc = track(spawn('redis-sentinel', [conf], { stdio: ['ignore', 'pipe', 'pipe'] }), 'redis-sentinel',
+        path.join(dir, `sentinel-${port}.log`));
+      procs.push(proc);
+      sentinels.push(port);
+      await waitForPort(port, proc, 'redis-sentinel');
+    }
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+  const master = async () => {
+    let error;
+    for (const port of sentinels) {
+      try { return Number((await respCommand(port, ['SENTINEL', 'get-master-addr-by-name', name], 5000))[1]); } catch (e) { error = e; }
+    }
+    throw error;
+  };
+  /**
+   * Waits until every sentinel names one master other than `from` and that
+   * master says it is one; without `from`, also until every other live
+   * server is its in-sync replica and every sentinel knows the replicas and
+   * the two other sentinels.
+   */
+  const settle = async (from, what) => {
+    const t0 = Date.now();
+    const live = () => [...servers].filter(([, p]) => p.exitCode === null && p.signalCode === null).map(([port]) => port);
+    let last = '';
+    while (Date.now() - t0 < waitMs) {
+      try {
+        const named = await Promise.all(sentinels.map((s) => respCommand(s, ['SENTINEL', 'get-master-addr-by-name', name], 500)));
+        const ports = new Set(named.map((a) => Number(a[1])));
+        const [to] = ports;
+        last = `sentinels name ${[...ports].join(', ')}`;
+        if (ports.size === 1 && to !== from) {
+          const role = await respCommand(to, ['ROLE'], 500);
+          const views = await Promise.all(sentinels.map((s) => respCommand(s, ['SENTINEL', 'MASTER', name], 500).then(fields)));
+          const synced = role[0] === 'master' ? role[2].map((r) => Number(r[1])) : [];
+          last += `; ${to} is ${role[0]} with replicas ${synced.join(', ')}; sentinels see ${views.map((v) => `${v['num-slaves']} replicas, ${v['num-other-sentinels']} sentinels`).join(' / ')}`;
+          const replicasUp = live().filter((p) => p !== to).every((p) => synced.includes(p));
+          const ready = replicasUp && views.every((v) => Number(v['num-other-sentinels']) === 2 && Number(v['num-slaves']) >= replicas);
+          if (role[0] === 'master' && (from !== undefined || ready)) {
+            return { from, to, ms: Date.now() - t0 };
+          }
+        }
+      } catch (e) { last = e.message; }
+      await sleep(100);
+    }
+    throw new Error(`${what}: the sentinels did not settle in ${waitMs} ms (${last})`);
+  };
+  try {
+    await settle(undefined, 'start');
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+  return {
+    url: `redis://${sentinels.map((p) => `127.0.0.1:${p}`).join(',')}/0?sentinel=${name}`,
+    name, sentinels, servers: [...servers.keys()], dir, master,
+    async failover() {
+      const from = await master();
+      const t0 = Date.now();
+      for (;;) {
+        try { await respCommand(sentinels[0], ['SENTINEL', 'FAILOVER', name], 5000); break; } catch (e) {
+          if (Date.now() - t0 > waitMs || !/NOGOODSLAVE|INPROG/.test(e.message)) throw e;
+          await sleep(200);
+        }
+      }
+      const r = await settle(from, 'failover');
+      return { ...r, ms: Date.now() - t0 };
+    },
+    async killMaster() {
+      const from = await master();
+      const t0 = Date.now();
+      const proc = servers.get(from);
+      const exited = new Promise((resolve) => proc.once('exit', resolve));
+      proc.kill('SIGKILL');
+      await exited;
+      const r = await settle(from, 'failover after the master was killed');
+      return { ...r, ms: Date.now() - t0 };
+    },
+    async ready() { return settle(undefined, 'ready'); },
+    stop,
   };
 }

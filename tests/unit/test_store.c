@@ -1075,6 +1075,34 @@ START_TEST(redis_bad_urls_are_config_errors)
         "redis://[::1",
         "redis://[::1]x",
         "redis://h@st:secret@",
+        /* Sentinel */
+        "redis://a,b",
+        "redis://a:1,b:2/0",
+        "redis://a?sentinel=",
+        "redis://a?sentinel=m&sentinel=n",
+        "redis://a?sentinel=m m",
+        "redis://a?sentinel=m%20",
+        "redis://a?sentinel=m/x",
+        "redis://a?wait=1",
+        "redis://a?sentinel=m&wait=",
+        "redis://a?sentinel=m&wait=17",
+        "redis://a?sentinel=m&wait=-1",
+        "redis://a?sentinel=m&wait=1&wait=1",
+        "redis://a?sentinel=m&",
+        "redis://a?sentinel=m&&wait=1",
+        "redis://a?sentinel=m&db=1",
+        "redis://a?sentinel",
+        "redis://a??sentinel=m",
+        "redis://a?sentinel=m?",
+        "redis://a,?sentinel=m",
+        "redis://,a?sentinel=m",
+        "redis://a,,b?sentinel=m",
+        "redis://a:0,b?sentinel=m",
+        "redis://a/x?sentinel=m",
+        "redis://a?sentinel=m#x",
+        "redis://:secret@a,b:1x?sentinel=m",
+        "redis://a,b,c,d,e,f,g,h,i,j,k,l,m,n,o,p,q?sentinel=m",
+        "redis://a?sentinel=0123456789012345678901234567890123456789012345678901234567890123x",
     };
     eh_store *s = (eh_store *)prefix;
     char err[256];
@@ -1104,6 +1132,11 @@ START_TEST(redis_good_urls_need_no_server)
         "redis://:p%40ss%2Fw0rd@cache:6380/2",
         "redis://eidhub:pw@[::1]:6380/3",
         "redis://[::1]",
+        "redis://s1?sentinel=m",
+        "redis://s1:26379,s2:26380,[::1]:26381/3?sentinel=eidhub-master.1",
+        "redis://:p%40ss@s1,s2/?sentinel=m&wait=2",
+        "redis://eidhub:pw@s1?wait=0&sentinel=m_2",
+        "redis://a,b,c,d,e,f,g,h,i,j,k,l,m,n,o,p?sentinel=m",
     };
     char err[256];
     eh_store *s;
@@ -1439,6 +1472,143 @@ START_TEST(redis_freed_store_connection_is_never_reused)
 }
 END_TEST
 
+/* ---- Sentinel: a fake sentinel, naming fake servers or EH_TEST_REDIS ---- */
+
+/* sentinel_reply fills buf with what a sentinel answers to the store's two
+ * questions (the master's address, then SENTINEL MASTER with its epoch). */
+static const char *sentinel_reply(char *buf, size_t n, const char *host, int port)
+{
+    char p[8];
+
+    snprintf(p, sizeof(p), "%d", port);
+    snprintf(buf, n,
+             "*2\r\n$%zu\r\n%s\r\n$%zu\r\n%s\r\n"
+             "*4\r\n$4\r\nname\r\n$1\r\nm\r\n$12\r\nconfig-epoch\r\n$1\r\n0\r\n",
+             strlen(host), host, strlen(p), p);
+    return buf;
+}
+
+/* sentinel_url is a Sentinel URL for the sentinels on ports (n of them), with
+ * the user info and database of EH_TEST_REDIS when redis is set. */
+static void sentinel_url(char *out, size_t size, const int *ports, size_t n, int redis,
+                         const char *query)
+{
+    const char *url = redis ? getenv("EH_TEST_REDIS") : NULL;
+    const char *auth = url != NULL ? strstr(url, "://") + 3 : NULL;
+    const char *end = auth != NULL ? auth + strcspn(auth, "/") : NULL;
+    const char *at = auth != NULL ? memchr(auth, '@', (size_t)(end - auth)) : NULL;
+    size_t used;
+
+    used = (size_t)snprintf(out, size, "redis://%.*s", at != NULL ? (int)(at + 1 - auth) : 0,
+                            at != NULL ? auth : "");
+    for (size_t i = 0; i < n; i++)
+        used +=
+            (size_t)snprintf(out + used, size - used, "%s127.0.0.1:%d", i > 0 ? "," : "", ports[i]);
+    snprintf(out + used, size - used, "%s?sentinel=m%s", end != NULL && *end ? end : "/", query);
+}
+
+/* redis_host_port reads the host and port of EH_TEST_REDIS. */
+static void redis_host_port(char *host, size_t n, int *port)
+{
+    const char *url = getenv("EH_TEST_REDIS");
+    const char *auth = strstr(url, "://") + 3, *end = auth + strcspn(auth, "/");
+    const char *at = memchr(auth, '@', (size_t)(end - auth)), *h = at != NULL ? at + 1 : auth;
+    const char *colon = memchr(h, ':', (size_t)(end - h));
+
+    snprintf(host, n, "%.*s", (int)((colon != NULL ? colon : end) - h), h);
+    *port = colon != NULL ? atoi(colon + 1) : 6379;
+}
+
+START_TEST(redis_sentinel_names_the_master)
+{
+    static char reply[256];
+    char url[512], host[128], *v = NULL;
+    int port, ports[2];
+    fake_server sentinel;
+    fake_step step;
+    eh_store *s;
+    size_t len;
+    int64_t n = 0;
+
+    redis_host_port(host, sizeof(host), &port);
+    step = (fake_step){sentinel_reply(reply, sizeof(reply), host, port), 0};
+    fake_start(&sentinel, &step, 1);
+    /* The first sentinel is not there: the second one is asked. */
+    ports[0] = free_port();
+    ports[1] = sentinel.port;
+    sentinel_url(url, sizeof(url), ports, 2, 1, "");
+    ck_assert_int_eq(eh_store_redis_new(url, EH_T_REDIS_TIMEOUT_MS, &s, NULL, 0), EH_OK);
+    ck_assert_int_eq(eh_store_ping(s), EH_OK);
+    ck_assert_int_eq(eh_store_set(s, key("s"), "via sentinel", 12, EH_T_TTL), EH_OK);
+    expect_value(key("s"), "via sentinel", 12);
+    ck_assert_int_eq(eh_store_incr(s, key("n"), EH_T_TTL, &n), EH_OK);
+    ck_assert_int_eq(n, 1);
+    /* A master without replicas confirms takes without waiting (wait=0). */
+    ck_assert_int_eq(eh_store_take(s, key("s"), &v, &len), EH_OK);
+    ck_assert_str_eq(v, "via sentinel");
+    free(v);
+    v = NULL;
+    eh_store_free(s);
+    /* wait=1: no replica confirms a take or incr, so they fail; reads work. */
+    sentinel_url(url, sizeof(url), ports, 2, 1, "&wait=1");
+    ck_assert_int_eq(eh_store_redis_new(url, EH_T_REDIS_TIMEOUT_MS, &s, NULL, 0), EH_OK);
+    ck_assert_int_eq(eh_store_set(s, key("w"), "x", 1, EH_T_TTL), EH_OK);
+    ck_assert_int_eq(eh_store_take(s, key("w"), &v, &len), EH_ERR_STORE_UNAVAILABLE);
+    ck_assert_ptr_null(v);
+    ck_assert_int_eq(eh_store_incr(s, key("n"), EH_T_TTL, &n), EH_ERR_STORE_UNAVAILABLE);
+    ck_assert_ptr_nonnull(strstr(logged, "not confirmed by 1 replica"));
+    ck_assert_int_eq(eh_store_ping(s), EH_OK);
+    eh_store_free(s);
+    fake_stop(&sentinel);
+}
+END_TEST
+
+START_TEST(redis_sentinel_without_a_master_is_unavailable)
+{
+    static char reply[256];
+    /* The sentinel does not know the name; then it names a replica. */
+    static const fake_step unknown = {"*-1\r\n*0\r\n", 0};
+    static const fake_step replica = {"*5\r\n$5\r\nslave\r\n$9\r\n127.0.0.1\r\n:1\r\n"
+                                      "$9\r\nconnected\r\n:0\r\n",
+                                      0};
+    fake_server sentinel, server;
+    fake_step step;
+    char url[512];
+    eh_store *s;
+    long long t0;
+    int port;
+
+    fake_start(&sentinel, &unknown, 1);
+    sentinel_url(url, sizeof(url), &sentinel.port, 1, 0, "");
+    ck_assert_int_eq(eh_store_redis_new(url, 300, &s, NULL, 0), EH_OK);
+    ck_assert_int_eq(eh_store_ping(s), EH_ERR_STORE_UNAVAILABLE);
+    ck_assert_ptr_nonnull(strstr(logged, "gave no usable master address"));
+    eh_store_free(s);
+    fake_stop(&sentinel);
+
+    fake_start(&server, &replica, 1);
+    step = (fake_step){sentinel_reply(reply, sizeof(reply), "127.0.0.1", server.port), 0};
+    fake_start(&sentinel, &step, 1);
+    sentinel_url(url, sizeof(url), &sentinel.port, 1, 0, "");
+    ck_assert_int_eq(eh_store_redis_new(url, 300, &s, NULL, 0), EH_OK);
+    ck_assert_int_eq(eh_store_ping(s), EH_ERR_STORE_UNAVAILABLE);
+    ck_assert_ptr_nonnull(strstr(logged, "is not a master"));
+    eh_store_free(s);
+    fake_stop(&sentinel);
+    fake_stop(&server);
+
+    /* No sentinel at all answers: unavailable, quickly. */
+    port = free_port();
+    sentinel_url(url, sizeof(url), &port, 1, 0, "");
+    ck_assert_int_eq(eh_store_redis_new(url, 300, &s, NULL, 0), EH_OK);
+    t0 = now_ms();
+    ck_assert_int_eq(eh_store_ping(s), EH_ERR_STORE_UNAVAILABLE);
+    ck_assert_int_lt(now_ms() - t0, 300);
+    ck_assert_ptr_nonnull(strstr(logged, "no sentinel named a master"));
+    eh_store_free(s);
+}
+END_TEST
+
 /* ---- The suite --------------------------------------------------------- */
 
 Suite *suite_store(void)
@@ -1474,6 +1644,7 @@ Suite *suite_store(void)
     const TTest *const redis_only[] = {
         redis_wrong_password_is_unavailable,
         redis_databases_are_separate,
+        redis_sentinel_names_the_master,
     };
     const TTest *const redis_offline[] = {
         redis_bad_urls_are_config_errors,
@@ -1486,6 +1657,7 @@ Suite *suite_store(void)
         redis_server_that_hangs_up_is_unavailable,
         redis_many_stores_in_one_thread,
         redis_freed_store_connection_is_never_reused,
+        redis_sentinel_without_a_master_is_unavailable,
     };
     Suite *s = suite_create("store");
     TCase *shm = tcase_create("shm");
