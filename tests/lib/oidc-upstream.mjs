@@ -19,14 +19,16 @@ process.on('exit', () => {
 
 /**
  * Starts tests/sim/national-oidc.mjs as its own process (profile "fr",
- * "be" or "ee"), registered for our client with redirectUri. Resolves when it
- * prints its ready line: {url, issuer, profile, pid, log(), stop()}.
+ * "be" or "ee"), registered for our client with redirectUri; its clock
+ * clockOffsetSeconds off (0: right). Resolves when it prints its ready line:
+ * {url, issuer, profile, pid, log(), stop()}.
  */
-export async function startNationalOidcProcess({ profile, clientId, clientSecret, redirectUri }) {
+export async function startNationalOidcProcess({ profile, clientId, clientSecret, redirectUri, clockOffsetSeconds = 0 }) {
   const dir = tmpdir('eidhub-national-oidc-');
   const logFile = path.join(dir, 'sim.log');
   const proc = spawn(process.execPath, [path.join(ROOT, 'tests/sim/national-oidc.mjs'), '--port', '0', '--profile', profile,
-    '--client-id', clientId, '--client-secret', clientSecret, '--redirect-uri', redirectUri],
+    '--client-id', clientId, '--client-secret', clientSecret, '--redirect-uri', redirectUri,
+    `--clock-offset-seconds=${clockOffsetSeconds}`],
   { stdio: ['ignore', 'pipe', 'pipe'] });
   children.add(proc);
   proc.on('exit', () => children.delete(proc));

@@ -28,7 +28,9 @@
 // (a relying party must refuse that). Consent is given with the login.
 //
 // Run:  node tests/sim/national-oidc.mjs --port P --profile fr|be|ee --client-id ID
-//         --client-secret S --redirect-uri URI [--quiet]
+//         --client-secret S --redirect-uri URI [--clock-offset-seconds=N] [--quiet]
+// --clock-offset-seconds=N (negative: behind) runs the provider with its
+// clock N seconds off (iat/exp of its tokens), as a peer with a wrong clock.
 // Prints one line when ready: "national-oidc (fr) listening on http://127.0.0.1:P".
 // or in-process: const op = await startNationalOidc({ port: 0, profile: 'fr', ... }); await op.stop();
 // All names and numbers here are test data.
@@ -37,7 +39,7 @@ import http from 'node:http';
 import { parseArgs } from 'node:util';
 import * as jose from 'jose';
 import Provider from 'oidc-provider';
-import { closeServer, isMainModule, PEOPLE, readBody, runSimulator } from './sim-common.mjs';
+import { closeServer, integerOption, isMainModule, PEOPLE, readBody, runSimulator, shiftClock } from './sim-common.mjs';
 
 export const PROFILES = Object.freeze({
   fr: Object.freeze({
@@ -240,9 +242,11 @@ if (isMainModule(import.meta.url)) {
       'client-id': { type: 'string' },
       'client-secret': { type: 'string' },
       'redirect-uri': { type: 'string' },
+      'clock-offset-seconds': { type: 'string', default: '0' },
       quiet: { type: 'boolean', default: false },
     },
   });
+  shiftClock(integerOption(values, 'clock-offset-seconds'));
   runSimulator({
     label: 'national-oidc',
     start: () => startNationalOidc({

@@ -329,6 +329,32 @@ export function isMainModule(importMetaUrl) {
   return Boolean(process.argv[1]) && path.resolve(process.argv[1]) === fileURLToPath(importMetaUrl);
 }
 
+/**
+ * Shifts this process's wall clock by offsetSeconds (negative: behind), as
+ * a peer whose clock is wrong: Date.now() and new Date() (no argument) are
+ * moved; timers and monotonic clocks are not. Only for a simulator running
+ * as its own process (--clock-offset-seconds): it changes the global Date.
+ */
+export function shiftClock(offsetSeconds) {
+  if (!Number.isInteger(offsetSeconds)) throw new Error(`clock offset must be whole seconds, not ${offsetSeconds}`);
+  if (offsetSeconds === 0) return;
+  const RealDate = globalThis.Date;
+  const offsetMs = offsetSeconds * 1000;
+  const now = () => RealDate.now() + offsetMs;
+  globalThis.Date = new Proxy(RealDate, {
+    construct: (target, args, newTarget) => Reflect.construct(target, args.length ? args : [now()], newTarget),
+    apply: () => new RealDate(now()).toString(),
+    get: (target, prop, receiver) => (prop === 'now' ? now : Reflect.get(target, prop, receiver)),
+  });
+}
+
+/** The whole number, possibly negative, in values[name] (a --name=N option), or an error. */
+export function integerOption(values, name) {
+  const v = values[name];
+  if (!/^-?\d+$/.test(v)) throw new Error(`--${name} must be a whole number, not ${v}`);
+  return Number(v);
+}
+
 /** The whole number in values[name] (a --name option), or an error. */
 export function wholeNumberOption(values, name) {
   const v = values[name];
