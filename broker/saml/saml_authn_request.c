@@ -338,7 +338,7 @@ static eh_rc read_header(xmlNodePtr root, const eh_saml_request_expect *x, eh_sa
         say(why, whylen, "IssueInstant in the future");
         goto cleanup;
     }
-    if (x->now - t > (int64_t)x->max_age_s) {
+    if (x->now - t > (int64_t)x->max_age_s + (int64_t)x->skew_s) {
         say(why, whylen, "request too old");
         goto cleanup;
     }

@@ -72,7 +72,7 @@ typedef struct eh_saml_request_expect {
     const char *destination; /* our SSO URL: the request's Destination must equal it */
     int64_t now;             /* seconds since the epoch */
     unsigned skew_s;         /* tolerated clock difference for IssueInstant */
-    unsigned max_age_s;      /* a request issued longer ago than this is refused */
+    unsigned max_age_s;      /* a request issued longer ago than this (plus skew_s) is refused */
 } eh_saml_request_expect;
 
 /* eh_saml_authn_request_parse checks an untrusted AuthnRequest document
@@ -83,7 +83,7 @@ typedef struct eh_saml_request_expect {
  * non-entity Issuer; a missing signature or one that does not verify with
  * the issuer's keys (eh_saml_verify: only the covered root is read); a
  * Destination other than x->destination; an IssueInstant in the future
- * beyond skew or older than max_age_s; an ID that is not an xs:ID; an
+ * beyond skew or older than max_age_s + skew; an ID that is not an xs:ID; an
  * unknown SPType (a missing one is accepted: sp_type NULL, the caller takes
  * the Connector metadata's); no RequestedAttributes or more than
  * EH_SAML_MAX_REQUESTED; an attribute without Name or with a NameFormat

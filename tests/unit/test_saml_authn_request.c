@@ -803,13 +803,13 @@ START_TEST(issue_instant_window)
     xml = build_with(&r, ec_priv, EH_SAML_SIG_ECDSA_SHA256);
     refused(xml, "future");
     free(xml);
-    /* as old as allowed, then one second older */
-    r.issue_instant = EXPECT.now - MAX_AGE;
+    /* as old as allowed (the age plus the skew), then one second older */
+    r.issue_instant = EXPECT.now - MAX_AGE - SKEW;
     xml = build_with(&r, ec_priv, EH_SAML_SIG_ECDSA_SHA256);
     got = accepted(xml);
     eh_saml_authn_request_free(got);
     free(xml);
-    r.issue_instant = EXPECT.now - MAX_AGE - 1;
+    r.issue_instant = EXPECT.now - MAX_AGE - SKEW - 1;
     xml = build_with(&r, ec_priv, EH_SAML_SIG_ECDSA_SHA256);
     refused(xml, "too old");
     free(xml);
