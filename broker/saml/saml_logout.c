@@ -299,7 +299,7 @@ static eh_rc verify_own(xmlDocPtr doc, xmlNodePtr el, const eh_saml_keys *keys, 
 }
 
 /* check_header reads and checks Version, ID, IssueInstant (not in the
- * future beyond skew, not older than max_age_s) into *id and *instant. */
+ * future beyond skew, not older than max_age_s plus skew) into *id and *instant. */
 static eh_rc check_header(xmlNodePtr el, int64_t now, unsigned skew_s, unsigned max_age_s,
                           char **id, int64_t *instant, char *why, size_t whylen)
 {
@@ -315,7 +315,7 @@ static eh_rc check_header(xmlNodePtr el, int64_t now, unsigned skew_s, unsigned 
         say(why, whylen, "IssueInstant missing or malformed");
     else if (*instant > now + (int64_t)skew_s)
         say(why, whylen, "IssueInstant in the future");
-    else if (now - *instant > (int64_t)max_age_s)
+    else if (now - *instant > (int64_t)max_age_s + (int64_t)skew_s)
         say(why, whylen, "message too old");
     else
         rc = EH_OK;

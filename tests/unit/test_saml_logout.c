@@ -273,7 +273,7 @@ START_TEST(request_stale_or_future_refused)
     eh_saml_logout_request r = base_request();
     size_t len = 0;
     char *xml = build_request(&r, ec_priv, EH_SAML_SIG_ECDSA_SHA256, &len);
-    eh_saml_logout_expect late = expect_at(NOW + MAX_AGE + 1);
+    eh_saml_logout_expect late = expect_at(NOW + MAX_AGE + SKEW + 1);
     refused_request(xml, len, &late, "too old");
     eh_saml_logout_expect early = expect_at(NOW - SKEW - 1);
     refused_request(xml, len, &early, "future");
@@ -464,7 +464,7 @@ START_TEST(response_refusals)
     x.destination = CONNECTOR_SLO;
     refused_response(xml, len, &x, "Destination does not match");
     x = rexpect();
-    x.now = NOW + MAX_AGE + 1;
+    x.now = NOW + MAX_AGE + SKEW + 1;
     refused_response(xml, len, &x, "too old");
     x = rexpect();
     char *bare = edit(xml, len, drop_signature, &len2);
