@@ -87,6 +87,7 @@ eh_rc eh_http_client_call(const eh_http_call *call, eh_http_answer *answer, char
 {
     CURL *curl = NULL;
     struct curl_slist *headers = NULL;
+    const char *body_text;
     eh_buf body;
     CURLcode cc;
     uint64_t t0;
@@ -99,7 +100,17 @@ eh_rc eh_http_client_call(const eh_http_call *call, eh_http_answer *answer, char
         snprintf(why, whylen, "libcurl unavailable");
         return EH_ERR_INTERNAL;
     }
-    headers = curl_slist_append(headers, "Accept: application/json");
+    body_text = call->json_body != NULL   ? call->json_body
+                : call->form_body != NULL ? call->form_body
+                                          : call->soap_body;
+    if (call->json_body == NULL && call->form_body == NULL && call->soap_body != NULL) {
+        headers = curl_slist_append(headers, "Accept: text/xml");
+        headers = curl_slist_append(headers, "Content-Type: text/xml; charset=utf-8");
+        headers = curl_slist_append(headers, /* SAML 2.0 Bindings 3.2.3.3 */
+                                    "SOAPAction: \"http://www.oasis-open.org/committees/security\"");
+    } else {
+        headers = curl_slist_append(headers, "Accept: application/json");
+    }
     if (call->json_body != NULL)
         headers = curl_slist_append(headers, "Content-Type: application/json; charset=UTF-8");
     else if (call->form_body != NULL)
@@ -132,10 +143,9 @@ eh_rc eh_http_client_call(const eh_http_call *call, eh_http_answer *answer, char
     curl_easy_setopt(curl, CURLOPT_USERAGENT, "eidhub");
     if (call->pinned_public_key != NULL)
         curl_easy_setopt(curl, CURLOPT_PINNEDPUBLICKEY, call->pinned_public_key);
-    if (call->json_body != NULL || call->form_body != NULL) {
+    if (body_text != NULL) {
         curl_easy_setopt(curl, CURLOPT_POST, 1L);
-        curl_easy_setopt(curl, CURLOPT_POSTFIELDS,
-                         call->json_body != NULL ? call->json_body : call->form_body);
+        curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body_text);
     } else {
         curl_easy_setopt(curl, CURLOPT_HTTPGET, 1L);
     }

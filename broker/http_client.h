@@ -24,6 +24,8 @@ typedef struct eh_http_call {
     const char *form_body;     /* sent as application/x-www-form-urlencoded when not NULL
                                 * (and json_body is NULL) */
     const char *authorization; /* the Authorization header's value, or NULL */
+    const char *soap_body;     /* a SOAP 1.1 envelope sent as text/xml (SAML's SOAPAction)
+                                * when json_body and form_body are NULL */
     int upstream; /* an eh_upstream: whose duration histogram the call
                    * counts in; 0 (EH_UPSTREAM_NONE) for none */
 } eh_http_call;

@@ -8,7 +8,6 @@
  * signature with eh_saml_verify and reads only from the covered element. */
 #include "broker/saml/saml_logout.h"
 
-#include <curl/curl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,7 +24,6 @@
 
 #define MAX_ID_LEN 256
 #define RESPONSE_MAX_AGE_S 300u /* a LogoutResponse older than this is refused */
-#define SOAP_ACTION "SOAPAction: \"http://www.oasis-open.org/committees/security\""
 
 static void say(char *why, size_t whylen, const char *msg)
 {
@@ -619,71 +617,30 @@ eh_rc eh_saml_logout_respond(eh_http_response *resp, const char *issuer, const c
     return rc;
 }
 
-/* collect appends received bytes to the eh_buf, refusing more than a
- * logout message may be (curl then aborts the transfer). */
-static size_t collect(char *data, size_t size, size_t nmemb, void *userdata)
+/* soap_post posts envelope to url (SOAP binding, broker/http_client.h)
+ * and returns the answer's status and body (*answer, caller frees).
+ * EH_ERR_IO when no complete answer came (why: curl's reason). */
+static eh_rc soap_post(const char *url, const char *envelope, unsigned timeout_ms, long *status,
+                       char **answer, size_t *answer_len, char *why, size_t whylen)
 {
-    eh_buf *b = userdata;
-    size_t n = size * nmemb;
-    if (b->len + n > EH_SAML_LOGOUT_MAX)
-        return 0;
-    eh_buf_append_len(b, data, n);
-    return b->failed ? 0 : n;
-}
+    eh_http_call call = {.method = "POST",
+                         .url = url,
+                         .soap_body = envelope,
+                         .timeout_ms = timeout_ms,
+                         .connect_timeout_ms = timeout_ms};
+    eh_http_answer a = {0};
+    eh_rc rc = eh_http_client_call(&call, &a, why, whylen);
 
-/* soap_post posts envelope to url (text/xml, SOAPAction) and returns the
- * answer's status and body (*answer, caller frees). EH_ERR_IO when no
- * complete answer came (why: curl's reason). The transport of
- * broker/http_client.h sends only JSON and form bodies, hence this one. */
-static eh_rc soap_post(const char *url, const char *envelope, size_t len, unsigned timeout_ms,
-                       long *status, char **answer, size_t *answer_len, char *why, size_t whylen)
-{
-    CURL *curl = NULL;
-    struct curl_slist *headers = NULL, *h;
-    eh_buf body;
-    CURLcode cc;
-    eh_rc rc = EH_ERR_IO;
-
-    *answer = NULL;
-    *answer_len = 0;
-    *status = 0;
-    eh_buf_init(&body);
-    if (eh_http_client_init() != EH_OK || (curl = curl_easy_init()) == NULL) {
-        say(why, whylen, "libcurl unavailable");
-        return EH_ERR_INTERNAL;
+    *status = a.status;
+    *answer = a.body;
+    *answer_len = a.body_len;
+    if (rc == EH_OK && a.body_len > EH_SAML_LOGOUT_MAX)
+        rc = EH_ERR_TOO_LARGE;
+    if (rc != EH_OK) {
+        eh_http_answer_clear(&a);
+        *answer = NULL;
+        *answer_len = 0;
     }
-    if ((h = curl_slist_append(headers, "Content-Type: text/xml; charset=utf-8")) == NULL ||
-        (headers = h, h = curl_slist_append(headers, SOAP_ACTION)) == NULL ||
-        (headers = h, h = curl_slist_append(headers, "Accept: text/xml")) == NULL) {
-        rc = EH_ERR_NOMEM;
-        goto cleanup;
-    }
-    headers = h;
-    curl_easy_setopt(curl, CURLOPT_URL, url);
-    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L);
-    curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, (long)timeout_ms);
-    curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, (long)timeout_ms);
-    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
-    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, collect);
-    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &body);
-    curl_easy_setopt(curl, CURLOPT_USERAGENT, "eidhub");
-    curl_easy_setopt(curl, CURLOPT_POST, 1L);
-    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, envelope);
-    curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, (long)len);
-    cc = curl_easy_perform(curl);
-    if (cc != CURLE_OK) {
-        say(why, whylen, curl_easy_strerror(cc));
-        rc = cc == CURLE_WRITE_ERROR && !body.failed ? EH_ERR_TOO_LARGE : EH_ERR_IO;
-        goto cleanup;
-    }
-    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, status);
-    rc = eh_buf_finish(&body, answer, answer_len);
-cleanup:
-    eh_buf_free(&body);
-    curl_slist_free_all(headers);
-    curl_easy_cleanup(curl);
     return rc;
 }
 
@@ -722,7 +679,7 @@ eh_rc eh_saml_logout_exchange(const eh_saml_logout_request *r, const eh_saml_log
         if ((rc = eh_saml_logout_request_build(&req, signer, alg, &xml, &len, why, whylen)) !=
             EH_OK)
             break; /* ours: another try would fail the same way */
-        rc = soap_post(peer->url, xml, len, timeout_ms, &http_status, &answer, &answer_len, why,
+        rc = soap_post(peer->url, xml, timeout_ms, &http_status, &answer, &answer_len, why,
                        whylen);
         if (rc == EH_ERR_NOMEM || rc == EH_ERR_INTERNAL)
             break;
