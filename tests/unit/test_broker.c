@@ -143,17 +143,6 @@ static char *ep_slurp(const char *path)
     return text;
 }
 
-static eh_saml_keys *ep_keys(const char *name)
-{
-    char path[512], why[200] = "", *pem;
-    eh_saml_keys *k = eh_saml_keys_new();
-    snprintf(path, sizeof(path), FX "%s", name);
-    pem = ep_slurp(path);
-    ck_assert_msg(eh_saml_keys_add_pem(k, pem, strlen(pem), why, sizeof(why)) == EH_OK, "%s", why);
-    free(pem);
-    return k;
-}
-
 /* write_metadata writes a peer node's signed metadata (role, entity id,
  * endpoint, NodeCountry; signed with the attacker key, its own here, which
  * also certifies its signing key; encryption certificate rsa3072) to
@@ -163,7 +152,7 @@ static void write_metadata(const char *name, eh_saml_role role, const char *enti
 {
     char path[512], why[200] = "", *xml = NULL, *sign_pem, *enc_pem;
     size_t len = 0;
-    eh_saml_keys *signer = ep_keys("attacker.pem");
+    eh_saml_keys *signer = eh_test_saml_keys("attacker.pem");
     eh_saml_metadata_spec spec = {0};
     FILE *f;
 
@@ -252,7 +241,7 @@ static char *ep_request(const char *issuer, const char *id, int dob_required, co
                                       {EP_NP "DateOfBirth", dob_required},
                                       {"http://example.org/attributes/ShoeSize", 1}};
     eh_saml_authn_request r = {0};
-    eh_saml_keys *signer = ep_keys("attacker.pem");
+    eh_saml_keys *signer = eh_test_saml_keys("attacker.pem");
     char why[200] = "", *xml = NULL, *b64;
     size_t len = 0;
 
@@ -371,7 +360,7 @@ static eh_saml_response_result *ep_consume(const eh_http_response *resp, const e
                                            const char *relay)
 {
     const char *at = strstr(resp->body, "name=\"SAMLResponse\" value=\"");
-    eh_saml_keys *trusted = ep_keys("ec256.crt"), *ours = ep_keys("rsa3072.pem");
+    eh_saml_keys *trusted = eh_test_saml_keys("ec256.crt"), *ours = eh_test_saml_keys("rsa3072.pem");
     eh_saml_response_expect x = {0};
     eh_saml_response_result *r = NULL;
     char why[200] = "", *b64;
@@ -469,7 +458,7 @@ START_TEST(eidas_proxy_metadata)
     eh_broker *b = ep_broker();
     eh_http_request req = get("/saml/proxy/metadata");
     eh_http_response resp, again;
-    eh_saml_keys *anchor = ep_keys("ec256.crt");
+    eh_saml_keys *anchor = eh_test_saml_keys("ec256.crt");
     eh_saml_metadata *m = NULL;
     char why[200] = "";
 
@@ -897,7 +886,7 @@ static void ec_release(void *ctx, void *handle)
 static eh_saml_authn_request *ec_start(eh_broker *b, const char *cookie)
 {
     static const char field[] = "name=\"SAMLRequest\" value=\"";
-    eh_saml_keys *ours = ep_keys("ec256.crt");
+    eh_saml_keys *ours = eh_test_saml_keys("ec256.crt");
     eh_saml_trust trust = {ec_keys_of, ec_release, ours};
     eh_saml_request_expect x = {EC_PEER_SSO, (int64_t)time(NULL), 60, 300};
     eh_saml_authn_request *r = NULL;
@@ -935,7 +924,7 @@ typedef struct ec_answer_spec {
  * Response for us and returns it base64-encoded (caller frees). */
 static char *ec_response(const ec_answer_spec *a)
 {
-    eh_saml_keys *signer = ep_keys("attacker.pem"), *ours = ep_keys("rsa3072.crt");
+    eh_saml_keys *signer = eh_test_saml_keys("attacker.pem"), *ours = eh_test_saml_keys("rsa3072.crt");
     eh_saml_response_spec s = {0};
     json_t *attrs = json_pack("{s:s, s:s, s:s}", EP_NP "CurrentFamilyName", "Ozola",
                               EP_NP "CurrentGivenName", "Anna", EP_NP "DateOfBirth", "1990-02-03");

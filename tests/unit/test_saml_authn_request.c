@@ -6,6 +6,7 @@
  * after signing (tampering) or before signing it again with the Connector's
  * key (a well-signed request that breaks one rule). */
 #include "tests/unit/suites.h"
+#include "tests/unit/testutil.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,40 +29,6 @@
 #define MAX_AGE 300
 
 /* ------------------------------------------------------------- fixtures */
-static char *slurp(const char *name, size_t *len)
-{
-    char path[512];
-    snprintf(path, sizeof(path), FX "%s", name);
-    FILE *f = fopen(path, "rb");
-    ck_assert_msg(f != NULL, "cannot open %s", path);
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *b = malloc((size_t)n + 1);
-    ck_assert_int_eq(fread(b, 1, (size_t)n, f), (size_t)n);
-    b[n] = 0;
-    fclose(f);
-    *len = (size_t)n;
-    return b;
-}
-
-static void add_key(eh_saml_keys *k, const char *name)
-{
-    char why[200] = "";
-    size_t n;
-    char *pem = slurp(name, &n);
-    ck_assert_msg(eh_saml_keys_add_pem(k, pem, n, why, sizeof(why)) == EH_OK, "%s: %s", name, why);
-    free(pem);
-}
-
-static eh_saml_keys *keys(const char *name)
-{
-    eh_saml_keys *k = eh_saml_keys_new();
-    ck_assert_ptr_nonnull(k);
-    add_key(k, name);
-    return k;
-}
-
 /* A test trust store: issuer text -> trusted keys; counts borrowings. */
 #define TRUST_MAX 4
 typedef struct test_trust {
@@ -110,13 +77,13 @@ static void trust_add(const char *issuer, eh_saml_keys *k)
 static void setup(void)
 {
     memset(&T, 0, sizeof(T));
-    ec_priv = keys("ec256.pem");
-    rsa_priv = keys("rsa3072.pem");
-    attacker_priv = keys("attacker.pem");
-    attacker_pub = keys("attacker.pub.pem");
+    ec_priv = eh_test_saml_keys("ec256.pem");
+    rsa_priv = eh_test_saml_keys("rsa3072.pem");
+    attacker_priv = eh_test_saml_keys("attacker.pem");
+    attacker_pub = eh_test_saml_keys("attacker.pub.pem");
     /* the Connector's metadata lists its EC and its RSA key */
-    eh_saml_keys *connector = keys("ec256.pub.pem");
-    add_key(connector, "rsa3072.pub.pem");
+    eh_saml_keys *connector = eh_test_saml_keys("ec256.pub.pem");
+    eh_test_saml_keys_add(connector, "rsa3072.pub.pem");
     trust_add(CONNECTOR, connector);
 }
 
@@ -577,7 +544,7 @@ START_TEST(signed_by_attacker)
     /* the attacker's certificate in KeyInfo does not help either */
     char *pem;
     size_t n;
-    pem = slurp("attacker.crt", &n);
+    pem = eh_test_saml_fixture("attacker.crt", &n);
     char *b64 = replace(pem, "-----BEGIN CERTIFICATE-----", "");
     char *b64b = replace(b64, "-----END CERTIFICATE-----", "");
     xml = build_with(&r, attacker_priv, EH_SAML_SIG_ECDSA_SHA256);

@@ -31,36 +31,6 @@
 
 #define FX EH_TEST_FIXTURES "/saml/"
 
-static char *slurp(const char *name, size_t *len)
-{
-    char path[512];
-    snprintf(path, sizeof(path), FX "%s", name);
-    FILE *f = fopen(path, "rb");
-    ck_assert_msg(f != NULL, "cannot open %s", path);
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *b = malloc((size_t)n + 1);
-    ck_assert_int_eq(fread(b, 1, (size_t)n, f), (size_t)n);
-    b[n] = 0;
-    fclose(f);
-    if (len)
-        *len = (size_t)n;
-    return b;
-}
-
-static eh_saml_keys *keys(const char *name)
-{
-    char why[200] = "";
-    size_t n;
-    char *pem = slurp(name, &n);
-    eh_saml_keys *k = eh_saml_keys_new();
-    ck_assert_ptr_nonnull(k);
-    ck_assert_msg(eh_saml_keys_add_pem(k, pem, n, why, sizeof(why)) == EH_OK, "%s: %s", name, why);
-    free(pem);
-    return k;
-}
-
 static xmlDocPtr parse_str(const char *s)
 {
     xmlDocPtr d = NULL;
@@ -71,7 +41,7 @@ static xmlDocPtr parse_str(const char *s)
 
 static xmlDocPtr parse_file(const char *name)
 {
-    char *s = slurp(name, NULL);
+    char *s = eh_test_saml_fixture(name, NULL);
     xmlDocPtr d = parse_str(s);
     free(s);
     return d;
@@ -93,7 +63,7 @@ static const char ASSERTION[] =
 static void round_trip(eh_saml_sig_alg alg, const char *priv, const char *pub)
 {
     char why[200] = "";
-    eh_saml_keys *sk = keys(priv), *vk = keys(pub);
+    eh_saml_keys *sk = eh_test_saml_keys(priv), *vk = eh_test_saml_keys(pub);
     xmlDocPtr d = parse_str(ASSERTION);
     xmlNodePtr root = xmlDocGetRootElement(d);
     xmlNodePtr issuer = root->children;
@@ -134,7 +104,7 @@ END_TEST
 START_TEST(wrong_key_type_for_algorithm)
 {
     char why[200] = "";
-    eh_saml_keys *sk = keys("ec256.pem");
+    eh_saml_keys *sk = eh_test_saml_keys("ec256.pem");
     xmlDocPtr d = parse_str(ASSERTION);
     ck_assert_int_eq(eh_saml_sign(d, xmlDocGetRootElement(d), NULL, EH_SAML_SIG_RSA_PSS_SHA256, sk,
                                   why, sizeof(why)),
@@ -148,11 +118,11 @@ START_TEST(small_rsa_key_refused)
 {
     char why[200] = "";
     size_t n;
-    char *pem = slurp("rsa2048.pem", &n);
+    char *pem = eh_test_saml_fixture("rsa2048.pem", &n);
     eh_saml_keys *k = eh_saml_keys_new();
     ck_assert_int_eq(eh_saml_keys_add_pem(k, pem, n, why, sizeof(why)), EH_ERR_KEY);
     free(pem);
-    pem = slurp("rsa2048.pub.pem", &n);
+    pem = eh_test_saml_fixture("rsa2048.pub.pem", &n);
     ck_assert_int_eq(eh_saml_keys_add_pem(k, pem, n, why, sizeof(why)), EH_ERR_KEY);
     free(pem);
     ck_assert_uint_eq(eh_saml_keys_count(k), 0);
@@ -164,7 +134,7 @@ END_TEST
 static void known_good(const char *xml, const char *pub)
 {
     char why[200] = "";
-    eh_saml_keys *vk = keys(pub);
+    eh_saml_keys *vk = eh_test_saml_keys(pub);
     xmlDocPtr d = parse_file(xml);
     xmlNodePtr cov = NULL;
     ck_assert_msg(verify_root(d, vk, &cov, why, sizeof(why)) == EH_OK, "%s: %s", xml, why);
@@ -224,7 +194,7 @@ START_TEST(our_signatures_verify_independently)
 {
     char why[200] = "";
     /* RSA-PSS-SHA256: checked with the openssl CLI (pkeyutl) */
-    eh_saml_keys *sk = keys("rsa3072.pem");
+    eh_saml_keys *sk = eh_test_saml_keys("rsa3072.pem");
     xmlDocPtr d = parse_str(ASSERTION);
     xmlNodePtr root = xmlDocGetRootElement(d);
     ck_assert(eh_saml_sign(d, root, root->children, EH_SAML_SIG_RSA_PSS_SHA256, sk, why,
@@ -260,7 +230,7 @@ START_TEST(our_signatures_verify_independently)
     eh_saml_keys_free(sk);
 
     /* ECDSA-SHA256: r||s converted to DER and checked with EVP directly */
-    sk = keys("ec256.pem");
+    sk = eh_test_saml_keys("ec256.pem");
     d = parse_str(ASSERTION);
     root = xmlDocGetRootElement(d);
     ck_assert(eh_saml_sign(d, root, root->children, EH_SAML_SIG_ECDSA_SHA256, sk, why,
@@ -274,7 +244,7 @@ START_TEST(our_signatures_verify_independently)
     unsigned char *der = NULL;
     int dl = i2d_ECDSA_SIG(es, &der);
     ECDSA_SIG_free(es);
-    char *pem = slurp("ec256.pub.pem", NULL);
+    char *pem = eh_test_saml_fixture("ec256.pub.pem", NULL);
     BIO *b = BIO_new_mem_buf(pem, -1);
     EVP_PKEY *pk = PEM_read_bio_PUBKEY(b, NULL, NULL, NULL);
     BIO_free(b);
@@ -297,7 +267,7 @@ START_TEST(refuses_pkcs1_and_sha1)
 {
     char why[200] = "";
     xmlNodePtr cov = (xmlNodePtr)1;
-    eh_saml_keys *vk = keys("rsa3072.pub.pem");
+    eh_saml_keys *vk = eh_test_saml_keys("rsa3072.pub.pem");
     xmlDocPtr d = parse_file("rsa15.xml");
     ck_assert_int_eq(verify_root(d, vk, &cov, why, sizeof(why)), EH_ERR_CRYPTO);
     ck_assert_str_eq(why, "signature method not allowed");
@@ -305,7 +275,7 @@ START_TEST(refuses_pkcs1_and_sha1)
     xmlFreeDoc(d);
     eh_saml_keys_free(vk);
 
-    vk = keys("ec256.pub.pem");
+    vk = eh_test_saml_keys("ec256.pub.pem");
     d = parse_file("sha1digest.xml");
     ck_assert_int_eq(verify_root(d, vk, &cov, why, sizeof(why)), EH_ERR_CRYPTO);
     ck_assert_str_eq(why, "digest method not allowed");
@@ -330,7 +300,7 @@ START_TEST(refuses_pss_with_other_salt_length)
      * length to the digest length */
     char why[200] = "";
     xmlNodePtr cov = NULL;
-    eh_saml_keys *vk = keys("rsa3072.pub.pem");
+    eh_saml_keys *vk = eh_test_saml_keys("rsa3072.pub.pem");
     xmlDocPtr d = parse_file("pssmaxsalt.xml");
     ck_assert_int_eq(verify_root(d, vk, &cov, why, sizeof(why)), EH_ERR_CRYPTO);
     ck_assert_ptr_null(cov);
@@ -344,8 +314,8 @@ START_TEST(refuses_xml_id_clone)
     /* an element carrying the same value as xml:id (an ID by itself) */
     char why[200] = "";
     xmlNodePtr cov = NULL;
-    eh_saml_keys *vk = keys("ec256.pub.pem");
-    char *s = slurp("ecdsa256.xml", NULL);
+    eh_saml_keys *vk = eh_test_saml_keys("ec256.pub.pem");
+    char *s = eh_test_saml_fixture("ecdsa256.xml", NULL);
     size_t n = strlen(s) + 512;
     char *doc = malloc(n);
     snprintf(doc, n, "<r><e xml:id=\"_vecdsa256\">evil</e>%s</r>", s);
@@ -365,8 +335,8 @@ START_TEST(refuses_hmac)
 {
     char why[200] = "";
     xmlNodePtr cov = NULL;
-    eh_saml_keys *vk = keys("ec256.pub.pem");
-    char *s = slurp("ecdsa256.xml", NULL);
+    eh_saml_keys *vk = eh_test_saml_keys("ec256.pub.pem");
+    char *s = eh_test_saml_fixture("ecdsa256.xml", NULL);
     char *h = replace(s, "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256\"></ds:SignatureMethod>",
                       "http://www.w3.org/2001/04/xmldsig-more#hmac-sha256\"><ds:HMACOutputLength>8"
                       "</ds:HMACOutputLength></ds:SignatureMethod>");
@@ -384,14 +354,14 @@ START_TEST(ignores_untrusted_keyinfo)
 {
     char why[200] = "";
     xmlNodePtr cov = NULL;
-    eh_saml_keys *attacker = keys("attacker.pem"), *attacker_pub = keys("attacker.pub.pem");
-    eh_saml_keys *trusted = keys("ec256.pub.pem");
+    eh_saml_keys *attacker = eh_test_saml_keys("attacker.pem"), *attacker_pub = eh_test_saml_keys("attacker.pub.pem");
+    eh_saml_keys *trusted = eh_test_saml_keys("ec256.pub.pem");
     xmlDocPtr d = parse_str(ASSERTION);
     xmlNodePtr root = xmlDocGetRootElement(d);
     ck_assert(eh_saml_sign(d, root, root->children, EH_SAML_SIG_ECDSA_SHA256, attacker, why,
                            sizeof(why)) == EH_OK);
     /* the attacker puts its certificate into KeyInfo */
-    char *crt = slurp("attacker.crt", NULL);
+    char *crt = eh_test_saml_fixture("attacker.crt", NULL);
     char *b = strstr(crt, "-----\n") + 6;
     *strstr(b, "-----END") = 0;
     xmlNodePtr sig = eh_saml_find_signature(root);
@@ -415,8 +385,8 @@ START_TEST(wrapping_uses_only_the_covered_node)
 {
     char why[200] = "";
     xmlNodePtr cov = NULL;
-    eh_saml_keys *vk = keys("ec256.pub.pem");
-    char *signed_a = slurp("ecdsa256.xml", NULL);
+    eh_saml_keys *vk = eh_test_saml_keys("ec256.pub.pem");
+    char *signed_a = eh_test_saml_fixture("ecdsa256.xml", NULL);
     const char *head = "<samlp:Response xmlns:samlp=\"urn:oasis:names:tc:SAML:2.0:protocol\" ID=\"_r\">";
     const char *evil = "<saml:Assertion xmlns:saml=\"urn:oasis:names:tc:SAML:2.0:assertion\" "
                        "ID=\"_vecdsa256\"><saml:Subject>evil</saml:Subject></saml:Assertion>";
@@ -485,7 +455,7 @@ END_TEST
 static char *signed_text(void)
 {
     char why[200] = "";
-    eh_saml_keys *sk = keys("ec256.pem"), *vk = keys("ec256.pub.pem");
+    eh_saml_keys *sk = eh_test_saml_keys("ec256.pem"), *vk = eh_test_saml_keys("ec256.pub.pem");
     xmlDocPtr d = parse_str(ASSERTION);
     xmlNodePtr root = xmlDocGetRootElement(d), cov = NULL;
     xmlChar *txt = NULL;
@@ -513,7 +483,7 @@ static char *signed_text(void)
 static double refused_for(const char *text, eh_rc rc, const char *want)
 {
     char why[200] = "";
-    eh_saml_keys *vk = keys("ec256.pub.pem");
+    eh_saml_keys *vk = eh_test_saml_keys("ec256.pub.pem");
     xmlDocPtr d = parse_str(text);
     xmlNodePtr cov = (xmlNodePtr)1;
     struct timespec t0, t1;
@@ -672,7 +642,7 @@ END_TEST
 static void enc_round_trip(eh_saml_enc_alg alg, const char *uri)
 {
     char why[200] = "";
-    eh_saml_keys *pub = keys("rsa3072.pub.pem"), *priv = keys("rsa3072.pem");
+    eh_saml_keys *pub = eh_test_saml_keys("rsa3072.pub.pem"), *priv = eh_test_saml_keys("rsa3072.pem");
     char doc[1024];
     snprintf(doc, sizeof(doc),
              "<saml2p:Response xmlns:saml2p=\"urn:oasis:names:tc:SAML:2.0:protocol\" ID=\"_r\">"
@@ -716,7 +686,7 @@ END_TEST
 START_TEST(cbc_and_foreign_keys_refused_on_decrypt)
 {
     char why[200] = "";
-    eh_saml_keys *pub = keys("rsa3072.pub.pem"), *priv = keys("rsa3072.pem");
+    eh_saml_keys *pub = eh_test_saml_keys("rsa3072.pub.pem"), *priv = eh_test_saml_keys("rsa3072.pem");
     xmlDocPtr d = parse_str(ASSERTION);
     xmlNodePtr enc = NULL;
     /* put the assertion under a parent, encrypt, then claim CBC */
@@ -733,7 +703,7 @@ START_TEST(cbc_and_foreign_keys_refused_on_decrypt)
                         "http://www.w3.org/2001/04/xmlenc#aes256-cbc");
     /* untouched, a key set without our RSA key cannot decrypt it */
     d = parse_str((char *)txt);
-    eh_saml_keys *other = keys("ec256.pem");
+    eh_saml_keys *other = eh_test_saml_keys("ec256.pem");
     xmlNodePtr out = NULL;
     ck_assert_int_eq(eh_saml_decrypt(d, xmlDocGetRootElement(d)->children, other, &out, why,
                                      sizeof(why)),

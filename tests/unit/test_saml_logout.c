@@ -6,6 +6,7 @@
  * signing, a second element in the SOAP Body, a bare message without its
  * envelope, a wrong InResponseTo. */
 #include "tests/unit/suites.h"
+#include "tests/unit/testutil.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,40 +30,6 @@
 #define SKEW 60
 #define MAX_AGE 300
 #define NAME_ID "EE/LV/60001019906"
-
-static char *slurp(const char *name, size_t *len)
-{
-    char path[512];
-    snprintf(path, sizeof(path), FX "%s", name);
-    FILE *f = fopen(path, "rb");
-    ck_assert_msg(f != NULL, "cannot open %s", path);
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *b = malloc((size_t)n + 1);
-    ck_assert_int_eq(fread(b, 1, (size_t)n, f), (size_t)n);
-    b[n] = 0;
-    fclose(f);
-    *len = (size_t)n;
-    return b;
-}
-
-static void add_key(eh_saml_keys *k, const char *name)
-{
-    char why[200] = "";
-    size_t n;
-    char *pem = slurp(name, &n);
-    ck_assert_msg(eh_saml_keys_add_pem(k, pem, n, why, sizeof(why)) == EH_OK, "%s: %s", name, why);
-    free(pem);
-}
-
-static eh_saml_keys *keys(const char *name)
-{
-    eh_saml_keys *k = eh_saml_keys_new();
-    ck_assert_ptr_nonnull(k);
-    add_key(k, name);
-    return k;
-}
 
 /* A trust store of one peer: the Connector, whose metadata lists its EC
  * and RSA keys; counts borrowings. */
@@ -92,11 +59,11 @@ static eh_saml_trust TRUST = {tt_keys_of, tt_release, NULL};
 static void setup(void)
 {
     taken = released = 0;
-    ec_priv = keys("ec256.pem");
-    rsa_priv = keys("rsa3072.pem");
-    attacker_priv = keys("attacker.pem");
-    peer_pub = keys("ec256.pub.pem");
-    add_key(peer_pub, "rsa3072.pub.pem");
+    ec_priv = eh_test_saml_keys("ec256.pem");
+    rsa_priv = eh_test_saml_keys("rsa3072.pem");
+    attacker_priv = eh_test_saml_keys("attacker.pem");
+    peer_pub = eh_test_saml_keys("ec256.pub.pem");
+    eh_test_saml_keys_add(peer_pub, "rsa3072.pub.pem");
 }
 
 static void teardown(void)
@@ -485,7 +452,7 @@ END_TEST
 static char *metadata_slo(eh_saml_role role, const char *slo)
 {
     size_t n = 0, len = 0;
-    char *sign_cert = slurp("ec256.crt", &n), *enc_cert = slurp("rsa3072.crt", &n);
+    char *sign_cert = eh_test_saml_fixture("ec256.crt", &n), *enc_cert = eh_test_saml_fixture("rsa3072.crt", &n);
     char *xml = NULL, why[200] = "", *out = NULL;
     eh_saml_metadata *m = NULL;
     eh_saml_metadata_spec spec = {0};

@@ -32,36 +32,6 @@
 #define PROXY_SSO "https://proxy.example.eu/saml/proxy/sso"
 #define DAY 86400
 
-static char *slurp(const char *name, size_t *len)
-{
-    char path[512];
-    snprintf(path, sizeof(path), FX "%s", name);
-    FILE *f = fopen(path, "rb");
-    ck_assert_msg(f != NULL, "cannot open %s", path);
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *b = malloc((size_t)n + 1);
-    ck_assert_int_eq(fread(b, 1, (size_t)n, f), (size_t)n);
-    b[n] = 0;
-    fclose(f);
-    if (len)
-        *len = (size_t)n;
-    return b;
-}
-
-static eh_saml_keys *keys(const char *name)
-{
-    char why[200] = "";
-    size_t n;
-    char *pem = slurp(name, &n);
-    eh_saml_keys *k = eh_saml_keys_new();
-    ck_assert_ptr_nonnull(k);
-    ck_assert_msg(eh_saml_keys_add_pem(k, pem, n, why, sizeof(why)) == EH_OK, "%s: %s", name, why);
-    free(pem);
-    return k;
-}
-
 /* A spec filled from the fixtures (the PEM texts are freed by spec_clear). */
 static eh_saml_metadata_spec spec(eh_saml_role role, int64_t now, unsigned valid_s)
 {
@@ -71,8 +41,8 @@ static eh_saml_metadata_spec spec(eh_saml_role role, int64_t now, unsigned valid
     s.endpoint = role == EH_SAML_ROLE_CONNECTOR ? CONNECTOR_ACS : PROXY_SSO;
     s.node_country = "EE";
     s.sp_type = role == EH_SAML_ROLE_CONNECTOR ? EH_SAML_SPTYPE_PUBLIC : NULL;
-    s.signing_cert_pem = slurp("ec256.crt", NULL);
-    s.encryption_cert_pem = slurp("rsa3072.crt", NULL);
+    s.signing_cert_pem = eh_test_saml_fixture("ec256.crt", NULL);
+    s.encryption_cert_pem = eh_test_saml_fixture("rsa3072.crt", NULL);
     s.now = now;
     s.valid_s = valid_s;
     s.org_name = "City of Tartu";
@@ -90,7 +60,7 @@ static char *build_with(const eh_saml_metadata_spec *s, const char *signer, eh_s
 {
     char why[200] = "", *xml = NULL;
     size_t len = 0;
-    eh_saml_keys *k = keys(signer);
+    eh_saml_keys *k = eh_test_saml_keys(signer);
     ck_assert_msg(eh_saml_metadata_build(s, k, alg, &xml, &len, why, sizeof(why)) == EH_OK, "%s",
                   why);
     ck_assert_uint_eq(strlen(xml), len);
@@ -112,7 +82,7 @@ static char *build_role(eh_saml_role role, int64_t now)
 static eh_rc check(const char *xml, const char *anchor_file, eh_saml_role role, const char *expect,
                    int64_t now, eh_saml_metadata **out, char *why, size_t whylen)
 {
-    eh_saml_keys *a = keys(anchor_file);
+    eh_saml_keys *a = eh_test_saml_keys(anchor_file);
     eh_saml_metadata *m = NULL;
     eh_rc rc = eh_saml_metadata_parse(xml, strlen(xml), a, role, expect, now, &m, why, whylen);
     eh_saml_keys_free(a);
@@ -138,7 +108,7 @@ static char *resign(const char *xml, void (*edit)(xmlNodePtr root, void *arg), v
 {
     xmlDocPtr d = parse_ours(xml);
     xmlNodePtr root = xmlDocGetRootElement(d), sig = eh_saml_find_signature(root);
-    eh_saml_keys *k = keys("ec256.pem");
+    eh_saml_keys *k = eh_test_saml_keys("ec256.pem");
     char why[200] = "", *out = NULL;
     size_t len;
 
@@ -292,7 +262,7 @@ START_TEST(rsa_round_trip)
     eh_saml_metadata *m = NULL;
 
     free((char *)s.signing_cert_pem);
-    s.signing_cert_pem = slurp("rsa3072.crt", NULL);
+    s.signing_cert_pem = eh_test_saml_fixture("rsa3072.crt", NULL);
     xml = build_with(&s, "rsa3072.pem", EH_SAML_SIG_RSA_PSS_SHA512);
     ck_assert_msg(
         check(xml, "rsa3072.crt", EH_SAML_ROLE_PROXY, PROXY_ID, now, &m, why, sizeof(why)) == EH_OK,
@@ -312,7 +282,7 @@ END_TEST
 START_TEST(build_refuses)
 {
     eh_saml_metadata_spec s = spec(EH_SAML_ROLE_CONNECTOR, (int64_t)time(NULL), DAY);
-    eh_saml_keys *k = keys("ec256.pem");
+    eh_saml_keys *k = eh_test_saml_keys("ec256.pem");
     char why[200] = "", *xml = NULL;
     size_t len;
     const char *enc = s.encryption_cert_pem;
@@ -373,7 +343,7 @@ START_TEST(refuses_attacker)
 
     /* signed by the attacker, who publishes their own certificate */
     free((char *)s.signing_cert_pem);
-    s.signing_cert_pem = slurp("attacker.crt", NULL);
+    s.signing_cert_pem = eh_test_saml_fixture("attacker.crt", NULL);
     xml = build_with(&s, "attacker.pem", EH_SAML_SIG_ECDSA_SHA256);
     ck_assert_int_eq(check(xml, "ec256.pub.pem", EH_SAML_ROLE_CONNECTOR, CONNECTOR_ID, now, NULL,
                            why, sizeof(why)),
@@ -556,7 +526,7 @@ END_TEST
  * and returns the base64 of its DER form. */
 static char *small_cert_b64(void)
 {
-    char *pem = slurp("rsa2048.pem", NULL);
+    char *pem = eh_test_saml_fixture("rsa2048.pem", NULL);
     BIO *b = BIO_new_mem_buf(pem, -1);
     EVP_PKEY *k = PEM_read_bio_PrivateKey(b, NULL, NULL, NULL);
     X509 *x = X509_new();
@@ -768,7 +738,7 @@ typedef struct peer_env {
 static peer_env env_new(const char *xml)
 {
     peer_env e;
-    char *anchor = slurp("ec256.pub.pem", NULL);
+    char *anchor = eh_test_saml_fixture("ec256.pub.pem", NULL);
     e.dir = eh_test_tmpdir();
     e.anchor_path = eh_test_write(e.dir, "anchor.pem", anchor);
     ck_assert_int_ge(asprintf(&e.md_path, "%s/md.xml", e.dir), 0);
@@ -928,9 +898,9 @@ END_TEST
 START_TEST(peers_config_errors)
 {
     peer_env e = env_new(NULL);
-    char why[200] = "", *small = slurp("rsa2048.pub.pem", NULL), *small_path, *two = NULL,
+    char why[200] = "", *small = eh_test_saml_fixture("rsa2048.pub.pem", NULL), *small_path, *two = NULL,
          *two_path;
-    char *a = slurp("ec256.pub.pem", NULL), *b = slurp("rsa3072.crt", NULL);
+    char *a = eh_test_saml_fixture("ec256.pub.pem", NULL), *b = eh_test_saml_fixture("rsa3072.crt", NULL);
     eh_saml_peers *p = NULL;
     eh_saml_peer_def def = {"EE", e.md_path, NULL, e.anchor_path, EH_SAML_ROLE_PROXY};
     eh_saml_peer_def defs[2] = {def, def};

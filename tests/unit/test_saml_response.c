@@ -12,6 +12,7 @@
  * encrypts again and re-signs the Response with the trusted key, so that
  * only the defence under test can refuse the message. */
 #include "tests/unit/suites.h"
+#include "tests/unit/testutil.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,45 +51,15 @@ static eh_saml_keys *k_pss_pub;
 static json_t *g_attrs;
 
 /* ---------------------------------------------------------------- helpers */
-static char *slurp(const char *name, size_t *len)
-{
-    char path[512];
-    snprintf(path, sizeof(path), FX "%s", name);
-    FILE *f = fopen(path, "rb");
-    ck_assert_msg(f != NULL, "cannot open %s", path);
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *b = malloc((size_t)n + 1);
-    ck_assert_int_eq(fread(b, 1, (size_t)n, f), (size_t)n);
-    b[n] = 0;
-    fclose(f);
-    if (len)
-        *len = (size_t)n;
-    return b;
-}
-
-static eh_saml_keys *keys(const char *name)
-{
-    char why[200] = "";
-    size_t n;
-    char *pem = slurp(name, &n);
-    eh_saml_keys *k = eh_saml_keys_new();
-    ck_assert_ptr_nonnull(k);
-    ck_assert_msg(eh_saml_keys_add_pem(k, pem, n, why, sizeof(why)) == EH_OK, "%s: %s", name, why);
-    free(pem);
-    return k;
-}
-
 static void setup(void)
 {
-    k_signer = keys("ec256.pem");
-    k_trusted = keys("ec256.pub.pem");
-    k_ours = keys("rsa3072.pem");
-    k_recipient = keys("rsa3072.pub.pem");
-    k_attacker = keys("attacker.pem");
-    k_pss = keys("rsa3072.pem");
-    k_pss_pub = keys("rsa3072.pub.pem");
+    k_signer = eh_test_saml_keys("ec256.pem");
+    k_trusted = eh_test_saml_keys("ec256.pub.pem");
+    k_ours = eh_test_saml_keys("rsa3072.pem");
+    k_recipient = eh_test_saml_keys("rsa3072.pub.pem");
+    k_attacker = eh_test_saml_keys("attacker.pem");
+    k_pss = eh_test_saml_keys("rsa3072.pem");
+    k_pss_pub = eh_test_saml_keys("rsa3072.pub.pem");
     g_attrs = json_pack("{s:s, s:s, s:s, s:s, s:s}", PID_URI, PERSON, FAMILY_URI, "Tamm", BIRTH_URI,
                         "1980-01-08", LEGAL_URI, "Example OÜ", OTHER_URI, "x & <y>");
     ck_assert_ptr_nonnull(g_attrs);
@@ -971,7 +942,7 @@ static void keyinfo(xmlDocPtr d, xmlNodePtr resp, xmlNodePtr a, const void *arg)
     (void)a;
     if (arg != NULL)
         resign(d, resp, k_attacker);
-    char *crt = slurp("attacker.crt", NULL);
+    char *crt = eh_test_saml_fixture("attacker.crt", NULL);
     char *b = strstr(crt, "-----\n") + 6;
     *strstr(b, "-----END") = 0;
     xmlNodePtr sig = eh_saml_find_signature(resp);

@@ -6,7 +6,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "broker/file.h"
 #include "broker/keys.h"
+#include "broker/saml/saml_crypto.h"
 
 char *eh_test_tmpdir(void)
 {
@@ -60,4 +62,35 @@ char *eh_test_config(const char *dir, const char *rps_json)
     free(key);
     free(text);
     return path;
+}
+
+char *eh_test_saml_fixture(const char *name, size_t *len)
+{
+    char path[512], *text = NULL;
+    size_t n = 0;
+
+    snprintf(path, sizeof(path), EH_TEST_FIXTURES "/saml/%s", name);
+    ck_assert_msg(eh_file_read(path, 1 << 20, &text, &n) == EH_OK, "cannot read %s", path);
+    if (len != NULL)
+        *len = n;
+    return text;
+}
+
+void eh_test_saml_keys_add(eh_saml_keys *k, const char *name)
+{
+    char why[200] = "";
+    size_t n = 0;
+    char *pem = eh_test_saml_fixture(name, &n);
+
+    ck_assert_msg(eh_saml_keys_add_pem(k, pem, n, why, sizeof(why)) == EH_OK, "%s: %s", name, why);
+    free(pem);
+}
+
+eh_saml_keys *eh_test_saml_keys(const char *name)
+{
+    eh_saml_keys *k = eh_saml_keys_new();
+
+    ck_assert_ptr_nonnull(k);
+    eh_test_saml_keys_add(k, name);
+    return k;
 }

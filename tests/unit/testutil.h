@@ -21,4 +21,16 @@ void eh_test_rmtree(const char *dir);
  * returns the configuration's path (caller frees). */
 char *eh_test_config(const char *dir, const char *rps_json);
 
+/* eh_test_saml_fixture reads tests/fixtures/saml/<name> into a new
+ * NUL-terminated buffer (caller frees; *len its length, may be NULL);
+ * fails the test when it cannot. */
+char *eh_test_saml_fixture(const char *name, size_t *len);
+
+/* eh_test_saml_keys_add adds the PEM fixture <name> to k (failing the
+ * test when it is refused); eh_test_saml_keys returns a new key set
+ * holding it (caller frees with eh_saml_keys_free). */
+struct eh_saml_keys;
+void eh_test_saml_keys_add(struct eh_saml_keys *k, const char *name);
+struct eh_saml_keys *eh_test_saml_keys(const char *name);
+
 #endif
