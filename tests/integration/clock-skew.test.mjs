@@ -28,7 +28,7 @@ import { Agent, elementText } from '../lib/agent.mjs';
 import { freePort, mobileIdSettings, startBroker, startMobileIdSim, startRedis, tmpdir } from '../lib/harness.mjs';
 import { authorize, mobileId } from '../lib/oidc-flow.mjs';
 import { loginAtProvider, nationalProviderSettings, providerAgent, startNationalOidcProcess } from '../lib/oidc-upstream.mjs';
-import { samlNode } from '../lib/saml-node.mjs';
+import { samlForm, samlNode } from '../lib/saml-node.mjs';
 import { citizenByOutcome } from '../sim/mobile-id.mjs';
 
 const hex = () => crypto.randomBytes(8).toString('hex');
@@ -70,16 +70,6 @@ const offsetOf = (when, at = Date.now()) => (Date.parse(when) - at) / 1000;
 /** Whether a measured offset is the expected one (whole seconds, a busy machine). */
 const near = (off, expected) => Math.abs(off - expected) <= 10;
 
-/** The auto-submitted form of a SAML page: its action and fields. */
-function samlForm(html) {
-  const form = html.match(/<form [^>]*data-autosubmit[^>]*>/);
-  const action = form?.[0].match(/action="([^"]*)"/);
-  assert.ok(action, 'an auto-submitted SAML form');
-  const fields = {};
-  for (const m of html.matchAll(/<input type="hidden" name="([^"]*)" value="([^"]*)"/g)) fields[m[1]] = m[2].replaceAll('&amp;', '&').replaceAll('&quot;', '"');
-  return { action: action[1].replaceAll('&amp;', '&'), fields };
-}
-
 /** A page's text without tags, with the entities our pages use decoded. */
 const plain = (html) => html.replace(/<[^>]*>/g, ' ').replace(/&#0*39;/g, "'").replace(/&quot;/g, '"')
   .replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&').replace(/\s+/g, ' ');
@@ -106,13 +96,13 @@ describe('eIDAS: a Proxy-Service node whose clock is off', () => {
     for (const [i, skew] of skews.entries()) {
       const dir = tmpdir('eidhub-a-');
       const port = await freePort();
-      home[skew] = { dir, port, url: `http://127.0.0.1:${port}`, node: samlNode(dir, ['LV', 'LU'][i], { signing: 'ec' }) };
+      home[skew] = { dir, port, url: `http://127.0.0.1:${port}`, node: await samlNode(dir, ['LV', 'LU'][i], { signing: 'ec' }) };
     }
     const peer = {};
     for (const country of Object.keys(NODES)) {
       const dir = tmpdir(`eidhub-${country.toLowerCase()}-`);
       const port = await freePort();
-      peer[country] = { dir, port, url: `http://127.0.0.2:${port}`, node: samlNode(dir, country, { signing: 'ec' }) };
+      peer[country] = { dir, port, url: `http://127.0.0.2:${port}`, node: await samlNode(dir, country, { signing: 'ec' }) };
     }
     await Promise.all(skews.map(async (skew) => {
       const { dir, port, node } = home[skew];

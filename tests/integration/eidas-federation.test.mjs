@@ -13,7 +13,7 @@ import * as oidc from 'openid-client';
 import { Agent, hiddenField } from '../lib/agent.mjs';
 import { freePort, mobileIdSettings, startBroker, startMobileIdSim, startRedis, tmpdir } from '../lib/harness.mjs';
 import { authorize, mobileId } from '../lib/oidc-flow.mjs';
-import { samlNode } from '../lib/saml-node.mjs';
+import { samlForm, samlNode } from '../lib/saml-node.mjs';
 import { citizenByOutcome } from '../sim/mobile-id.mjs';
 
 const SECRET = 'portal-secret-' + crypto.randomBytes(8).toString('hex');
@@ -29,8 +29,8 @@ before(async () => {
   const dirA = tmpdir('eidhub-a-'), dirB = tmpdir('eidhub-b-');
   const portA = await freePort(), portB = await freePort();
   const urlA = `http://127.0.0.1:${portA}`, urlB = `http://127.0.0.2:${portB}`;
-  const nodeA = samlNode(dirA, 'LV', { signing: 'ec' });
-  const nodeB = samlNode(dirB, 'EE', { signing: 'rsa' });
+  const nodeA = await samlNode(dirA, 'LV', { signing: 'ec' });
+  const nodeB = await samlNode(dirB, 'EE', { signing: 'rsa' });
   a = await startBroker({
     dir: dirA, port: portA, store: redis.url,
     broker: {
@@ -62,16 +62,6 @@ before(async () => {
   });
 });
 after(async () => { await a?.stop(); await b?.stop(); await sim?.stop(); await redis?.stop(); });
-
-/** The auto-submitted form of a SAML page: its action and fields. */
-function samlForm(html) {
-  const form = html.match(/<form [^>]*data-autosubmit[^>]*>/);
-  const action = form?.[0].match(/action="([^"]*)"/);
-  assert.ok(action, 'an auto-submitted SAML form');
-  const fields = {};
-  for (const m of html.matchAll(/<input type="hidden" name="([^"]*)" value="([^"]*)"/g)) fields[m[1]] = m[2].replaceAll('&amp;', '&').replaceAll('&quot;', '"');
-  return { action: action[1].replaceAll('&amp;', '&'), fields };
-}
 
 /**
  * A foreign citizen's way from the portal at A to B's Mobile-ID and back:
@@ -229,8 +219,8 @@ describe('single logout between the nodes (SAML SOAP binding)', () => {
     const dirA = tmpdir('eidhub-slo-a-'), dirB = tmpdir('eidhub-slo-b-');
     const portA = await freePort(), portB = await freePort();
     const urlA = `http://127.0.0.1:${portA}`, urlB = `http://127.0.0.2:${portB}`;
-    const nodeA = samlNode(dirA, 'LV', { signing: 'ec' });
-    const nodeB = samlNode(dirB, 'EE', { signing: 'rsa' });
+    const nodeA = await samlNode(dirA, 'LV', { signing: 'ec' });
+    const nodeB = await samlNode(dirB, 'EE', { signing: 'rsa' });
     sa = await startBroker({
       dir: dirA, port: portA, store: redis.url,
       broker: {

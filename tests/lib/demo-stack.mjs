@@ -31,16 +31,15 @@
 // certificate. The simulator's citizens have Estonian personal codes, so the
 // Latvian node asserts "LV/EE/EE60001019906" for Mary Änn and a portal with
 // a public subject sees LVEE60001019906.
-import { execFile } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import {
   freePort, mobileIdSettings, passwordHash, policyDirectory, smartIdSettings, startBroker, startMobileIdSim,
   startRedis, startSmartIdSim, tmpdir,
 } from './harness.mjs';
 import { startDemoPortal } from './demo-portal.mjs';
+import { samlNode } from './saml-node.mjs';
 import { nationalProviderSettings, startNationalOidcProcess } from './oidc-upstream.mjs';
 
 /** The national OpenID Connect provider's id in eidhub (method link "method-oidc_upstream-ee"). */
@@ -66,46 +65,6 @@ const sha256hex = (s) => crypto.createHash('sha256').update(s).digest('hex');
 export const DEMO_EIDAS_COUNTRY = Object.freeze({
   country: 'LV', displayName: Object.freeze({ en: 'Latvia (eIDAS)', et: 'Läti (eIDAS)' }),
 });
-
-const execFileAsync = promisify(execFile);
-
-/**
- * Makes a private key (type 'ec': P-256, or 'rsa': RSA-3072) and its
- * self-signed certificate in dir as <name>.pem / <name>.crt, with the
- * openssl CLI like tests/lib/saml-node.mjs, but without blocking: the RSA
- * keys take a second or two, spent while the simulators start.
- */
-async function keyAndCert(dir, name, type, subject) {
-  const key = path.join(dir, `${name}.pem`);
-  const crt = path.join(dir, `${name}.crt`);
-  await execFileAsync('openssl', ['genpkey', '-algorithm', type === 'ec' ? 'EC' : 'RSA', '-pkeyopt',
-    type === 'ec' ? 'ec_paramgen_curve:P-256' : 'rsa_keygen_bits:3072', '-out', key]);
-  await execFileAsync('openssl', ['req', '-x509', '-new', '-key', key, '-out', crt, '-days', '3650',
-    '-subj', `/CN=${subject}`, '-sha256']);
-  return { key, crt };
-}
-
-/**
- * The "saml" member of the broker configuration of an eIDAS node of
- * country, with fresh keys in dir (ECDSA signing, RSA-3072 encryption), as
- * tests/lib/saml-node.mjs's samlNode. Returns {settings, signingCert}.
- */
-async function demoSamlNode(dir, country) {
-  const [sign, enc] = await Promise.all([
-    keyAndCert(dir, `saml-sign-${country}`, 'ec', `eidhub demo ${country} signing`),
-    keyAndCert(dir, `saml-enc-${country}`, 'rsa', `eidhub demo ${country} encryption`),
-  ]);
-  return {
-    signingCert: sign.crt,
-    settings: {
-      country,
-      signing_key_file: sign.key,
-      signing_cert_file: sign.crt,
-      encryption_key_file: enc.key,
-      encryption_cert_file: enc.crt,
-    },
-  };
-}
 
 /** The broker's relying_parties entry of a portal at url. */
 function relyingParty(portal, url, secret) {
@@ -166,7 +125,7 @@ export async function startDemoStack({ port, delayMs = 3000 } = {}) {
         redirectUri: `${brokerUrl}/auth/oidc/callback` }),
     ];
     // the nodes' RSA keys are made while the simulators start
-    const keys = Promise.all([demoSamlNode(brokerDir, 'EE'), demoSamlNode(lvDir, DEMO_EIDAS_COUNTRY.country)]);
+    const keys = Promise.all([samlNode(brokerDir, 'EE'), samlNode(lvDir, DEMO_EIDAS_COUNTRY.country)]);
     const results = await Promise.allSettled([...services, keys]);
     const made = results.pop();
     for (const r of results) if (r.status === 'fulfilled') started.push(r.value);

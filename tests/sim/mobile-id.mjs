@@ -29,6 +29,7 @@ import {
   longPollTimeout, otherHash, prepareMaterial, readJsonObject, requiredStrings, rsaSignHash, runSimulator, send,
   startServer, validForADay, wholeNumberOption,
 } from './sim-common.mjs';
+import { p256Signer } from './ecdsa-p256.mjs';
 import { citizenSubject, createTestCA, issueCertificate, loadCertificate, personalCodeInfo } from './test-ca.mjs';
 
 export { HASH_TYPES, digestInfo };
@@ -216,8 +217,13 @@ export function derToRawEcdsa(der, size) {
 
 const CURVE_BYTES = { prime256v1: 32, secp384r1: 48, secp521r1: 66 };
 
+const p256Signers = new WeakMap(); // leaf -> in-process signer, or null (then openssl)
+
 async function signHash(leaf, hashType, hash) {
   if (leaf.keyType === 'rsa') return rsaSignHash(leaf.privateKey, hashType, hash);
+  if (!p256Signers.has(leaf)) p256Signers.set(leaf, p256Signer(leaf.privateKey));
+  const inProcess = p256Signers.get(leaf);
+  if (inProcess) return inProcess(hash);
   const size = CURVE_BYTES[leaf.privateKey.asymmetricKeyDetails.namedCurve];
   return derToRawEcdsa(await opensslRawSign(leaf.keyFile, hash), size);
 }

@@ -3,8 +3,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
+#include "attributes/pairwise.h"
 #include "broker/broker.h"
+#include "broker/config.h"
 #include "broker/records.h"
 #include "tests/unit/testutil.h"
 
@@ -106,6 +109,90 @@ START_TEST(the_list_is_bounded)
 }
 END_TEST
 
+/* the store key of a citizen's records, as records.c makes it */
+static char *records_key(const eh_identity *id)
+{
+    const eh_config *cfg = eh_broker_config_get(broker);
+    char subject[256], *pseudonym = NULL, *key = NULL;
+    ck_assert_int_eq(eh_identity_subject(id, subject, sizeof(subject)), EH_OK);
+    ck_assert_int_eq(eh_pairwise_subject(cfg->subject_secret, cfg->subject_secret_len, "my-eidhub",
+                                         subject, &pseudonym),
+                     EH_OK);
+    ck_assert_int_ne(asprintf(&key, "rel:%s", pseudonym), -1);
+    free(pseudonym);
+    return key;
+}
+
+START_TEST(entries_past_retention_are_dropped)
+{
+    const eh_config *cfg = eh_broker_config_get(broker);
+    eh_identity *a = released("38001085718", "given_name", "JAAN");
+    eh_txn *t = txn_for("city", "City portal");
+    char *key = records_key(a), old[512], *text = NULL;
+    size_t len = 0;
+    json_t *list = NULL;
+    long now = (long)time(NULL), too_old = now - (long)cfg->retention_days * 86400 - 5;
+
+    snprintf(old, sizeof(old),
+             "{\"time\":%ld,\"requester\":\"recent\",\"attributes\":[]}\n"
+             "{\"time\":%ld,\"requester\":\"expired\",\"attributes\":[]}\n"
+             "{\"time\":%ld,\"requester\":\"older\",\"attributes\":[]}\n",
+             now - 60, too_old, too_old - 60);
+    ck_assert_int_eq(eh_store_set(eh_broker_store_get(broker), key, old, strlen(old), 60000),
+                     EH_OK);
+    /* shown: only what is within retention */
+    ck_assert_int_eq(eh_records_list(broker, a, &list), EH_OK);
+    ck_assert_uint_eq(json_array_size(list), 1);
+    json_decref(list);
+    ck_assert_int_eq(eh_records_add(broker, t, a), EH_OK);
+    ck_assert_int_eq(eh_records_list(broker, a, &list), EH_OK);
+    ck_assert_uint_eq(json_array_size(list), 2);
+    ck_assert_str_eq(json_string_value(json_object_get(json_array_get(list, 1), "requester")),
+                     "recent");
+    json_decref(list);
+    /* stored: the expired lines were cut from the end */
+    ck_assert_int_eq(eh_store_get(eh_broker_store_get(broker), key, &text, &len), EH_OK);
+    ck_assert_ptr_null(strstr(text, "expired"));
+    ck_assert_ptr_null(strstr(text, "older"));
+    ck_assert_ptr_nonnull(strstr(text, "recent"));
+    free(text);
+    free(key);
+    eh_identity_free(a);
+    eh_txn_free(t);
+}
+END_TEST
+
+START_TEST(a_damaged_line_is_skipped_and_cut_away)
+{
+    eh_identity *a = released("38001085718", "given_name", "JAAN");
+    eh_txn *t = txn_for("city", "City portal");
+    char *key = records_key(a), *text = NULL, old[512];
+    size_t len = 0;
+    json_t *list = NULL;
+
+    snprintf(old, sizeof(old),
+             "{\"time\":%ld,\"requester\":\"tax\",\"attributes\":[]}\n{\"time\":1,\n",
+             (long)time(NULL) - 5);
+    ck_assert_int_eq(eh_store_set(eh_broker_store_get(broker), key, old, strlen(old), 60000),
+                     EH_OK);
+    ck_assert_int_eq(eh_records_list(broker, a, &list), EH_OK);
+    ck_assert_uint_eq(json_array_size(list), 1);
+    json_decref(list);
+    ck_assert_int_eq(eh_records_add(broker, t, a), EH_OK);
+    ck_assert_int_eq(eh_records_list(broker, a, &list), EH_OK);
+    ck_assert_uint_eq(json_array_size(list), 2);
+    ck_assert_str_eq(json_string_value(json_object_get(json_array_get(list, 0), "requester")),
+                     "city");
+    json_decref(list);
+    ck_assert_int_eq(eh_store_get(eh_broker_store_get(broker), key, &text, &len), EH_OK);
+    ck_assert_ptr_null(strstr(text, "\"time\":1,"));
+    free(text);
+    free(key);
+    eh_identity_free(a);
+    eh_txn_free(t);
+}
+END_TEST
+
 Suite *suite_records(void)
 {
     Suite *s = suite_create("records");
@@ -114,6 +201,8 @@ Suite *suite_records(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, releases_are_listed_newest_first_by_name_only);
     tcase_add_test(tc, the_list_is_bounded);
+    tcase_add_test(tc, entries_past_retention_are_dropped);
+    tcase_add_test(tc, a_damaged_line_is_skipped_and_cut_away);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -1,0 +1,199 @@
+// The full brokered login of bench/bench.mjs (same requests, same broker
+// configuration: Redis, 2 workers, 32 clients, the Mobile-ID simulator
+// answering at once) in steps, for profiling: after each step the rate, the
+// CPU each process spent per login (children included: the simulator's
+// openssl runs counted), worker RSS and anonymous memory, Redis commands per
+// login and each request's p50. See bench/results/profile-2026-11-23.md.
+//
+//   EH_BUILD=/tmp/build node bench/login-steps.mjs --steps 4000,4000,4000
+//     --citizens rsa        only the two RSA citizens (default: all three logging-in ones)
+//     --env K=V,K2=V2       environment for nginx (e.g. MALLOC_ARENA_MAX=2)
+//     --malloc-info DIR     after each step, glibc's malloc_info of each worker into DIR (gdb; DIR writable by nginx's user)
+//     --monitor FILE        Redis MONITOR of one login into FILE before the steps
+//     --wrap CMD            start nginx under CMD (e.g. a valgrind script); 1 worker recommended
+//     --hold SECONDS        keep everything running after the steps (perf, heaptrack -p)
+// Process ids go to stderr at the start. Everything listens on 127.0.0.1.
+import { spawn, spawnSync } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import http from 'node:http';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import {
+  freePort, keygen, mobileIdSettings, nginxConf, startBroker, startMobileIdSim, startRedis, tmpdir, waitForPort,
+} from '../tests/lib/harness.mjs';
+
+const { values: opt } = parseArgs({ options: {
+  steps: { type: 'string', default: '4000,4000,4000' }, vus: { type: 'string', default: '32' },
+  workers: { type: 'string', default: '2' }, citizens: { type: 'string', default: 'all' },
+  env: { type: 'string', default: '' }, 'malloc-info': { type: 'string', default: '' },
+  monitor: { type: 'string', default: '' }, wrap: { type: 'string', default: '' }, hold: { type: 'string', default: '0' },
+} });
+const log = (m) => process.stderr.write(`[login-steps ${new Date().toISOString().slice(11, 19)}] ${m}\n`);
+
+function request(agent, port, method, pathname, { headers = {}, body } = {}) {
+  return new Promise((resolve, reject) => {
+    const h = { ...headers };
+    if (body !== undefined) h['content-length'] = Buffer.byteLength(body);
+    const r = http.request({ host: '127.0.0.1', port, method, path: pathname, agent, headers: h }, (res) => {
+      const chunks = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, text: Buffer.concat(chunks).toString() }));
+      res.on('error', reject);
+    });
+    r.setTimeout(30000, () => r.destroy(new Error(`timeout ${method} ${pathname}`)));
+    r.on('error', reject);
+    r.end(body);
+  });
+}
+const newAgent = () => new http.Agent({ keepAlive: true, maxSockets: 1 });
+const b64u = (b) => Buffer.from(b).toString('base64url');
+const form = (o) => new URLSearchParams(o).toString();
+const FORM = { 'content-type': 'application/x-www-form-urlencoded' };
+let STEPS = {};
+
+class Browser {
+  constructor(agent, port) { this.agent = agent; this.port = port; this.cookies = new Map(); }
+  async req(method, p, opts = {}) {
+    const headers = { ...(opts.headers ?? {}) };
+    if (this.cookies.size) headers.cookie = [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
+    const t0 = performance.now();
+    const r = await request(this.agent, this.port, method, p, { ...opts, headers });
+    (STEPS[`${method} ${p.split('?')[0]}`] ??= []).push(performance.now() - t0);
+    for (const line of r.headers['set-cookie'] ?? []) {
+      const [pair] = line.split(';'); const i = pair.indexOf('=');
+      const k = pair.slice(0, i).trim(); const v = pair.slice(i + 1).trim();
+      if (v === '' || /max-age=0/i.test(line)) this.cookies.delete(k); else this.cookies.set(k, v);
+    }
+    return r;
+  }
+}
+const expect = (r, s, w) => { if (r.status !== s) throw new Error(`${w}: HTTP ${r.status} ${r.text.slice(0, 200)}`); return r; };
+const CLIENT = { id: 'bench-portal', secret: 'bench-secret-' + crypto.randomBytes(12).toString('hex'), cb: 'http://127.0.0.1:9/callback' };
+const CITIZENS = [{ phone: '+37200000766', code: '60001019906' }, { phone: '+37269000766', code: '38001085718' }, // RSA, EC
+  { phone: '+37269930366', code: '51307149560' }]; // RSA
+if (opt.citizens === 'rsa') CITIZENS.splice(1, 1);
+let turn = 0;
+
+async function fullLogin(agent, port) {
+  const b = new Browser(agent, port);
+  const verifier = b64u(crypto.randomBytes(32));
+  const challenge = b64u(crypto.createHash('sha256').update(verifier).digest());
+  const state = b64u(crypto.randomBytes(16)); const nonce = b64u(crypto.randomBytes(16));
+  const q = form({ response_type: 'code', client_id: CLIENT.id, redirect_uri: CLIENT.cb, scope: 'openid profile', state, nonce,
+    code_challenge: challenge, code_challenge_method: 'S256' });
+  expect(await b.req('GET', `/authorize?${q}`), 303, 'authorize');
+  expect(await b.req('GET', '/login'), 200, 'login');
+  const page = expect(await b.req('GET', '/auth/mid'), 200, 'mid form');
+  const csrf = page.text.match(/name="csrf" value="([^"]*)"/)?.[1];
+  const c = CITIZENS[turn++ % CITIZENS.length];
+  expect(await b.req('POST', '/auth/mid', { headers: FORM, body: form({ csrf, phone: c.phone, personal_code: c.code }) }), 303, 'mid start');
+  expect(await b.req('GET', '/auth/mid/wait'), 200, 'wait');
+  for (let i = 0; i < 50; i++) {
+    const s = expect(await b.req('GET', '/auth/mid/status'), 200, 'status');
+    if (JSON.parse(s.text).state !== 'RUNNING') break;
+  }
+  const fin = expect(await b.req('GET', '/auth/mid/finish'), 303, 'finish');
+  const back = new URL(fin.headers.location, 'http://x');
+  if (back.searchParams.get('state') !== state) throw new Error('bad callback');
+  const basic = 'Basic ' + Buffer.from(`${CLIENT.id}:${CLIENT.secret}`).toString('base64');
+  const r = expect(await b.req('POST', '/token', { headers: { ...FORM, authorization: basic },
+    body: form({ grant_type: 'authorization_code', code: back.searchParams.get('code'), redirect_uri: CLIENT.cb, code_verifier: verifier }) }), 200, 'token');
+  const t = JSON.parse(r.text);
+  expect(await b.req('GET', '/userinfo', { headers: { authorization: `Bearer ${t.access_token}` } }), 200, 'userinfo');
+}
+
+async function runPool(count, vus) {
+  const agents = Array.from({ length: vus }, newAgent);
+  let next = 0; let done = 0; let errors = 0; let first = null;
+  const t0 = performance.now();
+  await Promise.all(agents.map(async (a) => {
+    while (next < count) {
+      next++;
+      try { await fullLogin(a, broker.port); done++; } catch (e) { errors++; first ??= e; }
+    }
+  }));
+  agents.forEach((a) => a.destroy());
+  if (first) log(`${errors} errors, first: ${first.message}`);
+  return { done, errors, secs: (performance.now() - t0) / 1000 };
+}
+
+const workersOf = (master) => spawnSync('ps', ['--ppid', String(master), '-o', 'pid=,args='], { encoding: 'utf8' }).stdout
+  .split('\n').filter((l) => /worker process|nginx/.test(l)).map((l) => Number(l.trim().split(/\s+/)[0]));
+function mem(pid) {
+  const s = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+  const sm = fs.readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
+  return { rss: Number(s.match(/VmRSS:\s+(\d+)/)[1]), anon: Number(sm.match(/Anonymous:\s+(\d+)/)[1]) };
+}
+/** CPU seconds of pid and its waited-for children (utime, stime, cutime, cstime). */
+const cpu = (pid) => {
+  try {
+    const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) / 100;
+  } catch { return 0; }
+};
+function redisStats(port) {
+  const t = spawnSync('redis-cli', ['-p', String(port), 'INFO', 'commandstats'], { encoding: 'utf8' }).stdout;
+  return Object.fromEntries([...t.matchAll(/cmdstat_(\w+):calls=(\d+)/g)].map((m) => [m[1], Number(m[2])]));
+}
+
+/** nginx under opt.wrap, started the way the harness does (which allows it 10 s only). */
+async function startWrapped({ broker: cfgIn, store, workers, timeoutMs }) {
+  const dir = tmpdir('eidhub-steps-'); const port = await freePort();
+  fs.chmodSync(dir, 0o755);
+  fs.writeFileSync(path.join(dir, 'subject.secret'), crypto.randomBytes(32).toString('base64url'), { mode: 0o600 });
+  const cfg = { issuer: `http://127.0.0.1:${port}`, ...cfgIn, keys: [{ file: keygen(dir), active: true }], subject_secret_file: 'subject.secret' };
+  fs.writeFileSync(path.join(dir, 'broker.json'), JSON.stringify(cfg));
+  fs.writeFileSync(path.join(dir, 'nginx.conf'), nginxConf({ dir, port, store, workers, timeoutMs }));
+  const proc = spawn(opt.wrap, ['/usr/sbin/nginx', '-p', dir, '-c', path.join(dir, 'nginx.conf')], { stdio: 'inherit' });
+  await waitForPort(port, proc, 'nginx', 180000);
+  return { dir, port, pid: proc.pid, async stop() { proc.kill('SIGQUIT'); await new Promise((r) => proc.once('exit', r)); } };
+}
+
+const redis = await startRedis();
+const sim = await startMobileIdSim({ delayMs: 0 });
+const env = opt.env ? Object.fromEntries(opt.env.split(',').map((kv) => kv.split('='))) : {};
+const broker = await (opt.wrap ? startWrapped : startBroker)({
+  store: redis.url, workers: Number(opt.workers), timeoutMs: 2000, env,
+  broker: {
+    relying_parties: [{ client_id: CLIENT.id, client_secret_sha256: crypto.createHash('sha256').update(CLIENT.secret).digest('hex'),
+      redirect_uris: [CLIENT.cb], display_name: 'Bench portal', policy: 'basic', subject_type: 'pairwise' }],
+    backends: { mobile_id: mobileIdSettings(sim, { rate_limit: { per_person: 1000, per_phone: 1000, per_client_address: 100000, window_seconds: 1 } }) },
+  },
+});
+await new Promise((r) => setTimeout(r, 1000)); // the workers are forked
+const ws = workersOf(broker.pid);
+log(`nginx master ${broker.pid} workers ${ws.join(' ')}, simulator ${sim.pid}, redis ${redis.pid}, driver ${process.pid}`);
+const show = (label) => log(`${label}: ${ws.map((w) => { const m = mem(w); return `worker ${w} rss ${m.rss} anon ${m.anon} KiB`; }).join(', ')}; `
+  + `workers' rss ${ws.reduce((s, w) => s + mem(w).rss, 0)} KiB`);
+if (opt.monitor) {
+  const m = spawn('redis-cli', ['-p', String(redis.port), 'MONITOR'], { stdio: ['ignore', fs.openSync(opt.monitor, 'w'), 'inherit'] });
+  await new Promise((r) => setTimeout(r, 300));
+  await runPool(1, 1);
+  await new Promise((r) => setTimeout(r, 300));
+  m.kill();
+}
+await runPool(200, Number(opt.vus));
+show('after 200 warm-up logins');
+let total = 200;
+const cpus = () => ({ nginx: ws.reduce((s, w) => s + cpu(w), 0), simulator: cpu(sim.pid), redis: cpu(redis.pid), driver: cpu(process.pid) });
+for (const n of opt.steps.split(',').map(Number)) {
+  const c0 = cpus(); const r0 = redisStats(redis.port);
+  STEPS = {};
+  const r = await runPool(n, Number(opt.vus));
+  total += r.done;
+  const c1 = cpus(); const r1 = redisStats(redis.port);
+  log(`${r.done} logins in ${r.secs.toFixed(1)} s = ${(r.done / r.secs).toFixed(1)}/s, ${r.errors} errors; CPU ms per login: `
+    + Object.keys(c0).map((k) => `${k} ${((c1[k] - c0[k]) * 1000 / r.done).toFixed(2)}`).join(', '));
+  show(`after ${total} logins`);
+  log(`Redis commands per login (those of scripts included): ${Object.keys(r1).filter((k) => k !== 'info').map((k) => `${k} ${((r1[k] - (r0[k] ?? 0)) / r.done).toFixed(2)}`).join(', ')}`);
+  log(`p50 ms: ${Object.entries(STEPS).map(([k, v]) => `${k} ${Float64Array.from(v).sort()[v.length >> 1].toFixed(1)}`).join(', ')}`);
+  if (opt['malloc-info']) {
+    for (const w of ws) {
+      const f = path.join(opt['malloc-info'], `malloc-info-${w}-${total}.xml`);
+      spawnSync('gdb', ['-p', String(w), '-batch', '-ex', `call (void*)fopen("${f}","w")`, '-ex', 'call (int)malloc_info(0,$1)', '-ex', 'call (int)fclose($1)'], { encoding: 'utf8' });
+    }
+  }
+}
+if (Number(opt.hold)) await new Promise((r) => setTimeout(r, Number(opt.hold) * 1000));
+await broker.stop(); await sim.stop(); await redis.stop();
