@@ -1,9 +1,12 @@
 #include "broker/broker.h"
 
+#include <dlfcn.h>
 #include <jansson.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "broker/audit.h"
 #include "broker/backends/backend.h"
@@ -155,12 +158,33 @@ static void set_requesters(eh_broker *b)
     eh_metrics_set_requesters(b->rq_names, n);
 }
 
+/* pin_library keeps this library (and so the libraries it uses) loaded
+ * until the process ends, when it is a shared object. Its threads' state
+ * (curl handles, Redis connections) is freed by thread-specific data
+ * destructors in it, which run as a thread ends; nginx unloads its modules
+ * (dlclose) as a worker exits, while the thread pool's threads may still be
+ * ending, and a destructor in an unloaded library crashed them. */
+static void pin_library(void)
+{
+    Dl_info info;
+    union {
+        eh_rc (*fn)(const char *, eh_broker **, char *, size_t);
+        void *p;
+    } self = {.fn = eh_broker_load};
+
+    if (dladdr(self.p, &info) != 0 && info.dli_fname != NULL)
+        (void)dlopen(info.dli_fname, RTLD_NOW | RTLD_NOLOAD | RTLD_NODELETE);
+}
+
 eh_rc eh_broker_load(const char *path, eh_broker **out, char *err, size_t errlen)
 {
+    static pthread_once_t pin_once = PTHREAD_ONCE_INIT;
+
     eh_saml_peers *connector_peers;
     eh_broker *b = calloc(1, sizeof(*b));
     eh_rc rc = EH_ERR_NOMEM;
 
+    pthread_once(&pin_once, pin_library);
     if (b == NULL)
         goto cleanup;
     rc = eh_config_load(path, &b->config, err, errlen);
@@ -398,4 +422,19 @@ void eh_broker_free(eh_broker *b)
     free(b->discovery);
     free(b->jwks);
     free(b);
+}
+
+int eh_broker_process_exit(unsigned timeout_ms)
+{
+    const struct timespec pause = {0, 2 * 1000 * 1000};
+    unsigned waited_ms = 0;
+
+    eh_saml_peers_stop_all();
+    while (eh_http_client_other_threads() + eh_store_redis_other_threads() > 0) {
+        if (waited_ms >= timeout_ms)
+            return 0;
+        nanosleep(&pause, NULL);
+        waited_ms += 2;
+    }
+    return 1;
 }

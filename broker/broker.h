@@ -82,4 +82,15 @@ int eh_broker_blocking(const eh_http_request *req);
 /* eh_broker_free releases b and everything it owns (NULL is fine). */
 void eh_broker_free(eh_broker *b);
 
+/* eh_broker_process_exit makes the exit of a process that ran brokers from
+ * several threads orderly; call it once the host has told its own threads
+ * to end, before freeing the brokers and exiting. It stops and joins this
+ * library's background threads (the SAML metadata refreshers), then waits,
+ * at most timeout_ms, until every other thread that ended has released its
+ * per-thread state (curl handles, Redis connections): a thread releases it
+ * as it ends, and a thread pool that does not wait for its threads (nginx's)
+ * would otherwise have them free it while exit() cleans OpenSSL up. Returns
+ * 1 when none is left, 0 on timeout. */
+int eh_broker_process_exit(unsigned timeout_ms);
+
 #endif

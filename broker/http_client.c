@@ -3,6 +3,7 @@
 #include <curl/curl.h>
 #include <openssl/crypto.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,10 +32,20 @@ eh_rc eh_http_client_init(void)
 static pthread_key_t handle_key;
 static pthread_once_t handle_once = PTHREAD_ONCE_INIT;
 static int handle_key_ok;
+static atomic_uint handles_kept; /* kept handles not freed yet, of every thread */
 
 static void handle_free(void *handle)
 {
     curl_easy_cleanup(handle);
+    atomic_fetch_sub(&handles_kept, 1);
+}
+
+unsigned eh_http_client_other_threads(void)
+{
+    unsigned kept = atomic_load(&handles_kept);
+    int mine = handle_key_ok && pthread_getspecific(handle_key) != NULL;
+
+    return mine && kept > 0 ? kept - 1 : kept;
 }
 
 static void handle_key_create(void)
@@ -56,9 +67,13 @@ static CURL *thread_handle(void)
         return c;
     }
     c = curl_easy_init();
-    if (c != NULL && handle_key_ok && pthread_setspecific(handle_key, c) != 0) {
-        curl_easy_cleanup(c);
-        c = NULL;
+    if (c != NULL && handle_key_ok) {
+        if (pthread_setspecific(handle_key, c) != 0) {
+            curl_easy_cleanup(c);
+            c = NULL;
+        } else {
+            atomic_fetch_add(&handles_kept, 1);
+        }
     }
     return c;
 }

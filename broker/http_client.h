@@ -47,6 +47,11 @@ eh_rc eh_http_client_init(void);
 eh_rc eh_http_client_call(const eh_http_call *call, eh_http_answer *answer, char *why,
                           size_t whylen);
 
+/* eh_http_client_other_threads counts the threads other than the calling
+ * one that keep a handle which has not been freed yet: a thread frees its
+ * handle when it ends (eh_broker_process_exit waits for that). */
+unsigned eh_http_client_other_threads(void);
+
 /* eh_http_answer_clear frees what answer holds. */
 void eh_http_answer_clear(eh_http_answer *answer);
 

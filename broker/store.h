@@ -101,6 +101,11 @@ int eh_store_key_valid(const char *key);
 eh_rc eh_store_redis_new(const char *url, unsigned timeout_ms, eh_store **out, char *err,
                          size_t errlen);
 
+/* eh_store_redis_other_threads counts the threads other than the calling
+ * one whose connections (of any Redis store) are not closed yet: a thread
+ * closes them when it ends (eh_broker_process_exit waits for that). */
+unsigned eh_store_redis_other_threads(void);
+
 /* ---- Embedded shared memory -------------------------------------------
  * The embedded store lives in one region of memory shared by every process
  * that uses it (nginx's master maps it before forking its workers). The

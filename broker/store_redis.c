@@ -52,6 +52,7 @@
 #include <hiredis/hiredis.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -144,6 +145,7 @@ static _Thread_local eh_redis_cache *eh_redis_tls;
 static pthread_key_t eh_redis_key;
 static pthread_once_t eh_redis_key_once = PTHREAD_ONCE_INIT;
 static int eh_redis_key_ok;
+static atomic_uint eh_redis_caches; /* caches of every thread not freed yet */
 static unsigned long long eh_redis_generations;
 
 /* eh_redis_slot_free closes the connections of slot and frees it. */
@@ -172,6 +174,16 @@ static void eh_redis_cache_destroy(void *p)
     eh_redis_cache_clear(c);
     free(c);
     eh_redis_tls = NULL;
+    atomic_fetch_sub(&eh_redis_caches, 1);
+}
+
+unsigned eh_store_redis_other_threads(void)
+{
+    unsigned n = atomic_load(&eh_redis_caches);
+
+    int mine = eh_redis_key_ok && pthread_getspecific(eh_redis_key) != NULL;
+
+    return mine && n > 0 ? n - 1 : n;
 }
 
 static void eh_redis_key_create(void)
@@ -199,8 +211,8 @@ static eh_redis_cache *eh_redis_cache_get(void)
     if (c == NULL)
         return NULL;
     c->pid = pid;
-    if (eh_redis_key_ok)
-        pthread_setspecific(eh_redis_key, c);
+    if (eh_redis_key_ok && pthread_setspecific(eh_redis_key, c) == 0)
+        atomic_fetch_add(&eh_redis_caches, 1);
     eh_redis_tls = c;
     return c;
 }

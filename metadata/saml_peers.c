@@ -336,6 +336,24 @@ void eh_saml_peers_free(eh_saml_peers *p)
     free(p);
 }
 
+void eh_saml_peers_stop_all(void)
+{
+    pthread_mutex_lock(&all_lock); /* no set is freed meanwhile */
+    for (eh_saml_peers *p = all_sets; p != NULL; p = p->next_set) {
+        int join;
+
+        pthread_mutex_lock(&p->lock);
+        join = p->running;
+        p->stop = 1;
+        p->running = 0;
+        pthread_cond_broadcast(&p->wake);
+        pthread_mutex_unlock(&p->lock);
+        if (join)
+            pthread_join(p->thread, NULL);
+    }
+    pthread_mutex_unlock(&all_lock);
+}
+
 /* ------------------------------------------------------------------ fetch */
 
 /* fetch_text reads the metadata of q (file or GET) into *text. */

@@ -37,6 +37,12 @@ eh_rc eh_saml_peers_new(const eh_saml_peer_def *defs, size_t n, unsigned refresh
                         unsigned timeout_ms, eh_saml_peers **out, char *why, size_t whylen);
 void eh_saml_peers_free(eh_saml_peers *p);
 
+/* eh_saml_peers_stop_all stops and joins the refresher of every set of this
+ * process (waiting for a fetch under way), for good: a process calls it
+ * before it exits, and the sets then serve what they hold and fetch only
+ * on demand. */
+void eh_saml_peers_stop_all(void);
+
 /* eh_saml_peers_set_timing changes refresh_s and timeout_ms (0: keep) of
  * p, for an owner that learns them after creating it; call it before the
  * first eh_saml_peers_get. */

@@ -84,8 +84,11 @@ static ngx_int_t ngx_http_eidhub_collect_body(ngx_http_request_t *r, eh_http_req
         return NGX_ERROR;
     req->body = p;
     req->body_len = len;
+    /* an empty buffer (a body of 0 bytes, the last one of a chunked body)
+     * may have no memory at all: pos NULL, which memcpy must never get */
     for (cl = r->request_body->bufs; cl; cl = cl->next)
-        p = ngx_cpymem(p, cl->buf->pos, cl->buf->last - cl->buf->pos);
+        if (cl->buf->last > cl->buf->pos)
+            p = ngx_cpymem(p, cl->buf->pos, cl->buf->last - cl->buf->pos);
     *p = '\0';
     return NGX_OK;
 }

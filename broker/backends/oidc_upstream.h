@@ -130,6 +130,10 @@ typedef struct eh_oidcup {
     unsigned request_timeout_ms;
     unsigned clock_skew_s;
     eh_oidcup_fetch_fn fetch;
+    /* The clock of the discovery and JWK Set cache (milliseconds, only
+     * differences count): NULL is the monotonic clock; unit tests set a
+     * stand-in so that intervals do not depend on how fast they run. */
+    int64_t (*now_ms)(void);
 } eh_oidcup;
 
 /* Backend registry hooks (broker/backends/backend.c). */

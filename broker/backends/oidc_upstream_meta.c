@@ -28,10 +28,16 @@ static int64_t now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* clock_ms reads up's clock: its stand-in (unit tests), else now_ms. */
+static int64_t clock_ms(const eh_oidcup *up)
+{
+    return up->now_ms != NULL ? up->now_ms() : now_ms();
+}
+
 /* A provider's JWK Set as fetched from uri. */
 typedef struct keyset {
     unsigned refs;   /* under the cache's lock */
-    int64_t fetched; /* now_ms() */
+    int64_t fetched; /* clock_ms() */
     char *uri;
     eh_oidcup_jwks *jwks;
 } keyset;
@@ -41,7 +47,7 @@ struct eh_oidcup_cache {
     eh_oidcup_meta *meta;
     keyset *keys;
     int keys_tried_ever;
-    int64_t keys_tried; /* now_ms() when a JWK Set fetch last started */
+    int64_t keys_tried; /* clock_ms() when a JWK Set fetch last started */
 };
 
 eh_rc eh_oidcup_cache_new(eh_oidcup_cache **out)
@@ -179,7 +185,7 @@ static eh_rc fetch_meta(const eh_oidcup *up, const eh_oidcup_provider *p, eh_oid
         goto cleanup;
     iss_supported = json_object_get(doc, "authorization_response_iss_parameter_supported");
     m->iss_parameter_supported = json_is_true(iss_supported);
-    m->fetched = now_ms();
+    m->fetched = clock_ms(up);
     m->refs = 1;
     *out = m;
     m = NULL;
@@ -196,7 +202,7 @@ eh_rc eh_oidcup_meta_get(const eh_oidcup *up, const eh_oidcup_provider *p, eh_oi
 {
     eh_oidcup_cache *c = p->cache;
     eh_oidcup_meta *m, *fresh = NULL, *old = NULL;
-    int64_t now = now_ms();
+    int64_t now = clock_ms(up);
     eh_rc rc;
 
     *out = NULL;
@@ -278,7 +284,7 @@ static eh_rc fetch_keys(const eh_oidcup *up, const eh_oidcup_provider *p, const 
         goto cleanup;
     if ((rc = eh_oidcup_jwks_parse(answer.body, answer.body_len, &k->jwks, why, whylen)) != EH_OK)
         goto cleanup;
-    k->fetched = now_ms();
+    k->fetched = clock_ms(up);
     k->refs = 1;
     *out = k;
     k = NULL;
@@ -297,7 +303,7 @@ static eh_rc keys_get(const eh_oidcup *up, const eh_oidcup_provider *p, const eh
                       int force, keyset **out, int *fetched, char *why, size_t whylen)
 {
     eh_oidcup_cache *c = p->cache;
-    int64_t now = now_ms();
+    int64_t now = clock_ms(up);
     keyset *k, *fresh = NULL, *old = NULL;
     int usable, may_fetch, recent;
     eh_rc rc = EH_OK;

@@ -1027,6 +1027,35 @@ START_TEST(peers_concurrent_first_get)
 }
 END_TEST
 
+/* A process about to exit stops the refreshers for good (the module does
+ * as an nginx worker exits): the sets still answer from what they hold, a
+ * forced refresh still fetches, and the free has nothing left to join. */
+START_TEST(peers_stop_all)
+{
+    char *xml = build_role(EH_SAML_ROLE_PROXY, (int64_t)time(NULL)), why[200] = "";
+    peer_env e = env_new(xml);
+    eh_saml_peers *p = peers_one(&e, EH_SAML_ROLE_PROXY, NULL, 3600);
+    eh_saml_peers *idle = peers_one(&e, EH_SAML_ROLE_PROXY, NULL, 3600);
+    const eh_saml_metadata *m = NULL, *m2 = NULL;
+
+    ck_assert_int_eq(eh_saml_peers_get(p, "EE", 0, &m, why, sizeof(why)), EH_OK); /* starts it */
+    eh_saml_peers_stop_all(); /* idle has none: nothing to join */
+    ck_assert_int_eq(eh_saml_peers_get(p, "EE", 0, &m2, why, sizeof(why)), EH_OK);
+    ck_assert_ptr_eq(m, m2);
+    eh_saml_peers_release(p, m2);
+    ck_assert_uint_eq(eh_saml_peers_refresh(p), 0);
+    ck_assert_int_eq(eh_saml_peers_get(idle, "EE", 0, &m2, why, sizeof(why)), EH_OK);
+    ck_assert_str_eq(m2->endpoint, PROXY_SSO);
+    eh_saml_peers_release(idle, m2);
+    eh_saml_peers_stop_all(); /* again: harmless */
+    eh_saml_peers_release(p, m);
+    eh_saml_peers_free(p);
+    eh_saml_peers_free(idle);
+    free(xml);
+    env_free(&e);
+}
+END_TEST
+
 /* child_get runs in a forked child: a get (which starts the child's own
  * refresher) and a free (which joins it). Its exit status tells. */
 static void child_get(eh_saml_peers *p)
@@ -1103,6 +1132,7 @@ Suite *suite_saml_metadata(void)
     tcase_add_test(tp, peers_background_refresh);
     tcase_add_test(tp, peers_concurrent_first_get);
     tcase_add_test(tp, peers_fork);
+    tcase_add_test(tp, peers_stop_all);
     suite_add_tcase(s, tp);
     return s;
 }

@@ -1472,6 +1472,44 @@ START_TEST(redis_freed_store_connection_is_never_reused)
 }
 END_TEST
 
+typedef struct held_job {
+    eh_store *s;
+    pthread_barrier_t step;
+    eh_rc rc;
+} held_job;
+
+static void *held_thread(void *arg)
+{
+    held_job *job = arg;
+
+    job->rc = eh_store_ping(job->s);
+    pthread_barrier_wait(&job->step); /* connected */
+    pthread_barrier_wait(&job->step); /* may end */
+    return NULL;
+}
+
+/* A thread's connections count until it has ended and closed them (what
+ * eh_broker_process_exit waits for); the calling thread's own never count. */
+START_TEST(redis_thread_connections_count_until_the_thread_ends)
+{
+    held_job job = {.s = store, .rc = EH_ERR_INTERNAL};
+    unsigned before;
+    pthread_t t;
+
+    ck_assert_int_eq(eh_store_ping(store), EH_OK); /* this thread's: not counted */
+    before = eh_store_redis_other_threads();
+    ck_assert_int_eq(pthread_barrier_init(&job.step, NULL, 2), 0);
+    ck_assert_int_eq(pthread_create(&t, NULL, held_thread, &job), 0);
+    pthread_barrier_wait(&job.step);
+    ck_assert_int_eq(job.rc, EH_OK);
+    ck_assert_uint_eq(eh_store_redis_other_threads(), before + 1);
+    pthread_barrier_wait(&job.step);
+    ck_assert_int_eq(pthread_join(t, NULL), 0);
+    ck_assert_uint_eq(eh_store_redis_other_threads(), before);
+    pthread_barrier_destroy(&job.step);
+}
+END_TEST
+
 /* ---- Sentinel: a fake sentinel, naming fake servers or EH_TEST_REDIS ---- */
 
 /* sentinel_reply fills buf with what a sentinel answers to the store's two
@@ -1645,6 +1683,7 @@ Suite *suite_store(void)
         redis_wrong_password_is_unavailable,
         redis_databases_are_separate,
         redis_sentinel_names_the_master,
+        redis_thread_connections_count_until_the_thread_ends,
     };
     const TTest *const redis_offline[] = {
         redis_bad_urls_are_config_errors,
