@@ -7,10 +7,10 @@
 import { spawn, spawnSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { Browser, cpuDelta, cpuOf, expect, FORM, b64u, form, machineBusy, pct, redisCli, redisInfo, request, runPool, setLog, timing, workerRssKiB } from './driver.mjs';
 import { BUILD, freePort, mobileIdSettings, startBroker, startMobileIdSim, startRedis, tmpdir, waitForPort } from '../tests/lib/harness.mjs';
 
 const { values: opt } = parseArgs({ options: {
@@ -30,51 +30,7 @@ const PHASE_MS = N['phase-seconds'] * 1000;
 const WATCHDOG = setTimeout(() => { console.error('bench: overall time limit (20 min) reached'); process.exit(2); }, 20 * 60 * 1000);
 WATCHDOG.unref();
 const log = (m) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${m}\n`);
-
-// ---------------------------------------------------------------- HTTP client
-// One virtual user = one keep-alive connection (an http.Agent with one socket), like a browser tab.
-function request(agent, port, method, pathname, { headers = {}, body } = {}) {
-  return new Promise((resolve, reject) => {
-    const h = { ...headers };
-    if (body !== undefined) h['content-length'] = Buffer.byteLength(body);
-    const t0 = performance.now();
-    const r = http.request({ host: '127.0.0.1', port, method, path: pathname, agent, headers: h }, (res) => {
-      const chunks = [];
-      res.on('data', (c) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, text: Buffer.concat(chunks).toString(), ms: performance.now() - t0 }));
-      res.on('error', reject);
-    });
-    r.setTimeout(30000, () => r.destroy(new Error(`timeout ${method} ${pathname}`)));
-    r.on('error', (e) => { e.message += ` (${method} ${pathname.split('?')[0]} on :${port})`; reject(e); });
-    r.end(body);
-  });
-}
-let STEPS = null; // when an object: each request's time by "METHOD path"
-const newAgent = () => new http.Agent({ keepAlive: true, maxSockets: 1 });
-const b64u = (b) => Buffer.from(b).toString('base64url');
-const form = (o) => new URLSearchParams(o).toString();
-const FORM = { 'content-type': 'application/x-www-form-urlencoded' };
-
-class Browser {
-  constructor(agent, port) { this.agent = agent; this.port = port; this.cookies = new Map(); this.requests = 0; this.times = []; }
-  async req(method, p, opts = {}) {
-    const headers = { ...(opts.headers ?? {}) };
-    if (this.cookies.size) headers.cookie = [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
-    const r = await request(this.agent, this.port, method, p, { ...opts, headers });
-    this.requests++; this.times.push(r.ms);
-    if (STEPS) { const k = `${method} ${p.split('?')[0]}`; (STEPS[k] ??= []).push(r.ms); }
-    for (const line of r.headers['set-cookie'] ?? []) {
-      const [pair] = line.split(';'); const i = pair.indexOf('=');
-      const k = pair.slice(0, i).trim(); const v = pair.slice(i + 1).trim();
-      if (v === '' || /max-age=0/i.test(line)) this.cookies.delete(k); else this.cookies.set(k, v);
-    }
-    return r;
-  }
-}
-function expect(r, status, what) {
-  if (r.status !== status) throw new Error(`${what}: HTTP ${r.status} (expected ${status}) ${r.text.slice(0, 200)}`);
-  return r;
-}
+setLog(log);
 
 // ---------------------------------------------------------------- the login
 const CLIENT = { id: 'bench-portal', secret: 'bench-secret-' + crypto.randomBytes(12).toString('hex'), cb: 'http://127.0.0.1:9/callback' };
@@ -126,7 +82,7 @@ async function fullLogin(agent, port) {
   const t0 = performance.now();
   const got = await loginToCode(b);
   const { token, ms } = await exchange(agent, port, got);
-  if (STEPS) (STEPS['POST /token'] ??= []).push(ms);
+  if (timing.steps) (timing.steps['POST /token'] ??= []).push(ms);
   b.requests++;
   const ui = await request(agent, port, 'GET', '/userinfo', { headers: { authorization: `Bearer ${token.access_token}` } });
   b.requests++;
@@ -134,39 +90,7 @@ async function fullLogin(agent, port) {
   return { ms: performance.now() - t0, requests: b.requests };
 }
 
-const pct = (arr, p) => { if (!arr.length) return NaN; const s = Float64Array.from(arr).sort(); return s[Math.min(s.length - 1, Math.floor(p / 100 * s.length))]; };
-
-/** count jobs with vus concurrent virtual users, bounded by count and time. */
-async function runPool(count, vus, limitMs, job) {
-  const agents = Array.from({ length: vus }, newAgent);
-  let next = 0; let done = 0; let errors = 0; let firstError = null; const lat = []; const results = [];
-  const deadline = Date.now() + limitMs; const t0 = performance.now();
-  await Promise.all(agents.map(async (agent) => {
-    while (next < count && Date.now() < deadline) {
-      const i = next++;
-      try { const r = await job(agent, i); done++; if (r?.ms !== undefined) lat.push(r.ms); results.push(r); } catch (e) { errors++; firstError ??= e; }
-    }
-  }));
-  const secs = (performance.now() - t0) / 1000;
-  agents.forEach((a) => a.destroy());
-  if (firstError) log(`${errors} errors, first: ${firstError.stack}`);
-  return { done, errors, secs, rate: done / secs, p50: pct(lat, 50), p99: pct(lat, 99), results, timedOut: next < count };
-}
-
-// ---------------------------------------------------------------- machine facts
-function workerRssKiB(masterPid) {
-  const r = spawnSync('ps', ['--ppid', String(masterPid), '-o', 'rss=,args='], { encoding: 'utf8' });
-  return r.stdout.split('\n').filter((l) => /worker process/.test(l)).reduce((s, l) => s + Number(l.trim().split(/\s+/)[0]), 0);
-}
-function redisCli(port, ...args) {
-  const r = spawnSync('redis-cli', ['-h', '127.0.0.1', '-p', String(port), ...args], { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`redis-cli ${args.join(' ')}: ${r.stderr}`);
-  return r.stdout;
-}
-const redisInfo = (port, db) => {
-  const info = redisCli(port, 'INFO', 'memory');
-  return { used: Number(info.match(/used_memory:(\d+)/)[1]), keys: Number(redisCli(port, '-n', String(db), 'DBSIZE').trim()) };
-};
+// ---------------------------------------------------------------- machine facts (the rest: driver.mjs)
 function opensslEs256() {
   const one = spawnSync('openssl', ['speed', '-seconds', '3', 'ecdsap256'], { encoding: 'utf8' });
   const all = spawnSync('openssl', ['speed', '-multi', String(os.cpus().length), '-seconds', '3', 'ecdsap256'], { encoding: 'utf8' });
@@ -180,24 +104,6 @@ function wrk(url, conns, secs) {
   return rps;
 }
 
-/** CPU seconds (user+system) used so far by each named process (nginx: master and its workers). */
-function cpuOf(pids) {
-  const tick = 100; // USER_HZ on Linux
-  const one = (pid) => { try { const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' '); return (Number(f[11]) + Number(f[12])) / tick; } catch { return 0; } };
-  const out = {};
-  for (const [name, pid] of Object.entries(pids)) {
-    let t = one(pid);
-    if (name.startsWith('nginx')) for (const w of spawnSync('ps', ['--ppid', String(pid), '-o', 'pid='], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean)) t += one(w.trim());
-    out[name] = t;
-  }
-  return out;
-}
-const cpuDelta = (a, b, secs) => Object.fromEntries(Object.keys(a).map((k) => [k, (b[k] - a[k]) / secs]));
-/** CPU seconds the whole machine has been busy (all processes, from /proc/stat). */
-function machineBusy() {
-  const f = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
-  return (f[0] + f[1] + f[2] + f[5] + f[6] + f[7]) / 100; // user nice system irq softirq steal
-}
 
 // ---------------------------------------------------------------- set-up
 const RATE = { per_person: 1000, per_phone: 1000, per_client_address: 100000, window_seconds: 1 }; // the maxima the configuration accepts, per second
@@ -283,14 +189,14 @@ try {
   R.rssBefore = workerRssKiB(bR.pid);
   const pids = { 'nginx+eidhub': bR.pid, redis: redis.pid, 'Mobile-ID simulator': fast.pid, 'bench driver (Node)': process.pid };
   const cpu0 = cpuOf(pids); const busy0 = machineBusy();
-  STEPS = {};
+  timing.steps = {};
   R.redisLogin = await runPool(N.logins, vus, PHASE_MS, (a) => fullLogin(a, bR.port));
   R.cpu = cpuDelta(cpu0, cpuOf(pids), R.redisLogin.secs); // CPUs busy on average during the run
   R.cpu['whole machine (all processes)'] = (machineBusy() - busy0) / R.redisLogin.secs;
   R.cpu['other processes (not this benchmark)'] = R.cpu['whole machine (all processes)'] - Object.entries(R.cpu).filter(([k]) => !k.includes('machine')).reduce((s, [, v]) => s + v, 0);
   R.loadavg = os.loadavg();
-  R.steps = Object.fromEntries(Object.entries(STEPS).map(([k, v]) => [k, { n: v.length, p50: pct(v, 50), p99: pct(v, 99) }]));
-  STEPS = null;
+  R.steps = Object.fromEntries(Object.entries(timing.steps).map(([k, v]) => [k, { n: v.length, p50: pct(v, 50), p99: pct(v, 99) }]));
+  timing.steps = null;
   log(`steps: ${JSON.stringify(R.steps)}`);
   log(`CPU (cores busy): ${JSON.stringify(R.cpu)}`);
   R.rssAfter = workerRssKiB(bR.pid);

@@ -71,18 +71,26 @@ async function stopProc(proc, signal = 'SIGTERM') {
   clearTimeout(t);
 }
 
-/** Starts redis-server on a free loopback port; returns a handle. */
-export async function startRedis() {
-  const dir = tmpdir('eidhub-redis-');
-  const port = await freePort();
+/**
+ * Starts redis-server on a loopback port (a free one unless port is given)
+ * with its files in dir (a new folder unless given); appendonly: keep an
+ * append-only file (fsync every second), so that a Redis killed and started
+ * again on the same port and dir comes back with its keys. Returns a handle;
+ * kill() is SIGKILL (the folder stays, for a restart), stop() also removes
+ * the folder.
+ */
+export async function startRedis({ port, dir, appendonly = false } = {}) {
+  dir ??= tmpdir('eidhub-redis-');
+  port ??= await freePort();
   const proc = track(spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1',
-    '--save', '', '--appendonly', 'no', '--dir', dir, '--daemonize', 'no'],
-    { stdio: ['ignore', 'pipe', 'pipe'] }), 'redis', path.join(dir, 'redis.log'));
+    '--save', '', '--appendonly', appendonly ? 'yes' : 'no', '--appendfsync', 'everysec', '--dir', dir, '--daemonize', 'no'],
+    { stdio: ['ignore', 'pipe', 'pipe'] }), 'redis', path.join(dir, `redis-${Date.now()}.log`));
   await waitForPort(port, proc, 'redis-server');
   return {
     port, dir, pid: proc.pid, url: `redis://127.0.0.1:${port}/0`,
     pause() { process.kill(proc.pid, 'SIGSTOP'); },
     resume() { process.kill(proc.pid, 'SIGCONT'); },
+    async kill() { await stopProc(proc, 'SIGKILL'); },
     async stop() { await stopProc(proc); fs.rmSync(dir, { recursive: true, force: true }); },
   };
 }
@@ -116,14 +124,19 @@ export function keygen(dir, name = 'signing-key.pem', ...opts) {
   return file;
 }
 
-/** The nginx.conf text for an eidhub instance (keepEnv: names of environment variables its workers keep). */
-export function nginxConf({ dir, port, host = '127.0.0.1', store, workers = 2, timeoutMs = 500, extraHttp = '', keepEnv = [] }) {
+/**
+ * The nginx.conf text for an eidhub instance (keepEnv: names of environment
+ * variables its workers keep; errorLogLevel: of its error.log, "info" shows
+ * eidhub's line per request, "notice" leaves them out but keeps nginx's
+ * worker starts and exits that reload() waits for).
+ */
+export function nginxConf({ dir, port, host = '127.0.0.1', store, workers = 2, timeoutMs = 500, extraHttp = '', keepEnv = [], errorLogLevel = 'info' }) {
   return `load_module ${MODULE};
 ${keepEnv.map((name) => `env ${name};\n`).join('')}daemon off;
 master_process on;
 worker_processes ${workers};
 pid ${dir}/nginx.pid;
-error_log ${dir}/error.log info;
+error_log ${dir}/error.log ${errorLogLevel};
 events { worker_connections 1024; }
 http {
     access_log ${dir}/access.log;
@@ -180,9 +193,9 @@ export function nginxTest(dir, conf) {
  * broker its own cookies in a browser). dir: its folder (new when absent).
  * env: extra environment variables for nginx (see nginxEnv), kept for its
  * workers too (nginx's `env` directive; nginx clears the rest for them).
- * Returns a handle with the base URL.
+ * errorLogLevel: see nginxConf. Returns a handle with the base URL.
  */
-export async function startBroker({ broker = {}, store, workers = 2, timeoutMs = 500, port, host = '127.0.0.1', dir, extraHttp, env = {} } = {}) {
+export async function startBroker({ broker = {}, store, workers = 2, timeoutMs = 500, port, host = '127.0.0.1', dir, extraHttp, env = {}, errorLogLevel } = {}) {
   dir ??= tmpdir('eidhub-nginx-');
   port ??= await freePort();
   const issuer = `http://${host}:${port}`;
@@ -195,7 +208,7 @@ export async function startBroker({ broker = {}, store, workers = 2, timeoutMs =
   fs.writeFileSync(path.join(dir, 'broker.json'), JSON.stringify(cfg, null, 2));
   const conf = path.join(dir, 'nginx.conf');
   const keepEnv = Object.keys(env).filter((name) => name !== 'LD_PRELOAD'); // workers are forked: the preload stays
-  fs.writeFileSync(conf, nginxConf({ dir, port, host, store, workers, timeoutMs, extraHttp, keepEnv }));
+  fs.writeFileSync(conf, nginxConf({ dir, port, host, store, workers, timeoutMs, extraHttp, keepEnv, errorLogLevel }));
   const proc = track(spawn('nginx', ['-p', dir, '-c', conf], { stdio: ['ignore', 'pipe', 'pipe'], env: nginxEnv(env) }),
     'nginx', path.join(dir, 'nginx.out'));
   try {

@@ -20,12 +20,13 @@ export async function rpConfig(issuerUrl, clientId, secret, { execute = [] } = {
  * Starts an authorization request as the relying party would and sends a new
  * browser (Agent) to it. pkce: false leaves out the code challenge (allowed
  * for confidential clients only). Returns the RP's configuration and checks
- * (verifier, state, nonce), the agent and the first answer.
+ * (verifier, state, nonce), the agent and the first answer. config: the
+ * RP's configuration from an earlier rpConfig (no discovery request then).
  */
 export async function authorize(issuerUrl, {
-  clientId, secret = null, redirectUri, scope = 'openid profile', pkce = true, extra = {}, execute, agent,
+  clientId, secret = null, redirectUri, scope = 'openid profile', pkce = true, extra = {}, execute, agent, config,
 }) {
-  const config = await rpConfig(issuerUrl, clientId, secret, { execute });
+  config ??= await rpConfig(issuerUrl, clientId, secret, { execute });
   const verifier = pkce ? oidc.randomPKCECodeVerifier() : undefined;
   const state = oidc.randomState();
   const nonce = oidc.randomNonce();

@@ -20,13 +20,14 @@ process.on('exit', () => {
 /**
  * Starts tests/sim/national-oidc.mjs as its own process (profile "fr",
  * "be" or "ee"), registered for our client with redirectUri; its clock
- * clockOffsetSeconds off (0: right). Resolves when it prints its ready line:
- * {url, issuer, profile, pid, log(), stop()}.
+ * clockOffsetSeconds off (0: right); on port (0: any free one; give the
+ * old one to start a provider again at the same issuer). Resolves when it
+ * prints its ready line: {url, issuer, port, profile, pid, log(), stop()}.
  */
-export async function startNationalOidcProcess({ profile, clientId, clientSecret, redirectUri, clockOffsetSeconds = 0 }) {
+export async function startNationalOidcProcess({ profile, clientId, clientSecret, redirectUri, clockOffsetSeconds = 0, port = 0 }) {
   const dir = tmpdir('eidhub-national-oidc-');
   const logFile = path.join(dir, 'sim.log');
-  const proc = spawn(process.execPath, [path.join(ROOT, 'tests/sim/national-oidc.mjs'), '--port', '0', '--profile', profile,
+  const proc = spawn(process.execPath, [path.join(ROOT, 'tests/sim/national-oidc.mjs'), '--port', String(port), '--profile', profile,
     '--client-id', clientId, '--client-secret', clientSecret, '--redirect-uri', redirectUri,
     `--clock-offset-seconds=${clockOffsetSeconds}`],
   { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -45,7 +46,7 @@ export async function startNationalOidcProcess({ profile, clientId, clientSecret
     proc.on('exit', (code) => { clearTimeout(t); reject(new Error(`national-oidc (${profile}) exited with ${code}`)); });
   });
   return {
-    url, issuer: url, profile, pid: proc.pid, dir, ...PROFILES[profile],
+    url, issuer: url, port: Number(new URL(url).port), profile, pid: proc.pid, dir, ...PROFILES[profile],
     log() { try { return fs.readFileSync(logFile, 'utf8'); } catch { return ''; } },
     async stop() {
       if (proc.exitCode === null && proc.signalCode === null) {
