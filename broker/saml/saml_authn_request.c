@@ -19,7 +19,6 @@
 
 #define NN_LOA_PREFIX "http://eidas.europa.eu/NonNotified/LoA/"
 #define LOA_REF_LEN 96 /* longest AuthnContextClassRef we write, with room */
-#define MAX_ID_LEN 256 /* longest request ID accepted */
 
 static void say(char *why, size_t whylen, const char *msg)
 {
@@ -27,34 +26,9 @@ static void say(char *why, size_t whylen, const char *msg)
         snprintf(why, whylen, "%s", msg);
 }
 
-/* refusal maps the codes of the layers below to the contract's
- * EH_ERR_INVALID, keeping only the ones that are not the input's fault. */
-static eh_rc refusal(eh_rc rc)
-{
-    return rc == EH_ERR_NOMEM || rc == EH_ERR_INTERNAL ? rc : EH_ERR_INVALID;
-}
-
 static int empty(const char *s)
 {
     return s == NULL || s[0] == '\0';
-}
-
-/* id_like tells whether s looks like an xs:ID (an ASCII NCName): a letter or
- * "_" first, then letters, digits, "_", "-" or "."; at most MAX_ID_LEN. */
-static int id_like(const char *s)
-{
-    size_t n = s ? strlen(s) : 0;
-
-    if (n == 0 || n > MAX_ID_LEN)
-        return 0;
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        int letter = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
-        int more = (c >= '0' && c <= '9') || c == '-' || c == '.';
-        if (!letter && (i == 0 || !more))
-            return 0;
-    }
-    return 1;
 }
 
 static int known_sp_type(const char *s)
@@ -136,7 +110,7 @@ void eh_saml_authn_request_free(eh_saml_authn_request *r)
  * refuse ourselves when checking it. */
 static int buildable(const eh_saml_authn_request *r)
 {
-    if (r == NULL || !id_like(r->id) || empty(r->issuer) || empty(r->destination) ||
+    if (r == NULL || !eh_saml_id_like(r->id) || empty(r->issuer) || empty(r->destination) ||
         r->attrs == NULL || r->n_attrs == 0 || r->n_attrs > EH_SAML_MAX_REQUESTED)
         return 0;
     if ((r->sp_type != NULL && !known_sp_type(r->sp_type)) ||
@@ -326,7 +300,7 @@ static eh_rc read_header(xmlNodePtr root, const eh_saml_request_expect *x, eh_sa
         say(why, whylen, "Version is not 2.0");
         goto cleanup;
     }
-    if (!id_like(r->id)) {
+    if (!eh_saml_id_like(r->id)) {
         say(why, whylen, "ID missing or malformed");
         goto cleanup;
     }
@@ -571,7 +545,7 @@ eh_rc eh_saml_authn_request_parse(const char *xml, size_t len, const eh_saml_tru
     }
     rc = eh_saml_parse(xml, len, &doc, why, whylen);
     if (rc != EH_OK) {
-        rc = refusal(rc);
+        rc = eh_saml_refusal(rc);
         goto cleanup;
     }
     rc = EH_ERR_INVALID;
@@ -602,7 +576,7 @@ eh_rc eh_saml_authn_request_parse(const char *xml, size_t len, const eh_saml_tru
     }
     rc = eh_saml_verify(doc, sig, keys, &covered, why, whylen);
     if (rc != EH_OK) {
-        rc = refusal(rc);
+        rc = eh_saml_refusal(rc);
         goto cleanup;
     }
     rc = EH_ERR_INVALID;

@@ -22,7 +22,6 @@
 #include "broker/saml/saml_names.h"
 #include "broker/saml/saml_xml.h"
 
-#define MAX_ID_LEN 256
 #define RESPONSE_MAX_AGE_S 300u /* a LogoutResponse older than this is refused */
 
 static void say(char *why, size_t whylen, const char *msg)
@@ -37,33 +36,9 @@ static eh_rc refuse(char *why, size_t whylen, const char *msg)
     return EH_ERR_INVALID;
 }
 
-/* as_refusal maps a lower layer's failure on untrusted input to
- * EH_ERR_INVALID, keeping what is not the input's fault. */
-static eh_rc as_refusal(eh_rc rc)
-{
-    return rc == EH_ERR_NOMEM || rc == EH_ERR_INTERNAL ? rc : EH_ERR_INVALID;
-}
-
 static int empty(const char *s)
 {
     return s == NULL || s[0] == '\0';
-}
-
-/* id_like tells whether s looks like an xs:ID (an ASCII NCName). */
-static int id_like(const char *s)
-{
-    size_t n = s ? strlen(s) : 0;
-
-    if (n == 0 || n > MAX_ID_LEN)
-        return 0;
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        int letter = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
-        int more = (c >= '0' && c <= '9') || c == '-' || c == '.';
-        if (!letter && (i == 0 || !more))
-            return 0;
-    }
-    return 1;
 }
 
 static int set_prop(xmlNodePtr n, const char *name, const char *value)
@@ -158,7 +133,7 @@ eh_rc eh_saml_logout_request_build(const eh_saml_logout_request *r, const eh_sam
         *xml = NULL;
     if (len != NULL)
         *len = 0;
-    if (r == NULL || xml == NULL || signer == NULL || !id_like(r->id) || empty(r->issuer) ||
+    if (r == NULL || xml == NULL || signer == NULL || !eh_saml_id_like(r->id) || empty(r->issuer) ||
         empty(r->destination) || empty(r->name_id)) {
         rc = refuse(why, whylen, "incomplete or invalid LogoutRequest");
         goto cleanup;
@@ -195,8 +170,8 @@ eh_rc eh_saml_logout_response_build(const eh_saml_logout_response *r, const eh_s
         *xml = NULL;
     if (len != NULL)
         *len = 0;
-    if (r == NULL || xml == NULL || signer == NULL || !id_like(r->id) || empty(r->issuer) ||
-        !id_like(r->in_response_to) || empty(r->status)) {
+    if (r == NULL || xml == NULL || signer == NULL || !eh_saml_id_like(r->id) || empty(r->issuer) ||
+        !eh_saml_id_like(r->in_response_to) || empty(r->status)) {
         rc = refuse(why, whylen, "incomplete or invalid LogoutResponse");
         goto cleanup;
     }
@@ -290,7 +265,7 @@ static eh_rc verify_own(xmlDocPtr doc, xmlNodePtr el, const eh_saml_keys *keys, 
     if (sig == NULL)
         return refuse(why, whylen, "message not signed");
     if ((rc = eh_saml_verify(doc, sig, keys, &covered, why, whylen)) != EH_OK)
-        return as_refusal(rc);
+        return eh_saml_refusal(rc);
     if (covered != el)
         return refuse(why, whylen, "signature does not cover the message");
     return EH_OK;
@@ -307,7 +282,7 @@ static eh_rc check_header(xmlNodePtr el, int64_t now, unsigned skew_s, unsigned 
     *id = eh_saml_prop(el, "ID");
     if (version == NULL || strcmp(version, EH_SAML_VERSION) != 0)
         say(why, whylen, "Version is not 2.0");
-    else if (!id_like(*id))
+    else if (!eh_saml_id_like(*id))
         say(why, whylen, "ID missing or malformed");
     else if (when == NULL || eh_saml_time_parse(when, instant) != EH_OK)
         say(why, whylen, "IssueInstant missing or malformed");
@@ -366,7 +341,7 @@ eh_rc eh_saml_logout_request_parse(const char *xml, size_t len, const eh_saml_tr
         goto cleanup;
     }
     if ((rc = eh_saml_parse(xml, len, &doc, why, whylen)) != EH_OK) {
-        rc = as_refusal(rc);
+        rc = eh_saml_refusal(rc);
         goto cleanup;
     }
     if ((rc = unwrap(doc, "LogoutRequest", &el, why, whylen)) != EH_OK ||
@@ -471,7 +446,7 @@ eh_rc eh_saml_logout_response_parse(const char *xml, size_t len,
         goto cleanup;
     }
     if ((rc = eh_saml_parse(xml, len, &doc, why, whylen)) != EH_OK) {
-        rc = as_refusal(rc);
+        rc = eh_saml_refusal(rc);
         goto cleanup;
     }
     if ((rc = unwrap(doc, "LogoutResponse", &el, why, whylen)) != EH_OK ||

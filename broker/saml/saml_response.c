@@ -38,15 +38,6 @@ static eh_rc refuse(char *why, size_t whylen, const char *msg)
     return EH_ERR_INVALID;
 }
 
-/* as_refusal maps a failure of a lower layer on untrusted input to the
- * contract's EH_ERR_INVALID, keeping what is not about the input. */
-static eh_rc as_refusal(eh_rc rc)
-{
-    if (rc == EH_OK || rc == EH_ERR_NOMEM || rc == EH_ERR_INTERNAL || rc == EH_ERR_KEY)
-        return rc;
-    return EH_ERR_INVALID;
-}
-
 /* ================================================================ build */
 
 static int set_prop(xmlNodePtr n, const char *name, const char *value)
@@ -381,7 +372,7 @@ static eh_rc verify_own(xmlDocPtr doc, xmlNodePtr n, const eh_saml_keys *trusted
         return refuse(why, whylen, unsigned_msg);
     rc = eh_saml_verify(doc, sig, trusted, &covered, why, whylen);
     if (rc != EH_OK)
-        return as_refusal(rc);
+        return eh_saml_refusal(rc);
     if (covered != n)
         return refuse(why, whylen, "signature does not cover the element");
     return EH_OK;
@@ -601,7 +592,7 @@ static eh_rc read_assertion(xmlDocPtr doc, xmlNodePtr ea, const eh_saml_response
     if (x->ours == NULL || x->audience == NULL)
         return refuse(why, whylen, "no decryption keys or audience");
     if ((rc = eh_saml_decrypt(doc, ed, x->ours, &a, why, whylen)) != EH_OK)
-        return as_refusal(rc);
+        return eh_saml_refusal(rc);
     if (!eh_saml_is(a, EH_NS_SAML, "Assertion"))
         return refuse(why, whylen, "decrypted element is not an Assertion");
     /* the decrypted text must have been one element: nothing but EncryptedKey beside it */
@@ -652,7 +643,7 @@ eh_rc eh_saml_response_consume(const char *xml, size_t len, const eh_saml_respon
         goto cleanup;
     }
     if ((rc = eh_saml_parse(xml, len, &doc, why, whylen)) != EH_OK) {
-        rc = as_refusal(rc);
+        rc = eh_saml_refusal(rc);
         goto cleanup;
     }
     root = xmlDocGetRootElement(doc);

@@ -8,6 +8,27 @@
 
 #include "broker/random.h"
 
+int eh_saml_id_like(const char *s)
+{
+    size_t n = s ? strlen(s) : 0;
+
+    if (n == 0 || n > EH_SAML_ID_MAX)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        int letter = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+        int more = (c >= '0' && c <= '9') || c == '-' || c == '.';
+        if (!letter && (i == 0 || !more))
+            return 0;
+    }
+    return 1;
+}
+
+eh_rc eh_saml_refusal(eh_rc rc)
+{
+    return rc == EH_ERR_NOMEM || rc == EH_ERR_INTERNAL ? rc : EH_ERR_INVALID;
+}
+
 int eh_saml_is(xmlNodePtr n, const char *ns, const char *name)
 {
     return n != NULL && n->type == XML_ELEMENT_NODE && n->ns != NULL && n->ns->href != NULL &&

@@ -18,6 +18,18 @@
 #define EH_SAML_TIME_LEN 32 /* buffer for eh_saml_time_format */
 #define EH_SAML_ID_LEN 40   /* buffer for eh_saml_new_id: "_" + 32 hex + NUL */
 
+#define EH_SAML_ID_MAX 256 /* longest message ID accepted from a peer */
+
+/* eh_saml_id_like tells whether s looks like an xs:ID (an ASCII NCName):
+ * a letter or "_" first, then letters, digits, "_", "-" or "."; at most
+ * EH_SAML_ID_MAX characters. */
+int eh_saml_id_like(const char *s);
+
+/* eh_saml_refusal maps a lower layer's failure on untrusted input to
+ * EH_ERR_INVALID, keeping the codes that are not the input's fault
+ * (EH_ERR_NOMEM, EH_ERR_INTERNAL). */
+eh_rc eh_saml_refusal(eh_rc rc);
+
 /* eh_saml_is tells whether n is an element named name in namespace ns. */
 int eh_saml_is(xmlNodePtr n, const char *ns, const char *name);
 
