@@ -31,6 +31,7 @@
 #include "broker/saml/saml_node.h"
 #include "broker/saml/saml_post.h"
 #include "broker/saml/saml_response.h"
+#include "broker/saml/saml_slo_endpoint.h"
 #include "broker/saml/saml_xml.h"
 #include "metadata/saml_metadata.h"
 #include "policies/derive.h"
@@ -42,9 +43,6 @@
 #define REPLAY_PREFIX "replay:saml:"
 #define METADATA_CACHE_S 60
 #define SLO_PREFIX "slo:"
-#define SLO_REPLAY_PREFIX "replay:samlslo:"
-#define SLO_REPLAY_TTL_MS (10u * 60u * 1000u) /* longer than max age + skew */
-#define SLO_MAX_AGE_S 300u                   /* a LogoutRequest older than this is refused */
 #define SLO_TRIES 3                          /* as OIDC back-channel logout */
 #define SLO_TIMEOUT_MS 3000u
 #define ID_VALUE_MAX 256
@@ -727,26 +725,6 @@ static void slo_release(void *ctx, void *handle)
     eh_saml_peers_release(t->c->peers, handle);
 }
 
-/* slo_replayed counts the request (issuer, id): 1 when seen within
- * SLO_REPLAY_TTL_MS, 0 when new, -1 when the store fails. */
-static int slo_replayed(eh_broker *b, const eh_saml_logout_request *lr)
-{
-    char *text = NULL, *digest = NULL, key[EH_STORE_KEY_MAX];
-    int64_t count = 0;
-    int seen = -1;
-
-    if (asprintf(&text, "%s %s", lr->id, lr->issuer) < 0)
-        return -1;
-    if (eh_token_digest(text, &digest) == EH_OK) {
-        snprintf(key, sizeof(key), SLO_REPLAY_PREFIX "%s", digest);
-        if (eh_store_incr(eh_broker_store_get(b), key, SLO_REPLAY_TTL_MS, &count) == EH_OK)
-            seen = count > 1;
-    }
-    free(text);
-    free(digest);
-    return seen;
-}
-
 /* end_indexed ends our SSO session that the node of country opened for
  * name_id, if there still is one; the node itself is not told again. */
 static void end_indexed(eh_broker *b, const char *country, const char *name_id)
@@ -778,72 +756,33 @@ cleanup:
     free(sso_key);
 }
 
+/* slo_peer_name / slo_end: what the shared SLO endpoint asks of us about
+ * the node slo_keys_of found (broker/saml/saml_slo_endpoint.h). */
+static const char *slo_peer_name(void *ctx)
+{
+    const slo_trust *t = ctx;
+    return t->found ? t->found->country : NULL;
+}
+
+static void slo_end(eh_broker *b, void *ctx, const char *name_id)
+{
+    const slo_trust *t = ctx;
+    end_indexed(b, t->found->country, name_id);
+}
+
 eh_rc eh_eidas_connector_slo_handle(eh_broker *b, const eh_http_request *req,
                                     eh_http_response *resp)
 {
-    const eh_eidas_connector *c = eh_broker_backend_get(b, METHOD);
+    eh_eidas_connector *c = eh_broker_backend_get(b, METHOD);
     const eh_saml_node *node = eh_broker_saml_get(b);
     slo_trust t = {c, NULL};
     eh_saml_trust trust = {slo_keys_of, slo_release, &t};
-    eh_saml_logout_expect x;
-    eh_saml_logout_request *lr = NULL;
-    const eh_saml_metadata *m = NULL;
-    const char *xml = NULL;
-    char *our_slo = NULL, why[256] = "";
-    size_t len = 0;
-    int status = 400, seen;
-    eh_rc rc;
+    eh_saml_slo_side side = {"eidas_connector", NULL, EH_SAML_CONNECTOR_SLO_PATH, NULL, &trust,
+                             slo_peer_name, slo_end};
 
     if (c == NULL || node == NULL)
         return EH_ERR_HTTP_NO_ROUTE;
-    if (eh_saml_soap_read(req, &xml, &len, &status) != EH_OK) {
-        eh_log(EH_LOG_INFO, "eidas_connector: a logout call that is no SOAP message (%d)", status);
-        return eh_saml_soap_fault(resp, 1, "not a SOAP 1.1 message");
-    }
-    if ((our_slo = our_slo_url(b)) == NULL)
-        return EH_ERR_NOMEM;
-    x.destination = our_slo;
-    x.now = (int64_t)time(NULL);
-    x.skew_s = node->skew_s;
-    x.max_age_s = SLO_MAX_AGE_S;
-    rc = eh_saml_logout_request_parse(xml, len, &trust, &x, &lr, why, sizeof(why));
-    if (rc == EH_ERR_NOMEM)
-        goto cleanup;
-    if (rc != EH_OK || t.found == NULL) {
-        eh_log(EH_LOG_WARN, "eidas_connector: LogoutRequest refused: %s",
-               why[0] ? why : "not trusted");
-        rc = eh_saml_soap_fault(resp, 1, "the LogoutRequest was refused");
-        goto cleanup;
-    }
-    /* the metadata again, for the answer's Destination */
-    if (eh_saml_peers_get(c->peers, t.found->country, 0, &m, why, sizeof(why)) != EH_OK) {
-        rc = eh_saml_soap_fault(resp, 0, "the node's metadata is not available");
-        goto cleanup;
-    }
-    seen = slo_replayed(b, lr);
-    if (seen != 0) {
-        if (seen > 0)
-            eh_log(EH_LOG_WARN, "eidas_connector: a LogoutRequest of %s used twice: refused",
-                   t.found->country);
-        rc = seen < 0 ? eh_saml_soap_fault(resp, 0, "the store is not available")
-                      : eh_saml_logout_respond(resp, node->connector_entity_id, m->slo_endpoint,
-                                               lr->id, EH_SAML_STATUS_REQUESTER,
-                                               EH_SAML_STATUS_REQUEST_DENIED, node->signer,
-                                               node->sig_alg, why, sizeof(why));
-        goto cleanup;
-    }
-    /* an unknown session is a success too: no session is what the node
-     * asked for, and another answer would tell whether one existed */
-    end_indexed(b, t.found->country, lr->name_id);
-    rc = eh_saml_logout_respond(resp, node->connector_entity_id, m->slo_endpoint, lr->id,
-                                EH_SAML_STATUS_SUCCESS, NULL, node->signer, node->sig_alg, why,
-                                sizeof(why));
-    if (rc != EH_OK)
-        eh_log(EH_LOG_ERROR, "eidas_connector: cannot build a LogoutResponse: %s", why);
-cleanup:
-    if (m != NULL)
-        eh_saml_peers_release(c->peers, m);
-    eh_saml_logout_request_free(lr);
-    free(our_slo);
-    return rc;
+    side.entity_id = node->connector_entity_id;
+    side.peers = c->peers;
+    return eh_saml_slo_answer(b, req, &side, resp);
 }

@@ -39,6 +39,7 @@
 #include "broker/saml/saml_node.h"
 #include "broker/saml/saml_post.h"
 #include "broker/saml/saml_response.h"
+#include "broker/saml/saml_slo_endpoint.h"
 #include "broker/saml/saml_xml.h"
 #include "metadata/saml_metadata.h"
 #include "metadata/saml_peers.h"
@@ -60,8 +61,6 @@
 #define REPLAY_TTL_MS (10u * 60u * 1000u)     /* longer than max age + skew */
 #define METADATA_CACHE_S 60 /* our signed metadata is rebuilt at most this often */
 #define SLO_PREFIX "slo:"
-#define SLO_REPLAY_PREFIX "replay:samlslo:"
-#define SLO_MAX_AGE_S 300u /* a LogoutRequest older than this is refused */
 #define SLO_TRIES 3        /* as OIDC back-channel logout */
 #define SLO_TIMEOUT_MS 3000u
 
@@ -1194,26 +1193,6 @@ void eh_eidas_proxy_session_ended(struct eh_broker *b, const eh_sso *s)
     }
 }
 
-/* slo_replayed counts the request (issuer, id): 1 when seen within
- * REPLAY_TTL_MS, 0 when new, -1 when the store fails. */
-static int slo_replayed(struct eh_broker *b, const eh_saml_logout_request *lr)
-{
-    char *text = NULL, *digest = NULL, key[EH_STORE_KEY_MAX];
-    int64_t count = 0;
-    int seen = -1;
-
-    if (asprintf(&text, "%s %s", lr->id, lr->issuer) < 0)
-        return -1;
-    if (eh_token_digest(text, &digest) == EH_OK) {
-        snprintf(key, sizeof(key), SLO_REPLAY_PREFIX "%s", digest);
-        if (eh_store_incr(eh_broker_store_get(b), key, REPLAY_TTL_MS, &count) == EH_OK)
-            seen = count > 1;
-    }
-    free(text);
-    free(digest);
-    return seen;
-}
-
 /* end_indexed ends the SSO session in which we answered Connector c for
  * name_id, if there still is one; c itself is not told again. */
 static void end_indexed(struct eh_broker *b, const connector *c, const char *name_id)
@@ -1236,6 +1215,20 @@ static void end_indexed(struct eh_broker *b, const connector *c, const char *nam
     free(sso_key);
 }
 
+/* slo_peer_name / slo_end: what the shared SLO endpoint asks of us about
+ * the Connector trust_keys_of found (broker/saml/saml_slo_endpoint.h). */
+static const char *slo_peer_name(void *ctx)
+{
+    const trust_ctx *t = ctx;
+    return t->found ? t->found->id : NULL;
+}
+
+static void slo_end(struct eh_broker *b, void *ctx, const char *name_id)
+{
+    const trust_ctx *t = ctx;
+    end_indexed(b, t->found, name_id);
+}
+
 eh_rc eh_eidas_proxy_slo_handle(struct eh_broker *b, const eh_http_request *req,
                                 eh_http_response *resp)
 {
@@ -1243,68 +1236,12 @@ eh_rc eh_eidas_proxy_slo_handle(struct eh_broker *b, const eh_http_request *req,
     const eh_saml_node *node = eh_broker_saml_get(b);
     trust_ctx trust_state = {p, NULL};
     eh_saml_trust trust = {trust_keys_of, trust_release, &trust_state};
-    eh_saml_logout_expect x;
-    eh_saml_logout_request *lr = NULL;
-    const eh_saml_metadata *m = NULL;
-    const connector *c;
-    const char *xml = NULL;
-    char *our_slo = NULL, why[256] = "";
-    size_t len = 0;
-    int status = 400, seen;
-    eh_rc rc;
+    eh_saml_slo_side side = {"eidas proxy", NULL, EH_SAML_PROXY_SLO_PATH, NULL, &trust,
+                             slo_peer_name, slo_end};
 
     if (p == NULL || node == NULL)
         return EH_ERR_HTTP_NO_ROUTE;
-    if (eh_saml_soap_read(req, &xml, &len, &status) != EH_OK) {
-        eh_log(EH_LOG_INFO, "eidas proxy: a logout call that is no SOAP message (%d)", status);
-        return eh_saml_soap_fault(resp, 1, "not a SOAP 1.1 message");
-    }
-    if ((our_slo = our_slo_url(b)) == NULL)
-        return EH_ERR_NOMEM;
-    x.destination = our_slo;
-    x.now = (int64_t)time(NULL);
-    x.skew_s = node->skew_s;
-    x.max_age_s = SLO_MAX_AGE_S;
-    rc = eh_saml_logout_request_parse(xml, len, &trust, &x, &lr, why, sizeof(why));
-    if (rc == EH_ERR_NOMEM)
-        goto cleanup;
-    if (rc != EH_OK || trust_state.found == NULL) {
-        eh_log(EH_LOG_WARN, "eidas proxy: LogoutRequest refused: %s",
-               why[0] ? why : "not trusted");
-        rc = eh_saml_soap_fault(resp, 1, "the LogoutRequest was refused");
-        goto cleanup;
-    }
-    c = trust_state.found;
-    /* the metadata again, for the answer's Destination */
-    if (eh_saml_peers_get(p->peers, c->id, 0, &m, why, sizeof(why)) != EH_OK ||
-        strcmp(m->entity_id, lr->issuer) != 0) {
-        rc = eh_saml_soap_fault(resp, 0, "the connector's metadata is not available");
-        goto cleanup;
-    }
-    seen = slo_replayed(b, lr);
-    if (seen != 0) {
-        if (seen > 0)
-            eh_log(EH_LOG_WARN, "eidas proxy: a LogoutRequest of %s used twice: refused", c->id);
-        rc = seen < 0 ? eh_saml_soap_fault(resp, 0, "the store is not available")
-                      : eh_saml_logout_respond(resp, node->proxy_entity_id, m->slo_endpoint,
-                                               lr->id, EH_SAML_STATUS_REQUESTER,
-                                               EH_SAML_STATUS_REQUEST_DENIED, node->signer,
-                                               node->sig_alg, why, sizeof(why));
-        goto cleanup;
-    }
-    /* an unknown session is a success too: no session is what the
-     * Connector asked for, and another answer would tell whether one
-     * existed */
-    end_indexed(b, c, lr->name_id);
-    rc = eh_saml_logout_respond(resp, node->proxy_entity_id, m->slo_endpoint, lr->id,
-                                EH_SAML_STATUS_SUCCESS, NULL, node->signer, node->sig_alg, why,
-                                sizeof(why));
-    if (rc != EH_OK)
-        eh_log(EH_LOG_ERROR, "eidas proxy: cannot build a LogoutResponse: %s", why);
-cleanup:
-    if (m != NULL)
-        eh_saml_peers_release(p->peers, m);
-    eh_saml_logout_request_free(lr);
-    free(our_slo);
-    return rc;
+    side.entity_id = node->proxy_entity_id;
+    side.peers = p->peers;
+    return eh_saml_slo_answer(b, req, &side, resp);
 }
