@@ -218,6 +218,10 @@ describe('authorization request: redirect_uri not byte-equal to a registered one
     ['trailing space', { redirectUri: `${CB} ` }],
     ['NUL byte', { redirectUri: `${CB}\0` }],
     ['unregistered host', { redirectUri: 'https://evil.example/callback' }],
+    // SECURITY.md: "Return addresses like ///evil, /\evil, http:evil → rejected"
+    ['return address ///evil', { redirectUri: '///evil.example/callback' }],
+    ['return address /\\evil', { redirectUri: '/\\evil.example/callback' }],
+    ['return address http:evil', { redirectUri: 'http:evil.example/callback' }],
     ['registered to another client', { redirectUri: TAX_CB }],
     ['missing redirect_uri', { redirectUri: null }],
     ['unknown client_id', { clientId: 'nobody' }],

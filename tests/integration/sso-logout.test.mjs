@@ -113,6 +113,12 @@ describe('single sign-on and logout', () => {
     const bad = await agent.get(`/logout?id_token_hint=${hint}&post_logout_redirect_uri=${encodeURIComponent('http://127.0.0.1:9/evil')}`);
     assert.equal(bad.status, 400);
     assert.equal(bad.location, null);
+    // SECURITY.md: "Return addresses like ///evil, /\evil, http:evil → rejected"
+    for (const evil of ['///evil.example/', '/\\evil.example/', 'http:evil.example/']) {
+      const r = await agent.get(`/logout?id_token_hint=${hint}&post_logout_redirect_uri=${encodeURIComponent(evil)}`);
+      assert.equal(r.status, 400, evil);
+      assert.equal(r.location, null, evil);
+    }
     const forged = hint.slice(0, -4) + (hint.endsWith('AAAA') ? 'BBBB' : 'AAAA');
     const bad2 = await agent.get(`/logout?id_token_hint=${forged}&post_logout_redirect_uri=${encodeURIComponent(A.bye)}`);
     assert.equal(bad2.status, 400);
