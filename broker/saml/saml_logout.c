@@ -315,6 +315,24 @@ static eh_rc read_name_id(xmlNodePtr el, eh_saml_logout_request *r, char *why, s
     return EH_OK;
 }
 
+/* open_message parses an untrusted SOAP message of at most
+ * EH_SAML_LOGOUT_MAX bytes (*doc, caller frees), finds its samlp:<name>
+ * (*el) and reads that element's Issuer (*issuer, caller frees): what both
+ * logout parsers do before they verify anything. */
+static eh_rc open_message(const char *xml, size_t len, const char *name, xmlDocPtr *doc,
+                          xmlNodePtr *el, char **issuer, char *why, size_t whylen)
+{
+    eh_rc rc;
+
+    if (len > EH_SAML_LOGOUT_MAX)
+        return refuse(why, whylen, "message too large");
+    if ((rc = eh_saml_parse(xml, len, doc, why, whylen)) != EH_OK)
+        return eh_saml_refusal(rc);
+    if ((rc = unwrap(*doc, name, el, why, whylen)) != EH_OK)
+        return rc;
+    return read_issuer(*el, issuer, why, whylen);
+}
+
 eh_rc eh_saml_logout_request_parse(const char *xml, size_t len, const eh_saml_trust *trust,
                                    const eh_saml_logout_expect *x, eh_saml_logout_request **out,
                                    char *why, size_t whylen)
@@ -336,16 +354,7 @@ eh_rc eh_saml_logout_request_parse(const char *xml, size_t len, const eh_saml_tr
         say(why, whylen, "bad arguments");
         goto cleanup;
     }
-    if (len > EH_SAML_LOGOUT_MAX) {
-        rc = refuse(why, whylen, "message too large");
-        goto cleanup;
-    }
-    if ((rc = eh_saml_parse(xml, len, &doc, why, whylen)) != EH_OK) {
-        rc = eh_saml_refusal(rc);
-        goto cleanup;
-    }
-    if ((rc = unwrap(doc, "LogoutRequest", &el, why, whylen)) != EH_OK ||
-        (rc = read_issuer(el, &issuer, why, whylen)) != EH_OK)
+    if ((rc = open_message(xml, len, "LogoutRequest", &doc, &el, &issuer, why, whylen)) != EH_OK)
         goto cleanup;
     rc = trust->keys_of(trust->ctx, issuer, &keys, &handle);
     if (rc == EH_ERR_NOT_FOUND) {
@@ -441,16 +450,7 @@ eh_rc eh_saml_logout_response_parse(const char *xml, size_t len,
         say(why, whylen, "bad arguments");
         goto cleanup;
     }
-    if (len > EH_SAML_LOGOUT_MAX) {
-        rc = refuse(why, whylen, "message too large");
-        goto cleanup;
-    }
-    if ((rc = eh_saml_parse(xml, len, &doc, why, whylen)) != EH_OK) {
-        rc = eh_saml_refusal(rc);
-        goto cleanup;
-    }
-    if ((rc = unwrap(doc, "LogoutResponse", &el, why, whylen)) != EH_OK ||
-        (rc = read_issuer(el, &issuer, why, whylen)) != EH_OK)
+    if ((rc = open_message(xml, len, "LogoutResponse", &doc, &el, &issuer, why, whylen)) != EH_OK)
         goto cleanup;
     if (strcmp(issuer, x->issuer) != 0) {
         rc = refuse(why, whylen, "Issuer is not the expected one");
