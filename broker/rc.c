@@ -15,6 +15,7 @@ static const struct {
     {EH_ERR_IO, "input/output error"},
     {EH_ERR_INTERNAL, "internal error"},
     {EH_ERR_CONFLICT, "changed by someone else first"},
+    {EH_ERR_UNMET, "does not meet what was asked"},
     {EH_ERR_STORE_UNAVAILABLE, "store unavailable"},
     {EH_ERR_STORE_TIMEOUT, "store timed out"},
     {EH_ERR_STORE_FULL, "store full"},

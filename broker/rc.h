@@ -16,6 +16,8 @@ typedef enum eh_rc {
     EH_ERR_IO = 104,        /* a file or socket operation failed */
     EH_ERR_INTERNAL = 105,  /* a bug or an impossible state */
     EH_ERR_CONFLICT = 106,  /* someone else changed it first (a stale version) */
+    EH_ERR_UNMET = 107,     /* authentic input that does not meet what was asked
+                             * (e.g. a level of assurance below the requested one) */
 
     /* 2xx: store */
     EH_ERR_STORE_UNAVAILABLE = 200, /* the store cannot be reached */

@@ -530,8 +530,7 @@ eh_rc eh_eidas_connector_return_handle(eh_broker *b, const eh_http_request *req,
         eh_log(EH_LOG_WARN, "eidas_connector: response of the node of %s refused: %s",
                country->country, why);
         rc = refuse(b, txn, country, 400,
-                    strstr(why, "LoA") || strstr(why, "level") ? "eidas_loa_too_low"
-                                                               : "eidas_bad_response",
+                    rc == EH_ERR_UNMET ? "eidas_loa_too_low" : "eidas_bad_response",
                     resp);
         goto cleanup;
     }

@@ -523,12 +523,15 @@ static eh_rc read_authn(xmlNodePtr a, const eh_saml_response_expect *x, eh_saml_
                  nn ? eh_loa_name(r->loa) : eh_loa_uri(r->loa));
     if (r->loa == EH_LOA_NONE || strcmp(text, canon) != 0)
         rc = refuse(why, whylen, "unknown level of assurance");
-    else if (nn && x->comparison != EH_LOA_EXACT)
-        rc = refuse(why, whylen, "non-notified level of assurance not requested");
-    else if (!eh_loa_satisfies(r->loa, x->min_loa, x->comparison))
-        rc = refuse(why, whylen,
-                    x->comparison == EH_LOA_EXACT ? "level of assurance is not the requested one"
-                                                  : "level of assurance below the requested one");
+    else if ((nn && x->comparison != EH_LOA_EXACT) ||
+             !eh_loa_satisfies(r->loa, x->min_loa, x->comparison)) {
+        /* well-formed and signed, but not the level asked for */
+        say(why, whylen,
+            nn && x->comparison != EH_LOA_EXACT ? "non-notified level of assurance not requested"
+            : x->comparison == EH_LOA_EXACT     ? "level of assurance is not the requested one"
+                                                : "level of assurance below the requested one");
+        rc = EH_ERR_UNMET;
+    }
     free(text);
     return rc;
 }

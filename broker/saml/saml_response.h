@@ -111,9 +111,11 @@ void eh_saml_response_result_free(eh_saml_response_result *r);
  * NameID or bearer SubjectConfirmationData with our Recipient, the
  * InResponseTo and an unexpired NotOnOrAfter; Conditions with NotBefore
  * beyond now + skew, NotOnOrAfter at or before now - skew, or no Audience
- * equal to x->audience; no AuthnStatement or an LoA that does not satisfy
- * the requested one (eh_loa_satisfies); an IssueInstant in the future beyond
- * the skew. Replay (the same assertion ID twice) is the caller's check,
+ * equal to x->audience; no AuthnStatement or an unknown LoA; an
+ * IssueInstant in the future beyond the skew. An otherwise valid assertion
+ * whose LoA does not satisfy the requested one (eh_loa_satisfies; a
+ * non-notified LoA unless exact comparison was asked) is EH_ERR_UNMET, so
+ * the caller can tell the citizen so. Replay (the same assertion ID twice) is the caller's check,
  * through the store, with out->assertion_id and out->not_on_or_after. */
 eh_rc eh_saml_response_consume(const char *xml, size_t len, const eh_saml_response_expect *x,
                                eh_saml_response_result **out, char *why, size_t whylen);

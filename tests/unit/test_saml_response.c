@@ -156,16 +156,16 @@ static eh_saml_response_result *accepted_base(const char *xml)
     return accepted(xml, &x);
 }
 
-/* refused_len: consume must fail with EH_ERR_INVALID, leave *out NULL and,
- * when reason is given, say a reason containing it. */
-static void refused_len(const char *xml, size_t len, const eh_saml_response_expect *x,
-                        const char *reason)
+/* refused_rc: consume must fail with want, leave *out NULL and, when
+ * reason is given, say a reason containing it. */
+static void refused_rc(const char *xml, size_t len, const eh_saml_response_expect *x, eh_rc want,
+                       const char *reason)
 {
     char why[200] = "";
     static eh_saml_response_result sentinel;
     eh_saml_response_result *r = &sentinel; /* must be reset to NULL */
     eh_rc rc = eh_saml_response_consume(xml, len, x, &r, why, sizeof(why));
-    ck_assert_msg(rc == EH_ERR_INVALID, "expected refusal (%s), got %d: %s",
+    ck_assert_msg(rc == want, "expected refusal %d (%s), got %d: %s", want,
                   reason ? reason : "any", rc, why);
     ck_assert_ptr_null(r);
     ck_assert_msg(why[0] != '\0', "no reason given");
@@ -173,9 +173,22 @@ static void refused_len(const char *xml, size_t len, const eh_saml_response_expe
         ck_assert_msg(strstr(why, reason) != NULL, "reason \"%s\", expected \"%s\"", why, reason);
 }
 
+/* refused_len: a malformed or unauthentic response (EH_ERR_INVALID). */
+static void refused_len(const char *xml, size_t len, const eh_saml_response_expect *x,
+                        const char *reason)
+{
+    refused_rc(xml, len, x, EH_ERR_INVALID, reason);
+}
+
 static void refused(const char *xml, const eh_saml_response_expect *x, const char *reason)
 {
     refused_len(xml, strlen(xml), x, reason);
+}
+
+/* unmet: a valid response that does not meet the request (EH_ERR_UNMET). */
+static void unmet(const char *xml, const eh_saml_response_expect *x, const char *reason)
+{
+    refused_rc(xml, strlen(xml), x, EH_ERR_UNMET, reason);
 }
 
 static void refused_base(const char *xml, const char *reason)
@@ -1250,7 +1263,8 @@ START_TEST(loa_checks)
     base_spec(&s);
     s.loa = EH_LOA_LOW;
     xml = build(&s);
-    refused_base(xml, "level of assurance below the requested one");
+    base_expect(&x);
+    unmet(xml, &x, "level of assurance below the requested one");
     free(xml);
 
     /* high given for a minimum of substantial */
@@ -1266,14 +1280,14 @@ START_TEST(loa_checks)
     s.comparison = EH_LOA_EXACT;
     xml = build(&s);
     ck_assert_ptr_null(strstr(xml, "NonNotified")); /* encrypted */
-    refused_base(xml, "non-notified level of assurance not requested");
     base_expect(&x);
+    unmet(xml, &x, "non-notified level of assurance not requested");
     x.comparison = EH_LOA_EXACT;
     r = accepted(xml, &x);
     ck_assert_int_eq(r->loa, EH_LOA_SUBSTANTIAL);
     eh_saml_response_result_free(r);
     x.min_loa = EH_LOA_HIGH;
-    refused(xml, &x, "level of assurance is not the requested one");
+    unmet(xml, &x, "level of assurance is not the requested one");
     free(xml);
 }
 END_TEST
