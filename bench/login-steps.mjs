@@ -3,7 +3,9 @@
 // answering at once) in steps, for profiling: after each step the rate, the
 // CPU each process spent per login (children included: the simulator's
 // openssl runs counted), worker RSS and anonymous memory, Redis commands per
-// login and each request's p50. See bench/results/profile-2026-11-23.md.
+// login, Redis round trips per login (the server's read events,
+// INFO stats total_reads_processed: a pipelined batch is one) and each
+// request's p50. See bench/results/profile-2026-11-23.md.
 //
 //   EH_BUILD=/tmp/build node bench/login-steps.mjs --steps 4000,4000,4000
 //     --citizens rsa        only the two RSA citizens (default: all three logging-in ones)
@@ -136,6 +138,11 @@ function redisStats(port) {
   const t = spawnSync('redis-cli', ['-p', String(port), 'INFO', 'commandstats'], { encoding: 'utf8' }).stdout;
   return Object.fromEntries([...t.matchAll(/cmdstat_(\w+):calls=(\d+)/g)].map((m) => [m[1], Number(m[2])]));
 }
+/** The server's read events so far (Redis >= 6): one per request a client sent, a pipeline's commands together. */
+function redisReads(port) {
+  const t = spawnSync('redis-cli', ['-p', String(port), 'INFO', 'stats'], { encoding: 'utf8' }).stdout;
+  return Number(t.match(/total_reads_processed:(\d+)/)?.[1] ?? NaN);
+}
 
 /** nginx under opt.wrap, started the way the harness does (which allows it 10 s only). */
 async function startWrapped({ broker: cfgIn, store, workers, timeoutMs }) {
@@ -178,15 +185,20 @@ show('after 200 warm-up logins');
 let total = 200;
 const cpus = () => ({ nginx: ws.reduce((s, w) => s + cpu(w), 0), simulator: cpu(sim.pid), redis: cpu(redis.pid), driver: cpu(process.pid) });
 for (const n of opt.steps.split(',').map(Number)) {
-  const c0 = cpus(); const r0 = redisStats(redis.port);
+  const c0 = cpus(); const r0 = redisStats(redis.port); const reads0 = redisReads(redis.port);
   STEPS = {};
   const r = await runPool(n, Number(opt.vus));
   total += r.done;
-  const c1 = cpus(); const r1 = redisStats(redis.port);
+  const c1 = cpus(); const r1 = redisStats(redis.port); const reads1 = redisReads(redis.port);
   log(`${r.done} logins in ${r.secs.toFixed(1)} s = ${(r.done / r.secs).toFixed(1)}/s, ${r.errors} errors; CPU ms per login: `
     + Object.keys(c0).map((k) => `${k} ${((c1[k] - c0[k]) * 1000 / r.done).toFixed(2)}`).join(', '));
   show(`after ${total} logins`);
   log(`Redis commands per login (those of scripts included): ${Object.keys(r1).filter((k) => k !== 'info').map((k) => `${k} ${((r1[k] - (r0[k] ?? 0)) / r.done).toFixed(2)}`).join(', ')}`);
+  // eidhub's own commands: the scripts' inner ones left out (each EVAL runs one GET); the two INFO calls' reads too
+  const d = (k) => (r1[k] ?? 0) - (r0[k] ?? 0);
+  const sent = Object.keys(r1).filter((k) => !['info', 'incr', 'pttl', 'pexpire', 'monitor'].includes(k)).reduce((sum, k) => sum + d(k), 0) - d('eval');
+  log(`Redis per login: ${(sent / r.done).toFixed(2)} commands sent by eidhub (those inside scripts not counted), `
+    + `${((reads1 - reads0 - 2) / r.done).toFixed(2)} round trips (server read events)`);
   log(`p50 ms: ${Object.entries(STEPS).map(([k, v]) => `${k} ${Float64Array.from(v).sort()[v.length >> 1].toFixed(1)}`).join(', ')}`);
   if (opt['malloc-info']) {
     for (const w of ws) {

@@ -63,8 +63,11 @@ eh_rc eh_flow_policy(eh_broker *b, const eh_txn *txn, eh_policy **out)
     return eh_policy_version_for(b, name, fallback, (int)json_integer_value(version), out);
 }
 
-eh_rc eh_flow_release(eh_broker *b, const eh_txn *txn, const eh_policy *policy,
-                      const eh_identity *released, eh_http_response *resp)
+/* release is eh_flow_release; in_session tells that the SSO session of txn
+ * was made with its requester already listed (start_sso), which is then
+ * taken off again when the requester gets no answer after all. */
+static eh_rc release(eh_broker *b, const eh_txn *txn, const eh_policy *policy,
+                     const eh_identity *released, eh_http_response *resp, int in_session)
 {
     const eh_frontend_def *fe = frontend_of(txn);
     eh_rc rc;
@@ -81,12 +84,16 @@ eh_rc eh_flow_release(eh_broker *b, const eh_txn *txn, const eh_policy *policy,
     if (rc == EH_OK && eh_audit_release(eh_broker_audit_get(b), txn->authn->requester,
                                         policy->name,
                                         policy->version, released) != EH_OK) {
+        if (in_session && sso_key != NULL)
+            eh_sso_detach(b, sso_key, txn->authn->requester, 0);
         eh_http_response_free(resp);
         return eh_flow_fail(b, txn, "server_error", "the login could not be recorded", resp);
     }
+    if (rc != EH_OK && in_session && sso_key != NULL)
+        eh_sso_detach(b, sso_key, txn->authn->requester, 0);
     /* the session remembers the requester (for logout), the citizen's page
      * the release; neither failing undoes the answer */
-    if (rc == EH_OK && sso_key != NULL)
+    if (rc == EH_OK && sso_key != NULL && !in_session)
         eh_sso_add_requester(b, sso_key, txn->authn->requester, NULL);
     if (rc == EH_OK)
         eh_records_add(b, txn, released);
@@ -99,28 +106,39 @@ eh_rc eh_flow_release(eh_broker *b, const eh_txn *txn, const eh_policy *policy,
     return rc;
 }
 
+eh_rc eh_flow_release(eh_broker *b, const eh_txn *txn, const eh_policy *policy,
+                      const eh_identity *released, eh_http_response *resp)
+{
+    return release(b, txn, policy, released, resp, 0);
+}
+
 /* start_sso opens a single sign-on session for a citizen who just
  * authenticated (not for one who came back through an existing session)
  * and notes it in the transaction: its key, and its public id for the
- * requester's ID token. Without SSO (switched off, store trouble) the login
- * goes on without one. */
-static void start_sso(eh_broker *b, const eh_txn *txn, const eh_identity *id,
-                      eh_http_response *resp)
+ * requester's ID token. requester (NULL: none yet) is the requester about
+ * to get its answer at once: the session is written with it, in one go,
+ * instead of being read and written again after the answer. Returns 1 when
+ * a session was made with requester listed. Without SSO (switched off,
+ * store trouble) the login goes on without one. */
+static int start_sso(eh_broker *b, const eh_txn *txn, const eh_identity *id,
+                     const char *requester, eh_http_response *resp)
 {
     /* what the backend needs for a logout upstream goes into the session,
      * out of the transaction (which may be stored again for consent) */
     json_t *upstream = json_incref(json_object_get(txn->flow, "upstream"));
     eh_sso *sso = NULL;
+    int listed = 0;
 
     json_object_del(txn->flow, "upstream");
-    if (json_object_get(txn->flow, "sso") == NULL && eh_sso_create(b, id, resp, &sso) == EH_OK) {
-        if (json_is_object(upstream))
-            eh_sso_set_upstream(b, sso->key, upstream);
+    if (json_object_get(txn->flow, "sso") == NULL &&
+        eh_sso_create(b, id, requester, upstream, resp, &sso) == EH_OK) {
         json_object_set_new(txn->flow, "sso", json_string(sso->key));
         json_object_set_new(txn->flow, "sid", json_string(sso->sid));
+        listed = requester != NULL;
     }
     eh_sso_free(sso);
     json_decref(upstream);
+    return listed;
 }
 
 void eh_flow_session_ended(eh_broker *b, const eh_sso *s)
@@ -166,32 +184,44 @@ eh_rc eh_flow_complete(eh_broker *b, const eh_txn *txn, const eh_identity *id,
     eh_policy *policy = NULL;
     eh_identity *released = NULL;
     eh_loa want;
+    int allowed = 0, in_session;
     eh_rc rc;
 
     if (fe == NULL)
         return EH_ERR_INTERNAL;
-    start_sso(b, txn, id, resp);
     rc = eh_flow_policy(b, txn, &policy);
-    if (rc != EH_OK) {
+    if (rc == EH_OK) {
+        want = txn->authn->min_loa > policy->min_loa ? txn->authn->min_loa : policy->min_loa;
+        if (want == EH_LOA_NONE)
+            want = EH_LOA_LOW;
+        allowed = eh_loa_satisfies(id->loa, want, txn->authn->comparison) &&
+                  eh_policy_allows_method(policy, id->method) &&
+                  eh_policy_allows_country(policy, id->country);
+    }
+    if (rc == EH_OK && allowed)
+        rc = eh_policy_evaluate(policy, txn->authn, id, (int64_t)time(NULL), &released);
+    /* the citizen authenticated: a session is opened whatever the outcome;
+     * when the requester gets its answer now it is in the session from the
+     * start */
+    in_session = start_sso(b, txn, id,
+                           policy != NULL && allowed && rc == EH_OK && !policy->consent
+                               ? txn->authn->requester
+                               : NULL,
+                           resp);
+    if (policy == NULL) {
         rc = eh_flow_fail(b, txn, "server_error", "the requester's policy is not available", resp);
         goto cleanup;
     }
-    want = txn->authn->min_loa > policy->min_loa ? txn->authn->min_loa : policy->min_loa;
-    if (want == EH_LOA_NONE)
-        want = EH_LOA_LOW;
-    if (!eh_loa_satisfies(id->loa, want, txn->authn->comparison) ||
-        !eh_policy_allows_method(policy, id->method) ||
-        !eh_policy_allows_country(policy, id->country)) {
+    if (!allowed) {
         rc = eh_flow_fail(b, txn, "access_denied", EH_FLOW_UNMET_POLICY, resp);
         goto cleanup;
     }
-    rc = eh_policy_evaluate(policy, txn->authn, id, (int64_t)time(NULL), &released);
     if (rc != EH_OK)
         goto cleanup;
     if (policy->consent)
         rc = ask_consent(b, txn, released, resp);
     else
-        rc = eh_flow_release(b, txn, policy, released, resp);
+        rc = release(b, txn, policy, released, resp, in_session);
 cleanup:
     eh_identity_free(released);
     eh_policy_free(policy);

@@ -29,10 +29,13 @@ static eh_rc key_of(const char *secret, char **key)
     return rc;
 }
 
-/* save writes s under its key, living until s->expires. */
-static eh_rc save(eh_broker *b, const eh_sso *s)
+/* save writes s under its key, living until s->expires; with index (a
+ * new session) the key of s under "ssosid:<sid>" too, for as long, in the
+ * same exchange with the store. */
+static eh_rc save(eh_broker *b, const eh_sso *s, const char *index)
 {
     int64_t left_ms = (s->expires - (int64_t)time(NULL)) * 1000;
+    eh_store_batch_op ops[2];
     json_t *doc = NULL, *id = NULL;
     char *text = NULL;
     eh_rc rc;
@@ -48,7 +51,21 @@ static eh_rc save(eh_broker *b, const eh_sso *s)
         (s->upstream != NULL && json_object_set(doc, "upstream", s->upstream) != 0) ||
         (text = json_dumps(doc, JSON_COMPACT)) == NULL)
         goto cleanup;
-    rc = eh_store_set(eh_broker_store_get(b), s->key, text, strlen(text), (uint32_t)left_ms);
+    if (index == NULL) {
+        rc = eh_store_set(eh_broker_store_get(b), s->key, text, strlen(text), (uint32_t)left_ms);
+        goto cleanup;
+    }
+    ops[0] = (eh_store_batch_op){.kind = EH_STORE_BATCH_SET,
+                                 .key = s->key,
+                                 .value = text,
+                                 .len = strlen(text),
+                                 .ttl_ms = (uint32_t)left_ms};
+    ops[1] = (eh_store_batch_op){.kind = EH_STORE_BATCH_SET,
+                                 .key = index,
+                                 .value = s->key,
+                                 .len = strlen(s->key),
+                                 .ttl_ms = (uint32_t)left_ms};
+    rc = eh_store_batch(eh_broker_store_get(b), ops, 2);
 cleanup:
     free(text);
     json_decref(doc);
@@ -86,7 +103,8 @@ cleanup:
     return rc;
 }
 
-eh_rc eh_sso_create(eh_broker *b, const eh_identity *id, eh_http_response *resp, eh_sso **out)
+eh_rc eh_sso_create(eh_broker *b, const eh_identity *id, const char *requester,
+                    const json_t *upstream, eh_http_response *resp, eh_sso **out)
 {
     unsigned lifetime = eh_sso_lifetime_s(b, id->loa);
     char *secret = NULL, *index = NULL;
@@ -100,18 +118,24 @@ eh_rc eh_sso_create(eh_broker *b, const eh_identity *id, eh_http_response *resp,
     if ((s = calloc(1, sizeof(*s))) == NULL || (s->requesters = json_object()) == NULL)
         goto cleanup;
     s->expires = (int64_t)time(NULL) + lifetime;
+    if (requester != NULL &&
+        json_object_set_new(s->requesters, requester, json_pack("{s:s?}", "sub", NULL)) != 0)
+        goto cleanup;
+    if (json_is_object(upstream) && (s->upstream = json_deep_copy(upstream)) == NULL)
+        goto cleanup;
     if ((rc = eh_random_token(&secret)) != EH_OK || (rc = key_of(secret, &s->key)) != EH_OK ||
         (rc = eh_random_token(&s->sid)) != EH_OK ||
         (rc = eh_identity_to_json(id, &id_json)) != EH_OK ||
-        (rc = eh_identity_from_json(id_json, &s->identity)) != EH_OK || (rc = save(b, s)) != EH_OK)
+        (rc = eh_identity_from_json(id_json, &s->identity)) != EH_OK)
         goto cleanup;
-    /* the public sid finds the session for a logout that carries no cookie */
+    /* the public sid finds the session for a logout that carries no cookie:
+     * the session and that index are written together */
     if (asprintf(&index, "ssosid:%s", s->sid) < 0) {
+        index = NULL;
         rc = EH_ERR_NOMEM;
         goto cleanup;
     }
-    if ((rc = eh_store_set(eh_broker_store_get(b), index, s->key, strlen(s->key),
-                           lifetime * 1000u)) != EH_OK ||
+    if ((rc = save(b, s, index)) != EH_OK ||
         (rc = eh_cookie_set(resp, EH_SSO_COOKIE, secret, (int)lifetime, eh_broker_secure(b))) !=
             EH_OK)
         goto cleanup;
@@ -165,7 +189,7 @@ eh_rc eh_sso_add_requester(eh_broker *b, const char *key, const char *client_id,
     if (json_object_set_new(s->requesters, client_id, json_pack("{s:s?}", "sub", sub)) != 0)
         rc = EH_ERR_NOMEM;
     else
-        rc = save(b, s);
+        rc = save(b, s, NULL);
     eh_sso_free(s);
     return rc;
 }
@@ -181,7 +205,7 @@ eh_rc eh_sso_set_upstream(eh_broker *b, const char *key, const json_t *upstream)
     if ((s->upstream = json_deep_copy(upstream)) == NULL)
         rc = EH_ERR_NOMEM;
     else
-        rc = save(b, s);
+        rc = save(b, s, NULL);
     eh_sso_free(s);
     return rc;
 }
@@ -199,7 +223,7 @@ eh_rc eh_sso_detach(eh_broker *b, const char *key, const char *requester, int dr
         json_decref(s->upstream);
         s->upstream = NULL;
     }
-    rc = save(b, s);
+    rc = save(b, s, NULL);
     eh_sso_free(s);
     return rc;
 }

@@ -37,11 +37,15 @@ typedef struct eh_sso {
  * when SSO is switched off. */
 unsigned eh_sso_lifetime_s(struct eh_broker *b, eh_loa loa);
 
-/* eh_sso_create stores a new session for identity id and sets its cookie on
- * resp; *out (caller frees with eh_sso_free) describes it. EH_ERR_NOT_FOUND
- * when SSO is switched off (nothing stored). */
-eh_rc eh_sso_create(struct eh_broker *b, const eh_identity *id, eh_http_response *resp,
-                    eh_sso **out);
+/* eh_sso_create stores a new session for identity id, with requester (when
+ * not NULL) as its first requester (no subject, as eh_sso_add_requester
+ * with sub NULL) and upstream (a JSON object, copied; NULL for none, as
+ * eh_sso_set_upstream), and sets its cookie on resp; *out (caller frees
+ * with eh_sso_free) describes it. The session and its sid index are written
+ * in one exchange with the store (eh_store_batch). EH_ERR_NOT_FOUND when
+ * SSO is switched off (nothing stored). */
+eh_rc eh_sso_create(struct eh_broker *b, const eh_identity *id, const char *requester,
+                    const json_t *upstream, eh_http_response *resp, eh_sso **out);
 
 /* eh_sso_of_request loads the session the request's cookie names;
  * EH_ERR_NOT_FOUND when there is none or it expired. */

@@ -104,6 +104,53 @@ eh_rc eh_store_incr(eh_store *s, const char *key, uint32_t ttl_ms, int64_t *valu
     TIMED(EH_STORE_OP_INCR, s->ops->incr(s, key, ttl_ms, value));
 }
 
+/* eh_store_batch_args checks every operation of a batch the way the single
+ * calls check theirs, and clears the results. */
+static eh_rc eh_store_batch_args(eh_store *s, eh_store_batch_op *ops, size_t n)
+{
+    if (ops == NULL || n == 0 || n > EH_STORE_BATCH_MAX)
+        return EH_ERR_INVALID;
+    for (size_t i = 0; i < n; i++) {
+        ops[i].count = 0;
+        ops[i].rc = EH_ERR_INVALID;
+    }
+    if (!eh_store_usable(s) || s->ops->batch == NULL)
+        return EH_ERR_INVALID;
+    for (size_t i = 0; i < n; i++) {
+        if ((ops[i].kind != EH_STORE_BATCH_SET && ops[i].kind != EH_STORE_BATCH_INCR) ||
+            !eh_store_key_valid(ops[i].key) || ops[i].ttl_ms == 0)
+            return EH_ERR_INVALID;
+        if (ops[i].kind == EH_STORE_BATCH_SET && ops[i].value == NULL && ops[i].len > 0)
+            return EH_ERR_INVALID;
+        if (ops[i].kind == EH_STORE_BATCH_SET && ops[i].len > EH_STORE_VALUE_MAX)
+            return EH_ERR_TOO_LARGE;
+    }
+    /* Implementations never see a NULL value, even for zero bytes. */
+    for (size_t i = 0; i < n; i++) {
+        if (ops[i].kind == EH_STORE_BATCH_SET && ops[i].value == NULL)
+            ops[i].value = "";
+    }
+    return EH_OK;
+}
+
+eh_rc eh_store_batch(eh_store *s, eh_store_batch_op *ops, size_t n)
+{
+    uint64_t t0, took;
+    eh_rc rc = eh_store_batch_args(s, ops, n);
+
+    if (rc != EH_OK)
+        return rc;
+    t0 = eh_metrics_now();
+    rc = s->ops->batch(s, ops, n);
+    took = eh_metrics_now() - t0;
+    /* each operation is counted as its single call would be, with the time
+     * the whole exchange took (what each of them waited for) */
+    for (size_t i = 0; i < n; i++)
+        eh_metrics_store(ops[i].kind == EH_STORE_BATCH_INCR ? EH_STORE_OP_INCR : EH_STORE_OP_SET,
+                         took, ops[i].rc);
+    return rc;
+}
+
 eh_rc eh_store_ping(eh_store *s)
 {
     if (!eh_store_usable(s))

@@ -25,6 +25,22 @@
 
 typedef struct eh_store eh_store;
 
+/* One write of a batch (eh_store_batch): a set or an increment, with the
+ * meaning and the arguments of eh_store_set / eh_store_incr. */
+typedef enum eh_store_batch_kind { EH_STORE_BATCH_SET = 0, EH_STORE_BATCH_INCR } eh_store_batch_kind;
+
+typedef struct eh_store_batch_op {
+    eh_store_batch_kind kind;
+    const char *key;
+    const void *value; /* SET: len bytes (NULL for none) */
+    size_t len;
+    uint32_t ttl_ms; /* SET: the key's lifetime; INCR: the window of a new counter */
+    int64_t count;   /* INCR, out: the counter's new value */
+    eh_rc rc;        /* out: this operation's own result */
+} eh_store_batch_op;
+
+#define EH_STORE_BATCH_MAX 16 /* operations in one batch */
+
 typedef struct eh_store_ops {
     const char *name; /* "redis" or "shm" */
     eh_rc (*get)(eh_store *s, const char *key, char **value, size_t *len);
@@ -33,6 +49,8 @@ typedef struct eh_store_ops {
     eh_rc (*del)(eh_store *s, const char *key);
     eh_rc (*incr)(eh_store *s, const char *key, uint32_t ttl_ms, int64_t *value);
     eh_rc (*ping)(eh_store *s);
+    /* runs n (1..EH_STORE_BATCH_MAX) checked operations, sets every rc */
+    eh_rc (*batch)(eh_store *s, eh_store_batch_op *ops, size_t n);
     void (*free)(eh_store *s);
 } eh_store_ops;
 
@@ -69,6 +87,21 @@ eh_rc eh_store_del(eh_store *s, const char *key);
  * later increments do not extend it. A key holding a non-counter value is
  * EH_ERR_INVALID. */
 eh_rc eh_store_incr(eh_store *s, const char *key, uint32_t ttl_ms, int64_t *value);
+
+/* eh_store_batch runs the n operations at ops (1..EH_STORE_BATCH_MAX sets
+ * and increments), in order, in one exchange with the store: one pipelined
+ * round trip on Redis (under Sentinel with one WAIT behind the batch when it
+ * holds an increment, which confirms every write before it, as a lone incr
+ * is confirmed), one hold of the lock on the embedded store. It is not a
+ * transaction: each operation is atomic by itself, exactly as separate
+ * eh_store_set / eh_store_incr calls are, and gets its own result in
+ * ops[i].rc (and an increment its value in ops[i].count); a store that
+ * cannot answer fails every one (each ops[i].rc says so). Arguments are
+ * checked first as the single calls check them: one bad operation (key,
+ * ttl_ms of 0, value too large) is EH_ERR_INVALID / EH_ERR_TOO_LARGE for the
+ * whole batch and nothing is sent.
+ * Returns EH_OK when every operation succeeded, else the first failure. */
+eh_rc eh_store_batch(eh_store *s, eh_store_batch_op *ops, size_t n);
 
 /* eh_store_ping checks, within the timeout, that the store answers. */
 eh_rc eh_store_ping(eh_store *s);

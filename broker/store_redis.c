@@ -4,8 +4,10 @@
  * first call and keeps that connection in a small thread-local cache, keyed
  * by the store's address and a generation number that no other store ever
  * gets, so that a store freed and another allocated at the same address never
- * picks up the old one's connection. The cache notices a fork (its pid
- * changes) and never uses a connection made by the parent. Any I/O error,
+ * picks up the old one's connection. The cache notices a fork (the process
+ * id it was made in differs from the one a pthread_atfork handler notes in
+ * the child, so no getpid() call per command) and never uses a connection
+ * made by the parent. Any I/O error,
  * timeout or surprising answer frees the thread's connection, so the next
  * call starts afresh: no reply meant for an earlier command can be read as
  * the answer to a later one.
@@ -147,6 +149,10 @@ static pthread_once_t eh_redis_key_once = PTHREAD_ONCE_INIT;
 static int eh_redis_key_ok;
 static atomic_uint eh_redis_caches; /* caches of every thread not freed yet */
 static unsigned long long eh_redis_generations;
+/* This process's id, noted when the first cache is made and again in the
+ * child of every fork (eh_redis_atfork_child); read by every command. */
+static pid_t eh_redis_pid;
+static int eh_redis_atfork_ok;
 
 /* eh_redis_slot_free closes the connections of slot and frees it. */
 static void eh_redis_slot_free(eh_redis_conn *slot)
@@ -186,9 +192,25 @@ unsigned eh_store_redis_other_threads(void)
     return mine && n > 0 ? n - 1 : n;
 }
 
+/* eh_redis_atfork_child runs in the child of a fork, in its only thread. */
+static void eh_redis_atfork_child(void)
+{
+    __atomic_store_n(&eh_redis_pid, getpid(), __ATOMIC_RELAXED);
+}
+
 static void eh_redis_key_create(void)
 {
     eh_redis_key_ok = pthread_key_create(&eh_redis_key, eh_redis_cache_destroy) == 0;
+    __atomic_store_n(&eh_redis_pid, getpid(), __ATOMIC_RELAXED);
+    eh_redis_atfork_ok = pthread_atfork(NULL, NULL, eh_redis_atfork_child) == 0;
+}
+
+/* eh_redis_self is this process's id: the one noted at the last fork, or
+ * getpid() when no fork handler could be registered. Only called once
+ * eh_redis_key_create has run (a cache exists). */
+static pid_t eh_redis_self(void)
+{
+    return eh_redis_atfork_ok ? __atomic_load_n(&eh_redis_pid, __ATOMIC_RELAXED) : getpid();
 }
 
 /* eh_redis_cache_get returns this thread's cache, made on first use and
@@ -197,9 +219,10 @@ static void eh_redis_key_create(void)
 static eh_redis_cache *eh_redis_cache_get(void)
 {
     eh_redis_cache *c = eh_redis_tls;
-    pid_t pid = getpid();
+    pid_t pid;
 
     if (c != NULL) {
+        pid = eh_redis_self();
         if (c->pid != pid) {
             eh_redis_cache_clear(c);
             c->pid = pid;
@@ -210,7 +233,7 @@ static eh_redis_cache *eh_redis_cache_get(void)
     c = calloc(1, sizeof(*c));
     if (c == NULL)
         return NULL;
-    c->pid = pid;
+    c->pid = eh_redis_self();
     if (eh_redis_key_ok && pthread_setspecific(eh_redis_key, c) == 0)
         atomic_fetch_add(&eh_redis_caches, 1);
     eh_redis_tls = c;
@@ -234,7 +257,7 @@ static void eh_redis_drop(const eh_redis *r)
     eh_redis_cache *c = eh_redis_tls;
     eh_redis_conn *slot;
 
-    if (c == NULL || c->pid != getpid())
+    if (c == NULL || c->pid != eh_redis_self())
         return;
     slot = eh_redis_slot(c, r);
     if (slot != NULL)
@@ -804,46 +827,77 @@ static int eh_redis_refused(const eh_redis *r, const redisReply *reply)
            (strncmp(reply->str, "READONLY", 8) == 0 || strncmp(reply->str, "MASTERDOWN", 10) == 0);
 }
 
-/* eh_redis_exchange sends the command on slot's connection, and when
- * confirm (Sentinel: a take or incr) WAIT behind it for as many replicas as
- * eh_redis_floor_need says, and reads the command's reply into *rep (NULL on
- * an I/O error, with the errno in *err_no: the caller looks at the
- * connection). The WAIT answer is read too: EH_ERR_STORE_UNAVAILABLE when
- * too few replicas confirmed (*rep is then freed), as eh_redis_io_rc when
- * it got lost. */
-static eh_rc eh_redis_exchange(eh_redis *r, eh_redis_conn *slot, int confirm, redisReply **rep,
-                               int *err_no, const char *fmt, va_list ap)
+/* A command formatted by hiredis (redisFormatCommand), ready to be sent. */
+typedef struct eh_redis_cmd {
+    char *text;
+    size_t len;
+} eh_redis_cmd;
+
+/* eh_redis_free_replies frees the n replies at reps and clears them. */
+static void eh_redis_free_replies(redisReply **reps, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (reps[i] != NULL)
+            freeReplyObject(reps[i]);
+        reps[i] = NULL;
+    }
+}
+
+/* eh_redis_exchange sends the n commands at cmds on slot's connection in one
+ * write, and when confirm (Sentinel: a take or incr among them) WAIT behind
+ * them for as many replicas as eh_redis_floor_need says (WAIT confirms every
+ * write sent before it), and reads the n replies into reps. On an I/O error
+ * every reps[i] is NULL, the errno is in *err_no and *got says how many
+ * replies had come before it (none: the server saw none of the commands, or
+ * ran none that answered); the caller looks at the connection. The WAIT
+ * answer is read too: EH_ERR_STORE_UNAVAILABLE when too few replicas
+ * confirmed (the replies are then freed), as eh_redis_io_rc when it got
+ * lost. */
+static eh_rc eh_redis_exchange(eh_redis *r, eh_redis_conn *slot, int confirm,
+                               const eh_redis_cmd *cmds, size_t n, redisReply **reps,
+                               size_t *got, int *err_no)
 {
     redisContext *c = slot->ctx;
     redisReply *wait = NULL;
     unsigned need = confirm ? eh_redis_floor_need(r, slot->host, slot->port) : 0;
-    char n[16], ms[16];
-    void *got = NULL;
+    char nbuf[16], ms[16];
+    void *one = NULL;
+    int written = 0;
     eh_rc rc = EH_OK;
 
-    *rep = NULL;
-    snprintf(n, sizeof(n), "%u", need);
+    for (size_t i = 0; i < n; i++)
+        reps[i] = NULL;
+    *got = 0;
+    snprintf(nbuf, sizeof(nbuf), "%u", need);
     snprintf(ms, sizeof(ms), "%u", r->timeout_ms / 2 > 0 ? r->timeout_ms / 2 : 1);
     errno = 0;
-    if (redisvAppendCommand(c, fmt, ap) != REDIS_OK ||
-        (need > 0 &&
-         redisAppendCommand(c, "WAIT %b %b", n, strlen(n), ms, strlen(ms)) != REDIS_OK) ||
-        redisGetReply(c, &got) != REDIS_OK) {
-        *err_no = errno;
-        return EH_OK;
+    for (size_t i = 0; i < n; i++) {
+        if (redisAppendFormattedCommand(c, cmds[i].text, cmds[i].len) != REDIS_OK)
+            goto io_error;
+    }
+    if (need > 0 && redisAppendCommand(c, "WAIT %b %b", nbuf, strlen(nbuf), ms, strlen(ms)) !=
+                        REDIS_OK)
+        goto io_error;
+    for (size_t i = 0; i < n; i++) {
+        one = NULL;
+        if (redisGetReply(c, &one) != REDIS_OK || one == NULL)
+            goto io_error;
+        reps[i] = one;
+        *got = i + 1;
     }
     *err_no = errno;
-    *rep = got;
     if (need == 0)
         return EH_OK;
+    for (size_t i = 0; i < n; i++)
+        written |= reps[i]->type != REDIS_REPLY_ERROR;
     errno = 0;
-    got = NULL;
-    if (redisGetReply(c, &got) != REDIS_OK) {
+    one = NULL;
+    if (redisGetReply(c, &one) != REDIS_OK || one == NULL) {
         rc = eh_redis_io_rc(c, errno);
     } else {
-        wait = got;
-        if ((*rep)->type != REDIS_REPLY_ERROR &&
-            (wait->type != REDIS_REPLY_INTEGER || wait->integer < (long long)need)) {
+        wait = one;
+        /* commands that all failed wrote nothing: there is nothing to confirm */
+        if (written && (wait->type != REDIS_REPLY_INTEGER || wait->integer < (long long)need)) {
             eh_log(EH_LOG_WARN,
                    "redis store: %s:%d: a write was not confirmed by %u replica(s) "
                    "in time",
@@ -853,62 +907,126 @@ static eh_rc eh_redis_exchange(eh_redis *r, eh_redis_conn *slot, int confirm, re
     }
     if (wait != NULL)
         freeReplyObject(wait);
-    if (rc != EH_OK) {
-        freeReplyObject(*rep);
-        *rep = NULL;
-    }
+    if (rc != EH_OK)
+        eh_redis_free_replies(reps, n);
     return rc;
+io_error:
+    *err_no = errno;
+    eh_redis_free_replies(reps, n);
+    return EH_OK;
 }
 
-/* eh_redis_command runs one command (hiredis format, %b for bytes) on this
- * thread's connection to r. On EH_OK *reply is the caller's
- * (freeReplyObject); on any failure the connection is dropped. A connection
- * found closed (a Redis that restarted since it was made) is replaced and
- * the command sent once more; so is one whose server says it is no longer
- * the master (Sentinel). A timeout is never retried. With confirm (a take or
- * incr) and Sentinel, the command must be confirmed by the replicas. */
-static eh_rc eh_redis_command(eh_redis *r, redisReply **reply, int confirm, const char *fmt, ...)
+/* eh_redis_run sends the n commands at cmds in one round trip on this
+ * thread's connection to r and reads their n replies into reps, which are
+ * the caller's on EH_OK (freeReplyObject each); on any failure the
+ * connection is dropped. A connection found closed before any reply came (a
+ * Redis that restarted since it was made: it saw none of the commands) is
+ * replaced and the commands sent once more; so are commands the server
+ * refused because it is no longer the master (Sentinel; the first reply
+ * tells: a replica refuses every write). A timeout is never retried, nor a
+ * connection lost after some replies came (their commands ran). With
+ * confirm (a take or incr among them) and Sentinel, the writes must be
+ * confirmed by the replicas. */
+static eh_rc eh_redis_run(eh_redis *r, int confirm, const eh_redis_cmd *cmds, size_t n,
+                          redisReply **reps)
 {
     eh_redis_conn *slot;
     redisContext *c;
-    redisReply *rep = NULL;
-    va_list ap, again;
+    size_t got = 0;
     int err_no = 0, reused = 0;
     eh_rc rc;
 
-    *reply = NULL;
     confirm = confirm && r->master != NULL;
     rc = eh_redis_connection(r, &slot, &reused);
     if (rc != EH_OK)
         return rc;
     c = slot->ctx;
-    va_start(ap, fmt);
-    va_copy(again, ap);
-    rc = eh_redis_exchange(r, slot, confirm, &rep, &err_no, fmt, ap);
-    if (rc == EH_OK && ((rep == NULL && reused && eh_redis_stale(c, err_no)) ||
-                        (rep != NULL && eh_redis_refused(r, rep)))) {
-        if (rep != NULL) {
-            eh_redis_log_error("the master moved", rep);
-            freeReplyObject(rep);
-            rep = NULL;
+    rc = eh_redis_exchange(r, slot, confirm, cmds, n, reps, &got, &err_no);
+    if (rc == EH_OK && ((reps[0] == NULL && got == 0 && reused && eh_redis_stale(c, err_no)) ||
+                        (reps[0] != NULL && eh_redis_refused(r, reps[0])))) {
+        if (reps[0] != NULL) {
+            eh_redis_log_error("the master moved", reps[0]);
+            eh_redis_free_replies(reps, n);
         }
         eh_redis_drop(r);
         rc = eh_redis_connection(r, &slot, &reused);
         if (rc == EH_OK) {
             c = slot->ctx;
-            rc = eh_redis_exchange(r, slot, confirm, &rep, &err_no, fmt, again);
+            rc = eh_redis_exchange(r, slot, confirm, cmds, n, reps, &got, &err_no);
         }
     }
-    va_end(again);
-    va_end(ap);
-    if (rc == EH_OK && rep == NULL)
+    if (rc == EH_OK && reps[0] == NULL)
         rc = eh_redis_io_rc(c, err_no);
     if (rc != EH_OK) {
         eh_redis_drop(r);
         return rc;
     }
-    *reply = rep;
     return EH_OK;
+}
+
+/* eh_redis_format makes cmd of the argc arguments at argv (lens[i] bytes
+ * each): one allocation, binary-safe, no format string to parse. */
+static eh_rc eh_redis_format(eh_redis_cmd *cmd, int argc, const char **argv, const size_t *lens)
+{
+    int len = redisFormatCommandArgv(&cmd->text, argc, argv, lens);
+
+    if (len < 0) {
+        cmd->text = NULL;
+        return EH_ERR_NOMEM;
+    }
+    cmd->len = (size_t)len;
+    return EH_OK;
+}
+
+/* eh_redis_format_set makes "SET key value PX ttl_ms". */
+static eh_rc eh_redis_format_set(eh_redis_cmd *cmd, const char *key, const void *value,
+                                 size_t len, uint32_t ttl_ms)
+{
+    char ttl[16];
+    const char *argv[] = {"SET", key, value, "PX", ttl};
+    size_t lens[] = {3, strlen(key), len, 2, 0};
+
+    lens[4] = (size_t)snprintf(ttl, sizeof(ttl), "%u", (unsigned)ttl_ms);
+    return eh_redis_format(cmd, 5, argv, lens);
+}
+
+/* eh_redis_format_incr makes the EVAL of the INCR/PEXPIRE script for key. */
+static eh_rc eh_redis_format_incr(eh_redis_cmd *cmd, const char *key, uint32_t ttl_ms)
+{
+    char ttl[16];
+    const char *argv[] = {"EVAL", eh_redis_incr_script, "1", key, ttl};
+    size_t lens[] = {4, sizeof(eh_redis_incr_script) - 1, 1, strlen(key), 0};
+
+    lens[4] = (size_t)snprintf(ttl, sizeof(ttl), "%u", (unsigned)ttl_ms);
+    return eh_redis_format(cmd, 5, argv, lens);
+}
+
+/* eh_redis_send runs the one formatted command cmd as eh_redis_run does and
+ * frees its text. On EH_OK *reply is the caller's (freeReplyObject). */
+static eh_rc eh_redis_send(eh_redis *r, int confirm, eh_redis_cmd *cmd, redisReply **reply)
+{
+    eh_rc rc;
+
+    *reply = NULL;
+    rc = eh_redis_run(r, confirm, cmd, 1, reply);
+    redisFreeCommand(cmd->text);
+    cmd->text = NULL;
+    return rc;
+}
+
+/* eh_redis_command runs the command of argc arguments at argv (lens[i]
+ * bytes each; NULL lens: NUL-terminated) as eh_redis_run does. On EH_OK
+ * *reply is the caller's (freeReplyObject). */
+static eh_rc eh_redis_command(eh_redis *r, redisReply **reply, int confirm, int argc,
+                              const char **argv, const size_t *lens)
+{
+    eh_redis_cmd cmd;
+    eh_rc rc;
+
+    *reply = NULL;
+    if ((rc = eh_redis_format(&cmd, argc, argv, lens)) != EH_OK)
+        return rc;
+    return eh_redis_send(r, confirm, &cmd, reply);
 }
 
 /* eh_redis_read is get (GET) and take (GETDEL, Redis >= 6.2): a bulk string
@@ -917,10 +1035,11 @@ static eh_rc eh_redis_command(eh_redis *r, redisReply **reply, int confirm, cons
 static eh_rc eh_redis_read(eh_store *s, const char *cmd, const char *key, char **value, size_t *len)
 {
     eh_redis *r = (eh_redis *)s;
+    const char *argv[] = {cmd, key};
     redisReply *reply;
     eh_rc rc;
 
-    rc = eh_redis_command(r, &reply, strcmp(cmd, "GETDEL") == 0, "%s %b", cmd, key, strlen(key));
+    rc = eh_redis_command(r, &reply, strcmp(cmd, "GETDEL") == 0, 2, argv, NULL);
     if (rc != EH_OK)
         return rc;
     if (reply->type == REDIS_REPLY_NIL) {
@@ -953,23 +1072,26 @@ static eh_rc eh_redis_take(eh_store *s, const char *key, char **value, size_t *l
     return eh_redis_read(s, "GETDEL", key, value, len);
 }
 
+/* eh_redis_set_reply reads the answer to SET. */
+static eh_rc eh_redis_set_reply(const eh_redis *r, const redisReply *reply)
+{
+    if (reply->type == REDIS_REPLY_STATUS && strcmp(reply->str, "OK") == 0)
+        return EH_OK;
+    return eh_redis_unexpected(r, reply, "SET");
+}
+
 static eh_rc eh_redis_set(eh_store *s, const char *key, const void *value, size_t len,
                           uint32_t ttl_ms)
 {
     eh_redis *r = (eh_redis *)s;
     redisReply *reply;
-    char ttl[16];
+    eh_redis_cmd cmd;
     eh_rc rc;
 
-    snprintf(ttl, sizeof(ttl), "%u", (unsigned)ttl_ms);
-    rc = eh_redis_command(r, &reply, 0, "SET %b %b PX %b", key, strlen(key), value, len, ttl,
-                          strlen(ttl));
-    if (rc != EH_OK)
+    if ((rc = eh_redis_format_set(&cmd, key, value, len, ttl_ms)) != EH_OK ||
+        (rc = eh_redis_send(r, 0, &cmd, &reply)) != EH_OK)
         return rc;
-    if (reply->type == REDIS_REPLY_STATUS && strcmp(reply->str, "OK") == 0)
-        rc = EH_OK;
-    else
-        rc = eh_redis_unexpected(r, reply, "SET");
+    rc = eh_redis_set_reply(r, reply);
     freeReplyObject(reply);
     return rc;
 }
@@ -977,10 +1099,11 @@ static eh_rc eh_redis_set(eh_store *s, const char *key, const void *value, size_
 static eh_rc eh_redis_del(eh_store *s, const char *key)
 {
     eh_redis *r = (eh_redis *)s;
+    const char *argv[] = {"DEL", key};
     redisReply *reply;
     eh_rc rc;
 
-    rc = eh_redis_command(r, &reply, 0, "DEL %b", key, strlen(key));
+    rc = eh_redis_command(r, &reply, 0, 2, argv, NULL);
     if (rc != EH_OK)
         return rc;
     rc = reply->type == REDIS_REPLY_INTEGER ? EH_OK : eh_redis_unexpected(r, reply, "DEL");
@@ -1009,45 +1132,91 @@ static int eh_redis_parse_counter(const char *p, size_t len, int64_t *out)
     return 0;
 }
 
-/* eh_redis_incr runs the INCR/PEXPIRE script in one round trip. A key that
- * holds something other than a counter is EH_ERR_INVALID. */
+/* eh_redis_incr_reply reads the answer to the INCR/PEXPIRE script into
+ * *value. A key that holds something other than a counter is
+ * EH_ERR_INVALID. */
+static eh_rc eh_redis_incr_reply(const eh_redis *r, const redisReply *reply, int64_t *value)
+{
+    if (reply->type == REDIS_REPLY_INTEGER) {
+        *value = reply->integer;
+        return EH_OK;
+    }
+    if (reply->type == REDIS_REPLY_STRING)
+        return eh_redis_parse_counter(reply->str, reply->len, value) == 0
+                   ? EH_OK
+                   : eh_redis_unexpected(r, reply, "EVAL");
+    if (reply->type == REDIS_REPLY_ERROR && (strstr(reply->str, "WRONGTYPE") != NULL ||
+                                             strstr(reply->str, "not an integer") != NULL ||
+                                             strstr(reply->str, "overflow") != NULL))
+        return EH_ERR_INVALID;
+    return eh_redis_unexpected(r, reply, "EVAL");
+}
+
+/* eh_redis_incr runs the INCR/PEXPIRE script in one round trip. */
 static eh_rc eh_redis_incr(eh_store *s, const char *key, uint32_t ttl_ms, int64_t *value)
 {
     eh_redis *r = (eh_redis *)s;
     redisReply *reply;
-    char ttl[16];
+    eh_redis_cmd cmd;
     eh_rc rc;
 
-    snprintf(ttl, sizeof(ttl), "%u", (unsigned)ttl_ms);
-    rc = eh_redis_command(r, &reply, 1, "EVAL %b 1 %b %b", eh_redis_incr_script,
-                          strlen(eh_redis_incr_script), key, strlen(key), ttl, strlen(ttl));
-    if (rc != EH_OK)
+    if ((rc = eh_redis_format_incr(&cmd, key, ttl_ms)) != EH_OK ||
+        (rc = eh_redis_send(r, 1, &cmd, &reply)) != EH_OK)
         return rc;
-    if (reply->type == REDIS_REPLY_INTEGER) {
-        *value = reply->integer;
-        rc = EH_OK;
-    } else if (reply->type == REDIS_REPLY_STRING) {
-        rc = eh_redis_parse_counter(reply->str, reply->len, value) == 0
-                 ? EH_OK
-                 : eh_redis_unexpected(r, reply, "EVAL");
-    } else if (reply->type == REDIS_REPLY_ERROR && (strstr(reply->str, "WRONGTYPE") != NULL ||
-                                                    strstr(reply->str, "not an integer") != NULL ||
-                                                    strstr(reply->str, "overflow") != NULL)) {
-        rc = EH_ERR_INVALID;
-    } else {
-        rc = eh_redis_unexpected(r, reply, "EVAL");
-    }
+    rc = eh_redis_incr_reply(r, reply, value);
     freeReplyObject(reply);
     return rc;
+}
+
+/* eh_redis_batch sends the batch's SETs and INCR scripts in one pipelined
+ * round trip (eh_redis_run: with Sentinel, one WAIT behind them when an
+ * increment is among them) and reads each reply as its single call would. */
+static eh_rc eh_redis_batch(eh_store *s, eh_store_batch_op *ops, size_t n)
+{
+    eh_redis *r = (eh_redis *)s;
+    eh_redis_cmd cmds[EH_STORE_BATCH_MAX] = {{NULL, 0}};
+    redisReply *reps[EH_STORE_BATCH_MAX];
+    size_t made = 0;
+    int confirm = 0;
+    eh_rc rc = EH_OK, first = EH_OK;
+
+    for (; made < n && rc == EH_OK; made++) {
+        const eh_store_batch_op *op = &ops[made];
+
+        if (op->kind == EH_STORE_BATCH_INCR) {
+            confirm = 1;
+            rc = eh_redis_format_incr(&cmds[made], op->key, op->ttl_ms);
+        } else {
+            rc = eh_redis_format_set(&cmds[made], op->key, op->value, op->len, op->ttl_ms);
+        }
+    }
+    if (rc == EH_OK)
+        rc = eh_redis_run(r, confirm, cmds, n, reps);
+    for (size_t i = 0; i < n; i++) {
+        if (rc != EH_OK)
+            ops[i].rc = rc;
+        else if (ops[i].kind == EH_STORE_BATCH_INCR)
+            ops[i].rc = eh_redis_incr_reply(r, reps[i], &ops[i].count);
+        else
+            ops[i].rc = eh_redis_set_reply(r, reps[i]);
+        if (rc == EH_OK)
+            freeReplyObject(reps[i]);
+        if (first == EH_OK)
+            first = ops[i].rc;
+    }
+    for (size_t i = 0; i < made; i++)
+        redisFreeCommand(cmds[i].text);
+    return first;
 }
 
 static eh_rc eh_redis_ping(eh_store *s)
 {
     eh_redis *r = (eh_redis *)s;
+    const char *argv[] = {"PING"};
     redisReply *reply;
     eh_rc rc;
 
-    rc = eh_redis_command(r, &reply, 0, "PING");
+    rc = eh_redis_command(r, &reply, 0, 1, argv, NULL);
     if (rc != EH_OK)
         return rc;
     if (reply->type == REDIS_REPLY_STATUS && strcmp(reply->str, "PONG") == 0)
@@ -1092,6 +1261,7 @@ static const eh_store_ops eh_redis_ops = {
     .del = eh_redis_del,
     .incr = eh_redis_incr,
     .ping = eh_redis_ping,
+    .batch = eh_redis_batch,
     .free = eh_redis_free,
 };
 

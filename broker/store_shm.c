@@ -737,34 +737,28 @@ static int eh_shm_parse_counter(const char *p, size_t len, int64_t *out)
     return 0;
 }
 
-/* eh_shm_incr adds one to the counter under key, stored as decimal text like
- * Redis does. A new counter starts at 1 and expires ttl_ms later; an
- * increment keeps the counter's expiry. */
-static eh_rc eh_shm_incr(eh_store *s, const char *key, uint32_t ttl_ms, int64_t *value)
+/* eh_shm_incr_locked adds one to the counter under key, stored as decimal
+ * text like Redis does, with the lock held. A new counter starts at 1 and
+ * expires ttl_ms after now; an increment keeps the counter's expiry. */
+static eh_rc eh_shm_incr_locked(eh_shm *m, const char *key, uint32_t ttl_ms, int64_t now,
+                                int64_t *value)
 {
-    eh_shm *m = (eh_shm *)s;
     size_t klen = strlen(key);
     char text[24];
-    int64_t now, n = 0, expires;
+    int64_t n = 0, expires;
     uint64_t *link;
     int tlen;
     eh_rc rc;
 
-    rc = eh_shm_lock(m);
-    if (rc != EH_OK)
-        return rc;
-    now = eh_shm_now_ms();
     rc = eh_shm_find(m->h, &eh_shm_buckets(m->h)[eh_shm_bucket_index(m->h, key, klen)], key, klen,
                      now, &link);
     if (rc != EH_OK)
-        goto cleanup;
+        return rc;
     expires = now + ttl_ms;
     if (link != NULL) {
         eh_shm_entry *e = eh_shm_block(m->h, *link);
-        if (eh_shm_parse_counter(eh_shm_key(e) + klen, e->vlen, &n) != 0 || n == INT64_MAX) {
-            rc = EH_ERR_INVALID;
-            goto cleanup;
-        }
+        if (eh_shm_parse_counter(eh_shm_key(e) + klen, e->vlen, &n) != 0 || n == INT64_MAX)
+            return EH_ERR_INVALID;
         expires = e->expires;
     }
     n++;
@@ -772,9 +766,54 @@ static eh_rc eh_shm_incr(eh_store *s, const char *key, uint32_t ttl_ms, int64_t 
     rc = eh_shm_put(m->h, key, klen, text, (size_t)tlen, expires, now);
     if (rc == EH_OK)
         *value = n;
-cleanup:
+    return rc;
+}
+
+static eh_rc eh_shm_incr(eh_store *s, const char *key, uint32_t ttl_ms, int64_t *value)
+{
+    eh_shm *m = (eh_shm *)s;
+    eh_rc rc;
+
+    rc = eh_shm_lock(m);
+    if (rc != EH_OK)
+        return rc;
+    rc = eh_shm_incr_locked(m, key, ttl_ms, eh_shm_now_ms(), value);
     eh_shm_unlock(m, rc);
     return rc;
+}
+
+/* eh_shm_batch runs the operations in order under one hold of the lock.
+ * Each has the effect and the result of its single call; a corrupt region
+ * found by one (EH_ERR_INTERNAL) stops the batch, fails the rest and is
+ * emptied on unlock, as after a single call. */
+static eh_rc eh_shm_batch(eh_store *s, eh_store_batch_op *ops, size_t n)
+{
+    eh_shm *m = (eh_shm *)s;
+    eh_rc rc, first = EH_OK, last = EH_OK;
+    int64_t now;
+    size_t i;
+
+    rc = eh_shm_lock(m);
+    if (rc != EH_OK) {
+        for (i = 0; i < n; i++)
+            ops[i].rc = rc;
+        return rc;
+    }
+    now = eh_shm_now_ms();
+    for (i = 0; i < n && last != EH_ERR_INTERNAL; i++) {
+        if (ops[i].kind == EH_STORE_BATCH_INCR)
+            last = eh_shm_incr_locked(m, ops[i].key, ops[i].ttl_ms, now, &ops[i].count);
+        else
+            last = eh_shm_put(m->h, ops[i].key, strlen(ops[i].key), ops[i].value, ops[i].len,
+                              now + ops[i].ttl_ms, now);
+        ops[i].rc = last;
+        if (first == EH_OK)
+            first = last;
+    }
+    for (; i < n; i++)
+        ops[i].rc = EH_ERR_INTERNAL;
+    eh_shm_unlock(m, last);
+    return first;
 }
 
 static eh_rc eh_shm_ping(eh_store *s)
@@ -806,6 +845,7 @@ static const eh_store_ops eh_shm_ops = {
     .del = eh_shm_del,
     .incr = eh_shm_incr,
     .ping = eh_shm_ping,
+    .batch = eh_shm_batch,
     .free = eh_shm_free,
 };
 

@@ -5,6 +5,7 @@
 // citizen's personal code nor their names are ever in it; a release that
 // cannot be audited does not happen.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -157,9 +158,17 @@ test('a release that cannot be audited does not happen', async () => {
   // the log ends with an incomplete line, as after a crash in mid-write
   fs.appendFileSync(logFile, '{"seq":6,"time"');
   const before = fs.readFileSync(logFile, 'utf8');
+  const cli = (...args) => spawnSync('redis-cli', ['-p', String(redis.port), ...args], { encoding: 'utf8' }).stdout;
+  const sessions = () => cli('--scan', '--pattern', 'sso:*').split('\n').filter(Boolean);
+  const sessionsBefore = new Set(sessions());
   const flow = await login(broker.url, { ...CITY, scope: 'openid profile' }, citizen);
   assert.equal(flow.callback.searchParams.get('error'), 'server_error');
   assert.equal(flow.callback.searchParams.get('code'), null);
+  // the citizen's new SSO session (written with the requester, to save a round trip) no longer
+  // lists the requester that got no answer: a logout would tell it of a session it never had
+  const fresh = sessions().filter((k) => !sessionsBefore.has(k));
+  assert.equal(fresh.length, 1);
+  assert.deepEqual(JSON.parse(cli('GET', fresh[0])).requesters, {});
   // a policy change is refused before anything is saved
   const headers = await editor();
   const saved = await savePolicy(headers, { document: { profile: 'basic' }, why: 'back to the profile', base_version: 1 });

@@ -67,7 +67,7 @@ START_TEST(create_find_add_end)
     eh_sso *s = NULL, *again = NULL, *ended = NULL;
 
     eh_http_response_init(&resp);
-    ck_assert_int_eq(eh_sso_create(broker, id, &resp, &s), EH_OK);
+    ck_assert_int_eq(eh_sso_create(broker, id, NULL, NULL, &resp, &s), EH_OK);
     ck_assert(strstr(eh_http_response_header_get(&resp, "Set-Cookie"), "HttpOnly") != NULL);
     eh_http_request req = request_with_cookie(&resp, &h, cookie, sizeof(cookie));
     ck_assert_int_eq(eh_sso_of_request(broker, &req, &again), EH_OK);
@@ -91,6 +91,49 @@ START_TEST(create_find_add_end)
     ck_assert_int_eq(eh_sso_find_sid(broker, s->sid, &key), EH_ERR_NOT_FOUND);
     eh_sso_free(s);
     eh_sso_free(ended);
+    eh_identity_free(id);
+    eh_http_response_free(&resp);
+}
+END_TEST
+
+START_TEST(created_with_its_first_requester_and_upstream)
+{
+    eh_identity *id = citizen(EH_LOA_HIGH);
+    json_t *upstream = json_pack("{s:s}", "country", "CA");
+    eh_http_response resp;
+    char *key = NULL;
+    eh_sso *s = NULL, *again = NULL;
+
+    eh_http_response_init(&resp);
+    ck_assert_int_eq(eh_sso_create(broker, id, "portal-a", upstream, &resp, &s), EH_OK);
+    ck_assert_ptr_nonnull(eh_http_response_header_get(&resp, "Set-Cookie"));
+    /* one write made the session with both, and its sid index */
+    ck_assert_int_eq(eh_sso_load(broker, s->key, &again), EH_OK);
+    ck_assert_uint_eq(json_object_size(again->requesters), 1);
+    ck_assert_ptr_nonnull(json_object_get(again->requesters, "portal-a"));
+    ck_assert_ptr_null(
+        json_string_value(json_object_get(json_object_get(again->requesters, "portal-a"), "sub")));
+    ck_assert_str_eq(json_string_value(json_object_get(again->upstream, "country")), "CA");
+    ck_assert_int_eq(eh_sso_find_sid(broker, s->sid, &key), EH_OK);
+    ck_assert_str_eq(key, s->key);
+    /* the upstream was copied: the caller's object is its own */
+    ck_assert_int_eq(json_object_set_new(upstream, "country", json_string("SE")), 0);
+    eh_sso_free(again);
+    again = NULL;
+    ck_assert_int_eq(eh_sso_load(broker, s->key, &again), EH_OK);
+    ck_assert_str_eq(json_string_value(json_object_get(again->upstream, "country")), "CA");
+    /* a second requester is added as before, and detaching takes one off */
+    ck_assert_int_eq(eh_sso_add_requester(broker, s->key, "portal-b", "x"), EH_OK);
+    ck_assert_int_eq(eh_sso_detach(broker, s->key, "portal-a", 0), EH_OK);
+    eh_sso_free(again);
+    again = NULL;
+    ck_assert_int_eq(eh_sso_load(broker, s->key, &again), EH_OK);
+    ck_assert_uint_eq(json_object_size(again->requesters), 1);
+    ck_assert_ptr_nonnull(json_object_get(again->requesters, "portal-b"));
+    eh_sso_free(again);
+    eh_sso_free(s);
+    free(key);
+    json_decref(upstream);
     eh_identity_free(id);
     eh_http_response_free(&resp);
 }
@@ -127,6 +170,7 @@ Suite *suite_sso(void)
     TCase *tc = tcase_create("sessions");
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, create_find_add_end);
+    tcase_add_test(tc, created_with_its_first_requester_and_upstream);
     tcase_add_test(tc, lifetimes_are_short_and_by_level);
     tcase_add_test(tc, garbage_cookies_find_nothing);
     suite_add_tcase(s, tc);

@@ -615,6 +615,212 @@ START_TEST(threads_share_one_store)
 }
 END_TEST
 
+/* batch_op is a SET (value non-NULL) or an INCR (value NULL) for a batch. */
+static eh_store_batch_op batch_op(const char *k, const char *value, uint32_t ttl_ms)
+{
+    eh_store_batch_op op = {.kind = value != NULL ? EH_STORE_BATCH_SET : EH_STORE_BATCH_INCR,
+                            .key = k,
+                            .value = value,
+                            .len = value != NULL ? strlen(value) : 0,
+                            .ttl_ms = ttl_ms,
+                            .count = -1,
+                            .rc = EH_ERR_INTERNAL};
+    return op;
+}
+
+START_TEST(batch_sets_and_counts_in_order)
+{
+    char a[EH_STORE_KEY_MAX + 64], c[EH_STORE_KEY_MAX + 64], short_lived[EH_STORE_KEY_MAX + 64];
+    eh_store_batch_op ops[5];
+
+    snprintf(a, sizeof(a), "%s", key("batch-a"));
+    snprintf(c, sizeof(c), "%s", key("batch-c"));
+    snprintf(short_lived, sizeof(short_lived), "%s", key("batch-short"));
+    ops[0] = batch_op(a, "first", EH_T_TTL);
+    ops[1] = batch_op(c, NULL, 200);
+    ops[2] = batch_op(a, "second", EH_T_TTL); /* in order: the later set wins */
+    ops[3] = batch_op(c, NULL, 60000);        /* a later increment keeps the window */
+    ops[4] = batch_op(short_lived, "", 200);
+    ck_assert_int_eq(eh_store_batch(store, ops, 5), EH_OK);
+    for (size_t i = 0; i < 5; i++)
+        ck_assert_msg(ops[i].rc == EH_OK, "operation %zu: %s", i, eh_strerror(ops[i].rc));
+    ck_assert_int_eq(ops[1].count, 1);
+    ck_assert_int_eq(ops[3].count, 2);
+    expect_value(a, "second", 6);
+    expect_value(c, "2", 1);
+    expect_value(short_lived, "", 0);
+    /* every key of a batch has its TTL: the counter's window and the short set end */
+    sleep_ms(350);
+    expect_missing(c);
+    expect_missing(short_lived);
+    expect_value(a, "second", 6);
+    /* a counter made by single calls is counted on by a batch, and back */
+    ck_assert_int_eq(eh_store_incr(store, c, EH_T_TTL, &ops[0].count), EH_OK);
+    ops[1] = batch_op(c, NULL, EH_T_TTL);
+    ck_assert_int_eq(eh_store_batch(store, &ops[1], 1), EH_OK);
+    ck_assert_int_eq(ops[1].count, 2);
+}
+END_TEST
+
+START_TEST(batch_arguments_are_checked_before_anything_is_written)
+{
+    char big[EH_STORE_VALUE_MAX + 1];
+    eh_store_batch_op ops[EH_STORE_BATCH_MAX + 1];
+    const char *k = key("batch-args");
+
+    memset(big, 'v', sizeof(big));
+    ops[0] = batch_op(k, "v", EH_T_TTL);
+    ops[1] = batch_op("a b", "v", EH_T_TTL);
+    ck_assert_int_eq(eh_store_batch(store, ops, 2), EH_ERR_INVALID);
+    ck_assert_int_eq(ops[0].rc, EH_ERR_INVALID);
+    ck_assert_int_eq(ops[1].rc, EH_ERR_INVALID);
+    ops[1] = batch_op(key("batch-ttl0"), NULL, 0);
+    ck_assert_int_eq(eh_store_batch(store, ops, 2), EH_ERR_INVALID);
+    ops[1] = batch_op(key("batch-null"), NULL, EH_T_TTL);
+    ops[1].kind = EH_STORE_BATCH_SET;
+    ops[1].len = 3; /* no value, but a length */
+    ck_assert_int_eq(eh_store_batch(store, ops, 2), EH_ERR_INVALID);
+    ops[1] = batch_op(key("batch-big"), "", EH_T_TTL);
+    ops[1].value = big;
+    ops[1].len = sizeof(big);
+    ck_assert_int_eq(eh_store_batch(store, ops, 2), EH_ERR_TOO_LARGE);
+    ck_assert_int_eq(ops[0].rc, EH_ERR_INVALID);
+    expect_missing(k);
+    expect_missing(key("batch-big"));
+    /* empty, too long, no operations, no store */
+    ck_assert_int_eq(eh_store_batch(store, ops, 0), EH_ERR_INVALID);
+    for (size_t i = 0; i < EH_STORE_BATCH_MAX + 1; i++)
+        ops[i] = batch_op(k, "v", EH_T_TTL);
+    ck_assert_int_eq(eh_store_batch(store, ops, EH_STORE_BATCH_MAX + 1), EH_ERR_INVALID);
+    ck_assert_int_eq(eh_store_batch(store, NULL, 1), EH_ERR_INVALID);
+    ck_assert_int_eq(eh_store_batch(NULL, ops, 1), EH_ERR_INVALID);
+    ck_assert_int_eq(ops[0].rc, EH_ERR_INVALID);
+    expect_missing(k);
+    /* the most a batch holds is fine; a set of no bytes with a NULL value too */
+    ops[1] = batch_op(key("batch-empty"), NULL, EH_T_TTL);
+    ops[1].kind = EH_STORE_BATCH_SET;
+    ck_assert_int_eq(eh_store_batch(store, ops, EH_STORE_BATCH_MAX), EH_OK);
+    expect_value(k, "v", 1);
+    expect_value(key("batch-empty"), "", 0);
+}
+END_TEST
+
+START_TEST(batch_results_are_per_operation)
+{
+    char bad[EH_STORE_KEY_MAX + 64], good[EH_STORE_KEY_MAX + 64];
+    eh_store_batch_op ops[3];
+
+    snprintf(bad, sizeof(bad), "%s", key("batch-text"));
+    snprintf(good, sizeof(good), "%s", key("batch-good"));
+    set_ok(bad, "not a counter", EH_T_TTL);
+    ops[0] = batch_op(good, NULL, EH_T_TTL);
+    ops[1] = batch_op(bad, NULL, EH_T_TTL);
+    ops[2] = batch_op(good, "after", EH_T_TTL);
+    /* the increment that cannot count fails alone; the others are done */
+    ck_assert_int_eq(eh_store_batch(store, ops, 3), EH_ERR_INVALID);
+    ck_assert_int_eq(ops[0].rc, EH_OK);
+    ck_assert_int_eq(ops[0].count, 1);
+    ck_assert_int_eq(ops[1].rc, EH_ERR_INVALID);
+    ck_assert_int_eq(ops[2].rc, EH_OK);
+    expect_value(bad, "not a counter", 13);
+    expect_value(good, "after", 5);
+}
+END_TEST
+
+typedef struct batch_job {
+    const char *keys[2];
+    int64_t got[EH_T_INCRS];
+    eh_rc rc;
+} batch_job;
+
+static void *batch_thread(void *arg)
+{
+    batch_job *job = arg;
+
+    for (int i = 0; i < EH_T_INCRS && job->rc == EH_OK; i++) {
+        eh_store_batch_op ops[2] = {batch_op(job->keys[0], NULL, EH_T_TTL),
+                                    batch_op(job->keys[1], NULL, EH_T_TTL)};
+        job->rc = eh_store_batch(store, ops, 2);
+        job->got[i] = ops[0].count;
+    }
+    return NULL;
+}
+
+/* Batches from many threads count every increment exactly once, as the
+ * rate limits need. */
+START_TEST(batch_counts_from_many_threads)
+{
+    static batch_job jobs[EH_T_THREADS];
+    static unsigned char seen[EH_T_THREADS * EH_T_INCRS + 1];
+    pthread_t t[EH_T_THREADS];
+    char k1[EH_STORE_KEY_MAX + 64], k2[EH_STORE_KEY_MAX + 64], want[16];
+
+    snprintf(k1, sizeof(k1), "%s", key("batch-threads-1"));
+    snprintf(k2, sizeof(k2), "%s", key("batch-threads-2"));
+    memset(seen, 0, sizeof(seen));
+    for (int i = 0; i < EH_T_THREADS; i++) {
+        jobs[i].keys[0] = k1;
+        jobs[i].keys[1] = k2;
+        jobs[i].rc = EH_OK;
+        ck_assert_int_eq(pthread_create(&t[i], NULL, batch_thread, &jobs[i]), 0);
+    }
+    for (int i = 0; i < EH_T_THREADS; i++) {
+        ck_assert_int_eq(pthread_join(t[i], NULL), 0);
+        ck_assert_msg(jobs[i].rc == EH_OK, "thread %d: %s", i, eh_strerror(jobs[i].rc));
+        for (int j = 0; j < EH_T_INCRS; j++) {
+            int64_t n = jobs[i].got[j];
+            ck_assert(n >= 1 && n <= EH_T_THREADS * EH_T_INCRS);
+            ck_assert_msg(!seen[n], "value %lld handed out twice", (long long)n);
+            seen[n] = 1;
+        }
+    }
+    snprintf(want, sizeof(want), "%d", EH_T_THREADS * EH_T_INCRS);
+    expect_value(k1, want, strlen(want));
+    expect_value(k2, want, strlen(want));
+}
+END_TEST
+
+/* A batch made before a fork is usable in the child (for Redis on a
+ * connection of its own, found without a getpid() per command) and in the
+ * parent afterwards, and a child of the child too. */
+START_TEST(batch_works_across_forks)
+{
+    eh_store_batch_op ops[2] = {batch_op(key("fork-n"), NULL, EH_T_TTL),
+                                batch_op(key("fork-s"), "parent", EH_T_TTL)};
+    pid_t pid;
+    int status;
+
+    ck_assert_int_eq(eh_store_batch(store, ops, 2), EH_OK);
+    pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        pid_t grandchild;
+
+        ops[0] = batch_op(key("fork-n"), NULL, EH_T_TTL);
+        ops[1] = batch_op(key("fork-s"), "child", EH_T_TTL);
+        if (eh_store_batch(store, ops, 2) != EH_OK || ops[0].count != 2)
+            _exit(1);
+        grandchild = fork();
+        if (grandchild < 0)
+            _exit(2);
+        if (grandchild == 0) {
+            ops[0] = batch_op(key("fork-n"), NULL, EH_T_TTL);
+            _exit(eh_store_batch(store, ops, 1) == EH_OK && ops[0].count == 3 ? 0 : 3);
+        }
+        if (waitpid(grandchild, &status, 0) != grandchild || !WIFEXITED(status) ||
+            WEXITSTATUS(status) != 0)
+            _exit(4);
+        _exit(0);
+    }
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child failed: %d", status);
+    ops[0] = batch_op(key("fork-n"), NULL, EH_T_TTL);
+    ck_assert_int_eq(eh_store_batch(store, ops, 1), EH_OK);
+    ck_assert_int_eq(ops[0].count, 4);
+    expect_value(key("fork-s"), "child", 5);
+}
+END_TEST
+
 /* ---- Cases for the shared-memory store only ---------------------------- */
 
 static eh_store *new_small_shm(void)
@@ -1179,6 +1385,12 @@ START_TEST(redis_closed_port_is_unavailable_quickly)
     ck_assert_int_eq(eh_store_get(s, "k", &v, &len), EH_ERR_STORE_UNAVAILABLE);
     ck_assert_int_eq(eh_store_set(s, "k", "v", 1, 1000), EH_ERR_STORE_UNAVAILABLE);
     ck_assert_int_eq(eh_store_incr(s, "k", 1000, &n), EH_ERR_STORE_UNAVAILABLE);
+    {
+        eh_store_batch_op ops[2] = {batch_op("k", "v", 1000), batch_op("n", NULL, 1000)};
+        ck_assert_int_eq(eh_store_batch(s, ops, 2), EH_ERR_STORE_UNAVAILABLE);
+        ck_assert_int_eq(ops[0].rc, EH_ERR_STORE_UNAVAILABLE);
+        ck_assert_int_eq(ops[1].rc, EH_ERR_STORE_UNAVAILABLE);
+    }
     ck_assert_int_lt(now_ms() - t0, 500);
     eh_store_free(s);
 }
@@ -1581,6 +1793,13 @@ START_TEST(redis_sentinel_names_the_master)
     expect_value(key("s"), "via sentinel", 12);
     ck_assert_int_eq(eh_store_incr(s, key("n"), EH_T_TTL, &n), EH_OK);
     ck_assert_int_eq(n, 1);
+    {
+        eh_store_batch_op ops[2] = {batch_op(key("n"), NULL, EH_T_TTL),
+                                    batch_op(key("b"), "batched", EH_T_TTL)};
+        ck_assert_int_eq(eh_store_batch(s, ops, 2), EH_OK);
+        ck_assert_int_eq(ops[0].count, 2);
+        expect_value(key("b"), "batched", 7);
+    }
     /* A master without replicas confirms takes without waiting (wait=0). */
     ck_assert_int_eq(eh_store_take(s, key("s"), &v, &len), EH_OK);
     ck_assert_str_eq(v, "via sentinel");
@@ -1595,6 +1814,16 @@ START_TEST(redis_sentinel_names_the_master)
     ck_assert_ptr_null(v);
     ck_assert_int_eq(eh_store_incr(s, key("n"), EH_T_TTL, &n), EH_ERR_STORE_UNAVAILABLE);
     ck_assert_ptr_nonnull(strstr(logged, "not confirmed by 1 replica"));
+    /* a batch with an increment waits behind it as the increment alone
+     * would: unconfirmed, every operation fails; a batch of sets does not wait */
+    {
+        eh_store_batch_op ops[2] = {batch_op(key("bw"), "x", EH_T_TTL),
+                                    batch_op(key("n"), NULL, EH_T_TTL)};
+        ck_assert_int_eq(eh_store_batch(s, ops, 2), EH_ERR_STORE_UNAVAILABLE);
+        ck_assert_int_eq(ops[0].rc, EH_ERR_STORE_UNAVAILABLE);
+        ck_assert_int_eq(ops[1].rc, EH_ERR_STORE_UNAVAILABLE);
+        ck_assert_int_eq(eh_store_batch(s, ops, 1), EH_OK);
+    }
     ck_assert_int_eq(eh_store_ping(s), EH_OK);
     eh_store_free(s);
     fake_stop(&sentinel);
@@ -1669,6 +1898,11 @@ Suite *suite_store(void)
         null_arguments_are_refused,
         store_used_before_fork_works_in_the_child,
         threads_share_one_store,
+        batch_sets_and_counts_in_order,
+        batch_arguments_are_checked_before_anything_is_written,
+        batch_results_are_per_operation,
+        batch_counts_from_many_threads,
+        batch_works_across_forks,
     };
     const TTest *const shm_only[] = {
         shm_full_store_says_so_and_reuses_expired_space,
