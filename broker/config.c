@@ -12,8 +12,10 @@
 
 #include "attributes/pairwise.h"
 #include "broker/backends/backend.h"
+#include "broker/frontends/protect.h"
 #include "broker/json_check.h"
 #include "broker/json_path.h"
+#include "broker/jwks.h"
 #include "policies/policy.h"
 
 #define CONFIG_MAX_BYTES (4 * 1024 * 1024)
@@ -125,12 +127,88 @@ static void profile_names(char *buf, size_t len)
     }
 }
 
+/* parse_client_auth reads how the relying party rp (its client_secret_sha256
+ * already read) authenticates at the token endpoint:
+ * "token_endpoint_auth_method" (by default client_secret_basic or
+ * client_secret_post when it has a secret, else none) and, for
+ * private_key_jwt and only then, its public keys in "jwks" (broker/jwks.h).
+ * A secret client cannot present an assertion and the other way round. */
+static eh_rc parse_client_auth(eh_check *v, const json_t *item, const char *path, eh_config_rp *rp)
+{
+    static const struct {
+        const char *name;
+        eh_client_auth auth;
+    } methods[] = {
+        {"client_secret_basic", EH_CLIENT_AUTH_SECRET_BASIC},
+        {"client_secret_post", EH_CLIENT_AUTH_SECRET_POST},
+        {"private_key_jwt", EH_CLIENT_AUTH_PRIVATE_KEY_JWT},
+        {"none", EH_CLIENT_AUTH_NONE},
+    };
+    json_t *jwks = json_object_get(item, "jwks");
+    char sub[EH_JSON_PATH_MAX], why[256], *method = NULL;
+    int secret = rp->client_secret_sha256 != NULL, found = 0;
+    eh_rc rc;
+
+    if (json_object_get(item, "jwks_uri") != NULL) {
+        eh_json_path_member(sub, sizeof(sub), path, "jwks_uri");
+        return eh_check_fail(v, sub, "is not supported: give the client's public keys inline in "
+                                     "\"jwks\"");
+    }
+    if ((rc = eh_check_string(v, item, path, "token_endpoint_auth_method", 0, &method)) != EH_OK)
+        return rc;
+    rp->token_endpoint_auth = secret ? EH_CLIENT_AUTH_SECRET : EH_CLIENT_AUTH_NONE;
+    for (size_t i = 0; method != NULL && i < sizeof(methods) / sizeof(methods[0]); i++) {
+        if (strcmp(method, methods[i].name) == 0) {
+            rp->token_endpoint_auth = methods[i].auth;
+            found = 1;
+        }
+    }
+    eh_json_path_member(sub, sizeof(sub), path, "token_endpoint_auth_method");
+    if (method != NULL && !found) {
+        free(method);
+        return eh_check_fail(v, sub, "must be \"client_secret_basic\", \"client_secret_post\", "
+                                     "\"private_key_jwt\" or \"none\"");
+    }
+    free(method);
+    switch (rp->token_endpoint_auth) {
+    case EH_CLIENT_AUTH_PRIVATE_KEY_JWT:
+        if (secret)
+            return eh_check_fail(v, sub, "a private_key_jwt client must not have a "
+                                         "client_secret_sha256");
+        if (jwks == NULL)
+            return eh_check_fail(v, sub, "private_key_jwt needs the client's public keys in "
+                                         "\"jwks\" (a JWK Set)");
+        break;
+    case EH_CLIENT_AUTH_SECRET_BASIC:
+    case EH_CLIENT_AUTH_SECRET_POST:
+        if (!secret)
+            return eh_check_fail(v, sub, "needs client_secret_sha256");
+        break;
+    case EH_CLIENT_AUTH_NONE:
+        if (secret)
+            return eh_check_fail(v, sub, "\"none\" (a public client) cannot have a "
+                                         "client_secret_sha256");
+        break;
+    case EH_CLIENT_AUTH_SECRET:
+        break;
+    }
+    if (jwks == NULL)
+        return EH_OK;
+    eh_json_path_member(sub, sizeof(sub), path, "jwks");
+    if (rp->token_endpoint_auth != EH_CLIENT_AUTH_PRIVATE_KEY_JWT)
+        return eh_check_fail(v, sub, "is only used with \"token_endpoint_auth_method\": "
+                                     "\"private_key_jwt\"");
+    rc = eh_jwks_from_json(jwks, &rp->jwks, why, sizeof(why));
+    return rc == EH_ERR_INVALID ? eh_check_fail(v, sub, "%s", why) : rc;
+}
+
 static eh_rc parse_rp(eh_check *v, const json_t *item, const char *path, eh_config_rp *rp)
 {
     static const char *const allowed[] = {"client_id", "client_secret_sha256", "redirect_uris",
                                           "post_logout_redirect_uris", "display_name", "policy",
                                           "subject_type", "backchannel_logout_uri", "sp_type",
-                                          NULL};
+                                          "token_endpoint_auth_method", "jwks", "jwks_uri",
+                                          "protect", NULL};
     char sub[EH_JSON_PATH_MAX];
     char *subject_type = NULL, *sp_type = NULL;
     eh_rc rc;
@@ -159,6 +237,8 @@ static eh_rc parse_rp(eh_check *v, const json_t *item, const char *path, eh_conf
             return eh_check_fail(v, sub, "must be 64 lowercase hex digits (eidhubctl secret-hash)");
         }
     }
+    if ((rc = parse_client_auth(v, item, path, rp)) != EH_OK)
+        return rc;
     if ((rc = eh_check_url_array(v, item, path, "redirect_uris", 1, &rp->redirect_uris,
                             &rp->n_redirect_uris)) != EH_OK ||
         (rc = eh_check_url_array(v, item, path, "post_logout_redirect_uris", 0,
@@ -199,6 +279,10 @@ static eh_rc parse_rp(eh_check *v, const json_t *item, const char *path, eh_conf
         return eh_check_fail(v, sub, "must be \"public\" or \"private\"");
     }
     free(sp_type);
+    if ((rc = eh_protect_config_parse(v, item, path, &rp->protect)) != EH_OK) {
+        free(subject_type);
+        return rc;
+    }
     rp->subject_type = EH_SUBJECT_PAIRWISE; /* private by default */
     if (subject_type != NULL) {
         if (strcmp(subject_type, "public") == 0) {
@@ -509,6 +593,8 @@ void eh_config_free(eh_config *cfg)
         json_decref(rp->display_name);
         free(rp->policy);
         free(rp->backchannel_logout_uri);
+        eh_protect_config_free(rp->protect);
+        eh_jwks_free(rp->jwks);
     }
     free(cfg->rps);
     free(cfg->path);

@@ -28,6 +28,19 @@ typedef struct eh_config_key {
     int active;
 } eh_config_key;
 
+/* How a relying party authenticates at the token endpoint
+ * ("token_endpoint_auth_method"). */
+typedef enum eh_client_auth {
+    EH_CLIENT_AUTH_NONE = 0,        /* "none": a public client (PKCE required) */
+    EH_CLIENT_AUTH_SECRET = 1,      /* a secret, with HTTP Basic or in the body (the default
+                                     * when client_secret_sha256 is given) */
+    EH_CLIENT_AUTH_SECRET_BASIC = 2, /* "client_secret_basic": a secret, HTTP Basic only */
+    EH_CLIENT_AUTH_SECRET_POST = 3,  /* "client_secret_post": a secret, in the body only */
+    EH_CLIENT_AUTH_PRIVATE_KEY_JWT = 4, /* "private_key_jwt": a JWT signed with one of jwks */
+} eh_client_auth;
+
+struct eh_jwks;
+
 typedef struct eh_config_rp {
     char *client_id;
     char *client_secret_sha256; /* lowercase hex of SHA-256(secret); NULL for a public client */
@@ -40,6 +53,9 @@ typedef struct eh_config_rp {
     eh_subject_type subject_type;
     char *backchannel_logout_uri; /* OIDC Back-Channel Logout, or NULL */
     int sp_private; /* "sp_type": "private" (eIDAS SPType sent for it; default public) */
+    struct eh_protect_config *protect; /* "protect" (broker/frontends/protect.h), or NULL */
+    eh_client_auth token_endpoint_auth; /* how it authenticates at /token */
+    struct eh_jwks *jwks; /* its public keys ("jwks"), for private_key_jwt only; else NULL */
 } eh_config_rp;
 
 typedef struct eh_config {

@@ -9,6 +9,7 @@
 #include "broker/flow.h"
 #include "broker/frontends/eidas_proxy.h"
 #include "broker/frontends/oidc_op.h"
+#include "broker/frontends/protect.h"
 #include "broker/health.h"
 #include "broker/me.h"
 #include "broker/metrics.h"
@@ -65,6 +66,9 @@ static const eh_route eh_routes[] = {
     /* logout and the citizen's own page */
     {GET_POST, "/logout", eh_oidc_logout_handle, BLOCKS},
     {GET_HEAD, "/me", eh_me_handle, BLOCKS},
+    /* protected applications (eidhub_protect): the end of their login, their logout */
+    {GET_HEAD, "/protect/callback", eh_protect_callback_handle, BLOCKS},
+    {GET_POST, "/protect/logout", eh_protect_logout_handle, BLOCKS},
     {EH_HTTP_POST, "/me/logout", eh_me_logout_handle, BLOCKS},
     /* Mobile-ID (backend) */
     {GET_HEAD, "/auth/mid", eh_mid_form_handle, BLOCKS},

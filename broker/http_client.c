@@ -123,6 +123,18 @@ eh_rc eh_http_client_call(const eh_http_call *call, eh_http_answer *answer, char
         headers = curl_slist_append(headers, "Content-Type: text/xml; charset=utf-8");
         headers = curl_slist_append(headers, /* SAML 2.0 Bindings 3.2.3.3 */
                                     "SOAPAction: \"http://www.oasis-open.org/committees/security\"");
+    } else if (body_text == NULL && call->raw_body != NULL) {
+        char line[160];
+        if (call->raw_content_type == NULL || strpbrk(call->raw_content_type, "\r\n") != NULL ||
+            (call->raw_accept != NULL && strpbrk(call->raw_accept, "\r\n") != NULL)) {
+            snprintf(why, whylen, "bad content type");
+            rc = EH_ERR_INVALID;
+            goto cleanup;
+        }
+        snprintf(line, sizeof(line), "Content-Type: %s", call->raw_content_type);
+        headers = curl_slist_append(headers, line);
+        snprintf(line, sizeof(line), "Accept: %s", call->raw_accept ? call->raw_accept : "*/*");
+        headers = curl_slist_append(headers, line);
     } else {
         headers = curl_slist_append(headers, "Accept: application/json");
     }
@@ -161,6 +173,10 @@ eh_rc eh_http_client_call(const eh_http_call *call, eh_http_answer *answer, char
     if (body_text != NULL) {
         curl_easy_setopt(curl, CURLOPT_POST, 1L);
         curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body_text);
+    } else if (call->raw_body != NULL) {
+        curl_easy_setopt(curl, CURLOPT_POST, 1L);
+        curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, (long)call->raw_body_len);
+        curl_easy_setopt(curl, CURLOPT_POSTFIELDS, call->raw_body);
     } else {
         curl_easy_setopt(curl, CURLOPT_HTTPGET, 1L);
     }

@@ -28,6 +28,11 @@ typedef struct eh_http_call {
                                 * when json_body and form_body are NULL */
     int upstream; /* an eh_upstream: whose duration histogram the call
                    * counts in; 0 (EH_UPSTREAM_NONE) for none */
+    const void *raw_body;         /* binary body of raw_body_len bytes, sent as
+                                   * raw_content_type when the bodies above are NULL */
+    size_t raw_body_len;
+    const char *raw_content_type; /* e.g. "application/ocsp-request" */
+    const char *raw_accept;       /* the Accept header with raw_body, or NULL for any */
 } eh_http_call;
 
 typedef struct eh_http_answer {
@@ -42,8 +47,9 @@ eh_rc eh_http_client_init(void);
 
 /* eh_http_client_call performs call and fills answer (whatever the status).
  * EH_ERR_IO when no answer came (connect failure, timeout, TLS, pin),
- * EH_ERR_TOO_LARGE when the answer exceeds EH_HTTP_CLIENT_MAX_BODY. why gets
- * curl's reason. */
+ * EH_ERR_TOO_LARGE when the answer exceeds EH_HTTP_CLIENT_MAX_BODY,
+ * EH_ERR_INVALID for a raw_content_type or raw_accept holding a line break.
+ * why gets curl's reason. */
 eh_rc eh_http_client_call(const eh_http_call *call, eh_http_answer *answer, char *why,
                           size_t whylen);
 

@@ -26,6 +26,10 @@ static const message catalog[] = {
      "Sisselogimise teenus on ajutiselt kättesaamatu. Palun proovige varsti uuesti."},
     {"try_again", "Try again", "Proovi uuesti"},
     {"cancel", "Cancel and return to the service", "Katkesta ja naase teenusesse"},
+    /* protected applications (eidhub_protect) */
+    {"protect_login_required", "Please log in to use this service.",
+     "Selle teenuse kasutamiseks logige palun sisse."},
+    {"protect_failed", "The login was not completed.", "Sisselogimine jäi lõpetamata."},
     /* method choice */
     {"login_title", "Log in", "Sisselogimine"},
     {"login_to", "You are logging in to", "Te logite sisse teenusesse"},
@@ -115,6 +119,16 @@ static const message catalog[] = {
      "Teie Mobiil-ID vastust ei õnnestunud kontrollida."},
     {"mid_unavailable", "The Mobile-ID service is not available right now. Please try again later.",
      "Mobiil-ID teenus ei ole praegu kättesaadav. Palun proovige hiljem uuesti."},
+    {"mid_revoked",
+     "Your Mobile-ID certificate has been revoked, so it cannot be used to log in. Please "
+     "contact your mobile operator.",
+     "Teie Mobiil-ID sertifikaat on tühistatud, sellega ei saa sisse logida. Palun pöörduge oma "
+     "mobiilsideoperaatori poole."},
+    {"mid_revocation_unavailable",
+     "The validity of your Mobile-ID certificate cannot be checked right now. Please try again "
+     "later.",
+     "Teie Mobiil-ID sertifikaadi kehtivust ei saa praegu kontrollida. Palun proovige hiljem "
+     "uuesti."},
     /* Smart-ID */
     {"sid_title", "Log in with Smart-ID", "Sisselogimine Smart-ID-ga"},
     {"sid_country", "Country of your personal code", "Isikukoodi riik"},
@@ -189,6 +203,16 @@ static const message catalog[] = {
      "Teie Smart-ID vastust ei õnnestunud kontrollida."},
     {"sid_unavailable", "The Smart-ID service is not available right now. Please try again later.",
      "Smart-ID teenus ei ole praegu kättesaadav. Palun proovige hiljem uuesti."},
+    {"sid_revoked",
+     "Your Smart-ID certificate has been revoked, so it cannot be used to log in. Open the "
+     "Smart-ID app to renew your account.",
+     "Teie Smart-ID sertifikaat on tühistatud, sellega ei saa sisse logida. Avage Smart-ID "
+     "rakendus, et oma konto uuendada."},
+    {"sid_revocation_unavailable",
+     "The validity of your Smart-ID certificate cannot be checked right now. Please try again "
+     "later.",
+     "Teie Smart-ID sertifikaadi kehtivust ei saa praegu kontrollida. Palun proovige hiljem "
+     "uuesti."},
     /* national OpenID Connect eID providers (each labelled with its display_name) */
     {"method_oidc_upstream", "National eID", "Riiklik e-identiteet"},
     {"method_eidas", "Citizen of another EU country (eIDAS)", "Teise ELi riigi kodanik (eIDAS)"},

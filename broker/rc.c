@@ -1,6 +1,8 @@
 #include "broker/rc.h"
 
+#include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
 
 /* One table from code to text, so that a new code is one line here. */
 static const struct {
@@ -34,4 +36,15 @@ const char *eh_strerror(eh_rc rc)
             return eh_rc_texts[i].text;
     }
     return "unknown error";
+}
+
+void eh_why(char *why, size_t whylen, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (why == NULL || whylen == 0)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(why, whylen, fmt, ap);
+    va_end(ap);
 }

@@ -5,6 +5,8 @@
 #ifndef EH_RC_H
 #define EH_RC_H
 
+#include <stddef.h>
+
 typedef enum eh_rc {
     EH_OK = 0,
 
@@ -40,5 +42,10 @@ typedef enum eh_rc {
 /* eh_strerror returns a static, human-readable English text for rc; never
  * NULL, also for codes it does not know. */
 const char *eh_strerror(eh_rc rc);
+
+/* eh_why writes a short reason (printf format) into why, whylen bytes, cut
+ * to fit; nothing when why is NULL or whylen is 0. Reasons never quote
+ * input: callers pass fixed phrases and numbers. */
+void eh_why(char *why, size_t whylen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 #endif

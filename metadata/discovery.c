@@ -10,6 +10,7 @@
 #include "broker/backends/backend.h"
 #include "broker/broker.h"
 #include "broker/config.h"
+#include "broker/jwks.h"
 #include "broker/keys.h"
 
 /* endpoint returns issuer + suffix as a new JSON string. */
@@ -57,6 +58,16 @@ static json_t *scopes_supported(void)
     return scopes;
 }
 
+/* client_auth_algs lists the algorithms a private_key_jwt client may sign
+ * its assertions with (broker/jwks.h). */
+static json_t *client_auth_algs(void)
+{
+    json_t *algs = json_array();
+    for (const char *const *a = eh_jwks_algs(); algs != NULL && *a != NULL; a++)
+        json_array_append_new(algs, json_string(*a));
+    return algs;
+}
+
 /* acr_values lists the three levels by name and by eIDAS URI. */
 static json_t *acr_values(void)
 {
@@ -81,8 +92,8 @@ eh_rc eh_discovery_build(const eh_config *cfg, const eh_keyset *keys, char **out
     algs = json_loads(algs_text, 0, NULL);
     if (algs == NULL)
         goto cleanup;
-    doc = json_pack("{s:s, s:o, s:o, s:o, s:o, s:[s], s:[s], s:[s], s:[ss], s:O, s:[ss], s:[s], "
-                    "s:o, s:o, s:[ss], s:b, s:b, s:b, s:o, s:b}",
+    doc = json_pack("{s:s, s:o, s:o, s:o, s:o, s:[s], s:[s], s:[s], s:[ss], s:O, s:[sss], s:o, "
+                    "s:[s], s:o, s:o, s:[ss], s:b, s:b, s:b, s:o, s:b}",
                     "issuer", cfg->issuer,
                     "authorization_endpoint", endpoint(cfg->issuer, "/authorize"),
                     "token_endpoint", endpoint(cfg->issuer, "/token"),
@@ -94,7 +105,8 @@ eh_rc eh_discovery_build(const eh_config *cfg, const eh_keyset *keys, char **out
                     "subject_types_supported", "public", "pairwise",
                     "id_token_signing_alg_values_supported", algs,
                     "token_endpoint_auth_methods_supported", "client_secret_basic",
-                    "client_secret_post",
+                    "client_secret_post", "private_key_jwt",
+                    "token_endpoint_auth_signing_alg_values_supported", client_auth_algs(),
                     "code_challenge_methods_supported", "S256",
                     "claims_supported", claims_supported(),
                     "acr_values_supported", acr_values(),

@@ -20,7 +20,7 @@ typedef struct {
 
 /* ngx_http_eidhub_cstr copies an ngx_str_t into a NUL-terminated string
  * from the request pool. */
-static char *ngx_http_eidhub_cstr(ngx_pool_t *pool, ngx_str_t *s)
+char *ngx_http_eidhub_cstr(ngx_pool_t *pool, ngx_str_t *s)
 {
     char *p = ngx_pnalloc(pool, s->len + 1);
     if (p == NULL)
@@ -110,7 +110,7 @@ static const char *ngx_http_eidhub_request_id(ngx_http_request_t *r)
 }
 
 /* ngx_http_eidhub_build_request fills req from r, allocating from r->pool. */
-static ngx_int_t ngx_http_eidhub_build_request(ngx_http_request_t *r, eh_http_request *req)
+ngx_int_t ngx_http_eidhub_build_request(ngx_http_request_t *r, eh_http_request *req)
 {
     ngx_int_t rc;
 
@@ -156,7 +156,7 @@ static ngx_int_t ngx_http_eidhub_status_of(eh_rc rc)
 
 /* ngx_http_eidhub_send writes the core's answer to the client and returns
  * what ngx_http_finalize_request should be called with. */
-static ngx_int_t ngx_http_eidhub_send(ngx_http_request_t *r, eh_rc rc, eh_http_response *resp)
+ngx_int_t ngx_http_eidhub_send(ngx_http_request_t *r, eh_rc rc, eh_http_response *resp)
 {
     ngx_table_elt_t *h;
     ngx_buf_t *b;
@@ -221,9 +221,30 @@ static void ngx_http_eidhub_task_run(void *data, ngx_log_t *log)
 /* While a task runs, a non-cancelable timer keeps the worker: a worker
  * told to exit (reload) waits for such timers, so the request is answered
  * instead of dropped. The timer only re-arms itself until the task ends. */
+/* task_keepalive re-arms the timer that keeps an exiting worker alive
+ * while a task runs (nginx waits for timers, not for thread tasks). */
 static void ngx_http_eidhub_task_keepalive(ngx_event_t *ev)
 {
     ngx_add_timer(ev, 1000);
+}
+
+ngx_int_t ngx_http_eidhub_task_post(ngx_http_request_t *r, ngx_thread_pool_t *pool,
+                                    ngx_thread_task_t *task,
+                                    void (*run)(void *data, ngx_log_t *log),
+                                    ngx_event_handler_pt done, ngx_event_t *keepalive)
+{
+    task->handler = run;
+    task->event.handler = done;
+    task->event.data = task;
+    if (ngx_thread_task_post(pool, task) != NGX_OK)
+        return NGX_ERROR;
+    r->main->blocked++;
+    r->aio = 1;
+    keepalive->handler = ngx_http_eidhub_task_keepalive;
+    keepalive->data = task->ctx;
+    keepalive->log = r->connection->log;
+    ngx_add_timer(keepalive, 1000);
+    return NGX_OK;
 }
 
 /* Event-loop side, when the task is done: resume and finish the request. */
@@ -281,19 +302,9 @@ static void ngx_http_eidhub_body_read(ngx_http_request_t *r)
     ctx->broker = mcf->broker;
     ctx->req = req;
     eh_http_response_init(&ctx->resp);
-    task->handler = ngx_http_eidhub_task_run;
-    task->event.handler = ngx_http_eidhub_task_done;
-    task->event.data = task;
-    if (ngx_thread_task_post(mcf->pool, task) != NGX_OK) {
+    if (ngx_http_eidhub_task_post(r, mcf->pool, task, ngx_http_eidhub_task_run,
+                                  ngx_http_eidhub_task_done, &ctx->keepalive) != NGX_OK)
         ngx_http_finalize_request(r, NGX_HTTP_SERVICE_UNAVAILABLE);
-        return;
-    }
-    r->main->blocked++;
-    r->aio = 1;
-    ctx->keepalive.handler = ngx_http_eidhub_task_keepalive;
-    ctx->keepalive.data = ctx;
-    ctx->keepalive.log = r->connection->log;
-    ngx_add_timer(&ctx->keepalive, 1000);
 }
 
 ngx_int_t ngx_http_eidhub_handler(ngx_http_request_t *r)

@@ -6,7 +6,13 @@
  *       eidhub_store         redis://127.0.0.1:6379/0;  # or shm://?size=64m (the default)
  *       eidhub_store_timeout 500ms;                     # bound on every store call
  *       eidhub_thread_pool   default;                   # where blocking handlers run
- *       server { location / { eidhub; } }
+ *       server {
+ *           location / { eidhub; }
+ *           location /app/ {                   # an application behind eidhub
+ *               eidhub_protect city-app;       # a relying party of the config
+ *               proxy_pass http://127.0.0.1:8080;
+ *           }
+ *       }
  *   }
  *
  * The broker configuration is read in the master while nginx loads its
@@ -42,11 +48,13 @@ static ngx_command_t ngx_http_eidhub_commands[] = {
      NGX_HTTP_MAIN_CONF_OFFSET, offsetof(ngx_http_eidhub_main_conf_t, pool_name), NULL},
     {ngx_string("eidhub"), NGX_HTTP_LOC_CONF | NGX_CONF_NOARGS, ngx_http_eidhub_enable,
      NGX_HTTP_LOC_CONF_OFFSET, 0, NULL},
+    {ngx_string("eidhub_protect"), NGX_HTTP_LOC_CONF | NGX_CONF_TAKE1, ngx_http_eidhub_protect,
+     NGX_HTTP_LOC_CONF_OFFSET, 0, NULL},
     ngx_null_command};
 
 static ngx_http_module_t ngx_http_eidhub_module_ctx = {
     NULL,                             /* preconfiguration */
-    NULL,                             /* postconfiguration */
+    ngx_http_eidhub_protect_init,     /* postconfiguration */
     ngx_http_eidhub_create_main_conf, /* create main configuration */
     ngx_http_eidhub_init_main_conf,   /* init main configuration */
     NULL,                             /* create server configuration */
@@ -164,6 +172,7 @@ static void *ngx_http_eidhub_create_loc_conf(ngx_conf_t *cf)
     if (lcf == NULL)
         return NULL;
     lcf->enable = NGX_CONF_UNSET;
+    lcf->protect = NGX_CONF_UNSET_PTR;
     return lcf;
 }
 
@@ -177,6 +186,13 @@ static char *ngx_http_eidhub_merge_loc_conf(ngx_conf_t *cf, void *parent, void *
     ngx_http_eidhub_loc_conf_t *prev = parent, *conf = child;
 
     ngx_conf_merge_value(conf->enable, prev->enable, 0);
+    ngx_conf_merge_ptr_value(conf->protect, prev->protect, NULL);
+    if (conf->enable && conf->protect != NULL) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "eidhub_protect cannot protect a location that serves eidhub itself "
+                           "(eidhub;)");
+        return NGX_CONF_ERROR;
+    }
     if (conf->clcf != NULL) {
         if (conf->clcf->client_body_buffer_size < NGX_HTTP_EIDHUB_BODY_MAX)
             conf->clcf->client_body_buffer_size = NGX_HTTP_EIDHUB_BODY_MAX;

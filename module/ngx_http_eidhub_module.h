@@ -12,6 +12,7 @@
 #include <ngx_http.h>
 
 #include "broker/broker.h"
+#include "broker/frontends/protect.h"
 
 #define NGX_HTTP_EIDHUB_BODY_MAX (64 * 1024)
 
@@ -29,12 +30,42 @@ typedef struct {
 typedef struct {
     ngx_flag_t enable;                /* eidhub; in a location */
     ngx_http_core_loc_conf_t *clcf;   /* that location's core configuration */
+    const struct eh_config_rp *protect; /* eidhub_protect: the relying party (borrowed from
+                                         * the broker); NULL: not protected */
 } ngx_http_eidhub_loc_conf_t;
 
 extern ngx_module_t ngx_http_eidhub_module;
 
 /* The location content handler (ngx_http_eidhub_handler.c). */
 ngx_int_t ngx_http_eidhub_handler(ngx_http_request_t *r);
+
+/* Shared by the content handler and the protect phase handlers
+ * (ngx_http_eidhub_handler.c): ngx_http_eidhub_cstr copies s into a
+ * NUL-terminated string from pool; ngx_http_eidhub_build_request fills req
+ * from r (headers, and the body when it was read), allocating from
+ * r->pool; ngx_http_eidhub_send writes the core's answer (rc EH_OK) or an
+ * error status (any other rc) and returns what ngx_http_finalize_request
+ * takes. */
+char *ngx_http_eidhub_cstr(ngx_pool_t *pool, ngx_str_t *s);
+ngx_int_t ngx_http_eidhub_build_request(ngx_http_request_t *r, eh_http_request *req);
+ngx_int_t ngx_http_eidhub_send(ngx_http_request_t *r, eh_rc rc, eh_http_response *resp);
+
+/* ngx_http_eidhub_task_post posts task (whose ctx is the caller's) to pool:
+ * run works in a pool thread, done resumes r on the event loop and must
+ * undo r->main->blocked and r->aio (set here) and delete the keepalive
+ * timer, which keeps an exiting worker alive while the task runs. NGX_ERROR
+ * when the pool refuses the task (nothing changed then). */
+ngx_int_t ngx_http_eidhub_task_post(ngx_http_request_t *r, ngx_thread_pool_t *pool,
+                                    ngx_thread_task_t *task,
+                                    void (*run)(void *data, ngx_log_t *log),
+                                    ngx_event_handler_pt done, ngx_event_t *keepalive);
+
+/* ngx_http_eidhub_protect_init installs the phase handlers of
+ * eidhub_protect (ngx_http_eidhub_protect.c): postconfiguration. */
+ngx_int_t ngx_http_eidhub_protect_init(ngx_conf_t *cf);
+
+/* eidhub_protect CLIENT_ID | off (ngx_http_eidhub_protect.c). */
+char *ngx_http_eidhub_protect(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 
 /* ngx_http_eidhub_store_init makes the broker's store from the main
  * configuration: Redis for redis:// URLs, otherwise the embedded store in a

@@ -8,7 +8,8 @@
  * meta refresh without JavaScript), so a citizen who takes two minutes holds
  * no worker and no thread. The answer is verified (result OK, certificate
  * chain and validity, signature over exactly our hash, subject equal to the
- * person who started) before an identity goes to the flow.
+ * person who started, not revoked according to the CA's OCSP responder:
+ * sk_ocsp.h) before an identity goes to the flow.
  *
  * Settings, the member "mobile_id" of the configuration's "backends":
  *   url                  MID REST base, e.g. https://tsp.demo.sk.ee/mid-api (required)
@@ -22,6 +23,9 @@
  *   request_timeout_ms   bound on each call beyond the long poll (default 5000)
  *   rate_limit           {"per_person": 5, "per_phone": 5, "per_client_address": 30,
  *                         "window_seconds": 300}
+ *   ocsp                 the revocation check: on unless false; {"url", "responder_certificate",
+ *                         "timeout_ms": 3000, "max_age_seconds": 900,
+ *                         "clock_skew_seconds": 60, "nonce": true}
  */
 #ifndef EH_MOBILE_ID_H
 #define EH_MOBILE_ID_H

@@ -25,6 +25,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "broker/jwks.h"
 #include "broker/rc.h"
 
 /* An ID token (compact serialisation) longer than this is refused. */
@@ -32,12 +33,14 @@
 /* A JWK Set with more keys than this is refused. */
 #define EH_OIDCUP_JWKS_MAX_KEYS 32
 /* RSA keys shorter than this are left out of a JWK Set. */
-#define EH_OIDCUP_RSA_MIN_BITS 2048
+#define EH_OIDCUP_RSA_MIN_BITS EH_JWKS_RSA_MIN_BITS
 
-typedef struct eh_oidcup_jwks eh_oidcup_jwks;
+/* A provider's keys: a JWK Set of broker/jwks.h, read leniently. */
+typedef struct eh_jwks eh_oidcup_jwks;
 
 /* eh_oidcup_jwks_parse reads the JWK Set in the JSON text (len bytes) into
- * *out (caller frees with eh_oidcup_jwks_free). Keys that cannot verify our
+ * *out (caller frees with eh_oidcup_jwks_free), with
+ * eh_jwks_from_json_usable. Keys that cannot verify our
  * allowed algorithms are left out without error: symmetric ("oct") keys,
  * keys with "use" other than "sig" or "key_ops" without "verify", RSA keys
  * under EH_OIDCUP_RSA_MIN_BITS, EC keys not on P-256, keys with private

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "broker/backends/sk_ocsp.h"
 #include "broker/backends/sk_verify.h"
 #include "broker/broker.h"
 #include "broker/buf.h"
@@ -55,11 +56,20 @@ void eh_sk_outcome_set(char outcome[EH_SK_OUTCOME_MAX], const char *text)
     snprintf(outcome, EH_SK_OUTCOME_MAX, "%s", text ? text : "");
 }
 
-/* known_result tells whether outcome is one of the backend's results. */
+/* The flow's own refusals of a verified answer (eh_sk_flow_verify), each
+ * with its message "<prefix>_<outcome>". */
+static const char *const flow_results[] = {"revoked", "revocation_unavailable", NULL};
+
+/* known_result tells whether outcome is one of the backend's results or
+ * of the flow's own refusals with a message. */
 static int known_result(const eh_sk_ops *ops, const char *outcome)
 {
     for (size_t i = 0; ops->results[i] != NULL; i++) {
         if (strcmp(outcome, ops->results[i]) == 0)
+            return 1;
+    }
+    for (size_t i = 0; flow_results[i] != NULL; i++) {
+        if (strcmp(outcome, flow_results[i]) == 0)
             return 1;
     }
     return 0;
@@ -136,25 +146,24 @@ static char *b64(const unsigned char *data, size_t len)
 }
 
 /* over_limit counts one attempt against each of the backend's counters and
- * the client address's, every one of them, and tells whether any is now over
- * its limit. */
+ * the client address's, every one of them, in one exchange with the store,
+ * and tells whether any is now over its limit. */
 static int over_limit(const eh_sk_ops *ops, eh_store *store, const void *state,
                       const json_t *entered, const eh_http_request *req)
 {
     const eh_sk_settings *s = ops->settings(state);
     eh_sk_counter counters[EH_SK_COUNTERS_MAX];
-    size_t n = ops->counters(state, entered, counters);
-    char section[PATH_MAX_LEN];
-    int over = 0;
+    eh_rate_counter all[EH_SK_COUNTERS_MAX + 1];
+    char sections[EH_SK_COUNTERS_MAX + 1][PATH_MAX_LEN];
+    size_t n = ops->counters(state, entered, counters), k = 0;
 
-    for (size_t i = 0; i < n && i < EH_SK_COUNTERS_MAX; i++) {
-        snprintf(section, sizeof(section), "%s:%s", ops->prefix, counters[i].kind);
-        over |= eh_rate_limited(store, section, counters[i].value, counters[i].limit,
-                                s->limit_window_s);
+    for (size_t i = 0; i < n && i < EH_SK_COUNTERS_MAX; i++, k++) {
+        snprintf(sections[k], sizeof(sections[k]), "%s:%s", ops->prefix, counters[i].kind);
+        all[k] = (eh_rate_counter){sections[k], counters[i].value, counters[i].limit};
     }
-    snprintf(section, sizeof(section), "%s:addr", ops->prefix);
-    over |= eh_rate_limited(store, section, req->client_addr, s->limit_address, s->limit_window_s);
-    return over;
+    snprintf(sections[k], sizeof(sections[k]), "%s:addr", ops->prefix);
+    all[k] = (eh_rate_counter){sections[k], req->client_addr, s->limit_address};
+    return eh_rate_limited_all(store, all, k + 1, s->limit_window_s);
 }
 
 /* record_outcome stores the end of the session in the transaction: the
@@ -180,7 +189,8 @@ static eh_rc record_outcome(eh_store *store, eh_txn *txn, const char *outcome,
 }
 
 /* normalise makes p's outcome one the flow knows: OK only with an identity,
- * a result of the backend, "unavailable", else "verify_failed"; and logs
+ * a result of the backend, one of flow_results, "unavailable", else
+ * "verify_failed"; and logs
  * the end of the session. */
 static void normalise(const eh_sk_ops *ops, eh_sk_poll *p)
 {
@@ -550,16 +560,44 @@ cleanup:
     return rc;
 }
 
+/* check_revocation asks the OCSP responder about cert_b64 (unless the
+ * settings switch that off) and sets outcome to why it is refused. */
+static eh_rc check_revocation(const eh_sk_settings *s, const char *name, const char *cert_b64,
+                              int64_t now, char outcome[EH_SK_OUTCOME_MAX])
+{
+    char why[320];
+
+    if (s->ocsp == NULL)
+        return EH_OK;
+    switch (eh_sk_ocsp_check(s->ocsp, cert_b64, now, why, sizeof(why))) {
+    case EH_SK_OCSP_GOOD:
+        return EH_OK;
+    case EH_SK_OCSP_REVOKED:
+        eh_log(EH_LOG_WARN, "%s: answer refused: %s", name, why);
+        eh_sk_outcome_set(outcome, "revoked");
+        return EH_ERR_KEY;
+    case EH_SK_OCSP_UNAVAILABLE:
+        eh_log(EH_LOG_ERROR, "%s: answer refused: revocation cannot be checked: %s", name, why);
+        eh_sk_outcome_set(outcome, "revocation_unavailable");
+        return EH_ERR_IO;
+    default:
+        eh_log(EH_LOG_WARN, "%s: answer refused: OCSP: %s", name, why);
+        eh_sk_outcome_set(outcome, "verify_failed");
+        return EH_ERR_KEY;
+    }
+}
+
 eh_rc eh_sk_flow_verify(const eh_sk_settings *s, const char *name, const unsigned char *hash,
                         size_t hash_len, const char *signature_b64, const char *cert_b64,
                         const char *country, const char *personal_code, eh_loa loa,
-                        eh_identity **out)
+                        eh_identity **out, char outcome[EH_SK_OUTCOME_MAX])
 {
     eh_sk_subject subject = {0};
     int64_t now = (int64_t)time(NULL);
     char why[256];
     eh_rc rc;
 
+    eh_sk_outcome_set(outcome, "verify_failed");
     rc = eh_sk_verify(s->trust, hash, hash_len, signature_b64, cert_b64, now, &subject, why,
                       sizeof(why));
     if (rc != EH_OK) {
@@ -576,7 +614,11 @@ eh_rc eh_sk_flow_verify(const eh_sk_settings *s, const char *name, const unsigne
         rc = EH_ERR_CRYPTO;
         goto cleanup;
     }
+    if ((rc = check_revocation(s, name, cert_b64, now, outcome)) != EH_OK)
+        goto cleanup;
     rc = eh_sk_subject_to_identity(&subject, name, loa, now, out);
+    if (rc == EH_OK)
+        eh_sk_outcome_set(outcome, "OK");
 cleanup:
     eh_sk_subject_free(&subject);
     return rc;

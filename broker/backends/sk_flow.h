@@ -28,8 +28,9 @@
  *   GET  /auth/<prefix>/finish   on to the requester, or a clear message
  *                                ("error", "try-again", "cancel")
  * and the catalog keys "<prefix>_title", "_submit", "_unavailable",
- * "_verify_failed", "_rate_limited", "_verification_code", "_check_phone",
- * "_waiting" and "<prefix>_<RESULT>" for every result in ops->results.
+ * "_verify_failed", "_revoked", "_revocation_unavailable", "_rate_limited",
+ * "_verification_code", "_check_phone", "_waiting" and "<prefix>_<RESULT>"
+ * for every result in ops->results.
  *
  * The transaction's backend object (txn->backend) while a login runs:
  *   {"method": name, "entered": {the form's values}, "hash": base64,
@@ -66,6 +67,7 @@ typedef struct eh_sk_settings {
     unsigned request_timeout_ms;
     unsigned limit_person, limit_phone, limit_address, limit_window_s;
     struct eh_sk_trust *trust;
+    struct eh_sk_ocsp *ocsp; /* the revocation check, NULL when "ocsp": false */
 } eh_sk_settings;
 
 /* What differs between the services' settings. */
@@ -85,7 +87,10 @@ typedef struct eh_sk_settings_spec {
  * hash_type (SHA256 default, SHA384, SHA512), poll_timeout_ms (1000..5000,
  * default 1000), request_timeout_ms (500..60000, default 5000) and
  * rate_limit ({"per_person": 5, ["per_phone": 5,] "per_client_address": 30,
- * "window_seconds": 300}). Any member not named here nor in spec->own is an
+ * "window_seconds": 300}) and ocsp (the revocation check, sk_ocsp.h: on
+ * unless false; an object may set url, responder_certificate, timeout_ms
+ * 500..60000 (3000), max_age_seconds 1..86400 (900), clock_skew_seconds
+ * 0..600 (60), nonce (true)). Any member not named here nor in spec->own is an
  * error. Errors are one line "<file>: <path>...: <what>" in v. */
 eh_rc eh_sk_settings_load(eh_check *v, const json_t *settings, const char *path,
                           const eh_sk_settings_spec *spec, eh_sk_settings *out);
@@ -108,7 +113,8 @@ typedef struct eh_sk_counter {
 typedef struct eh_sk_poll {
     int running;                     /* the citizen has not answered yet */
     char outcome[EH_SK_OUTCOME_MAX]; /* else: "OK", a result of the service,
-                                      * "verify_failed" or "unavailable" */
+                                      * "verify_failed", "revoked",
+                                      * "revocation_unavailable" or "unavailable" */
     eh_identity *identity;           /* with "OK": the verified identity (the flow frees it) */
     char why[256];                   /* with "unavailable": a reason for the log */
 } eh_sk_poll;
@@ -154,13 +160,17 @@ typedef struct eh_sk_ops {
 /* eh_sk_flow_verify checks an answer's signature and certificate over hash
  * with the settings' trust (eh_sk_verify) and, when personal_code is not
  * NULL, that the certificate's subject is that person of country; then
- * builds the identity (method name, loa, now) into *out (caller frees).
+ * that the certificate is not revoked (eh_sk_ocsp_check, unless the
+ * settings switch it off; this blocks for one HTTP call); then builds the
+ * identity (method name, loa, now) into *out (caller frees). outcome gets
+ * "OK", or why not: "verify_failed", "revoked" (the responder says so) or
+ * "revocation_unavailable" (no answer from the responder: try later).
  * Refusals are logged as "<name>: answer refused: <reason>" without
  * personal data. */
 eh_rc eh_sk_flow_verify(const eh_sk_settings *s, const char *name, const unsigned char *hash,
                         size_t hash_len, const char *signature_b64, const char *cert_b64,
                         const char *country, const char *personal_code, eh_loa loa,
-                        eh_identity **out);
+                        eh_identity **out, char outcome[EH_SK_OUTCOME_MAX]);
 
 /* eh_sk_outcome_set writes text into outcome (cut to fit). */
 void eh_sk_outcome_set(char outcome[EH_SK_OUTCOME_MAX], const char *text);

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "broker/backends/sk_flow.h"
+#include "broker/backends/sk_ocsp.h"
 #include "broker/backends/sk_verify.h"
 #include "broker/json_path.h"
 #include "broker/log.h"
@@ -104,6 +105,73 @@ cleanup:
     return rc;
 }
 
+/* load_ocsp reads the optional "ocsp" member: false switches the
+ * revocation check off (with a warning), true or an object (or nothing)
+ * keeps it on with what the object sets. */
+static eh_rc load_ocsp(eh_check *v, const json_t *settings, const char *path,
+                       const eh_sk_settings_spec *spec, eh_sk_settings *s)
+{
+    static const char *const members[] = {"url",
+                                          "responder_certificate",
+                                          "timeout_ms",
+                                          "max_age_seconds",
+                                          "clock_skew_seconds",
+                                          "nonce",
+                                          NULL};
+    eh_sk_ocsp_config c = {.timeout_ms = 3000, .max_age_s = 900, .clock_skew_s = 60, .nonce = 1};
+    json_t *o = json_object_get(settings, "ocsp"), *nonce;
+    char sub[EH_JSON_PATH_MAX], item[EH_JSON_PATH_MAX], why[512];
+    char *url = NULL, *file = NULL, *resolved = NULL;
+    eh_rc rc;
+
+    eh_json_path_member(sub, sizeof(sub), path, "ocsp");
+    if (json_is_false(o)) {
+        eh_log(EH_LOG_WARN,
+               "%s: %s: \"ocsp\": false: the revocation of %s certificates is NOT checked", v->file,
+               path, spec->service);
+        return EH_OK;
+    }
+    if (o != NULL && !json_is_true(o) && !json_is_object(o))
+        return eh_check_fail(v, sub, "must be an object, or false to switch the check off");
+    if (json_is_object(o)) {
+        if ((rc = eh_check_members(v, o, sub, members)) != EH_OK ||
+            (rc = eh_check_string(v, o, sub, "url", 0, &url)) != EH_OK ||
+            (rc = eh_check_string(v, o, sub, "responder_certificate", 0, &file)) != EH_OK ||
+            (rc = eh_check_uint(v, o, sub, "timeout_ms", 500, 60000, &c.timeout_ms)) != EH_OK ||
+            (rc = eh_check_uint(v, o, sub, "max_age_seconds", 1, 86400, &c.max_age_s)) != EH_OK ||
+            (rc = eh_check_uint(v, o, sub, "clock_skew_seconds", 0, 600, &c.clock_skew_s)) != EH_OK)
+            goto cleanup;
+        nonce = json_object_get(o, "nonce");
+        if (nonce != NULL && !json_is_boolean(nonce)) {
+            eh_json_path_member(item, sizeof(item), sub, "nonce");
+            rc = eh_check_fail(v, item, "must be true or false");
+            goto cleanup;
+        }
+        c.nonce = nonce == NULL || json_is_true(nonce);
+    }
+    if (file != NULL && (rc = eh_check_resolve(v->file, file, &resolved)) != EH_OK)
+        goto cleanup;
+    c.url = url;
+    c.responder_certificate = resolved;
+    rc = eh_sk_ocsp_new(&c, s->trust, &s->ocsp, why, sizeof(why));
+    if (rc != EH_OK) {
+        eh_json_path_member(item, sizeof(item), sub,
+                            rc == EH_ERR_KEY ? "responder_certificate" : "url");
+        rc = eh_check_fail(v, item, "%s", why);
+        goto cleanup;
+    }
+    if (!c.nonce)
+        eh_log(EH_LOG_WARN,
+               "%s: %s: the OCSP nonce is off: an old answer may be replayed "
+               "within max_age_seconds",
+               v->file, sub);
+cleanup:
+    free(url);
+    free(file);
+    free(resolved);
+    return rc;
+}
+
 /* allowed_members fills out (MEMBERS_MAX) with the shared members and
  * spec's own, NULL-terminated. */
 static void allowed_members(const eh_sk_settings_spec *spec, const char **out)
@@ -118,6 +186,7 @@ static void allowed_members(const eh_sk_settings_spec *spec, const char **out)
                                          "poll_timeout_ms",
                                          "request_timeout_ms",
                                          "rate_limit",
+                                         "ocsp",
                                          NULL};
     size_t n = 0;
 
@@ -169,7 +238,8 @@ eh_rc eh_sk_settings_load(eh_check *v, const json_t *settings, const char *path,
         return eh_check_fail(v, sub, "must be SHA256, SHA384 or SHA512");
     }
     if ((rc = load_rate_limit(v, settings, path, spec, s)) != EH_OK ||
-        (rc = load_trust(v, settings, path, spec, s)) != EH_OK)
+        (rc = load_trust(v, settings, path, spec, s)) != EH_OK ||
+        (rc = load_ocsp(v, settings, path, spec, s)) != EH_OK)
         return rc;
     if (s->pinned_public_key == NULL && strncmp(s->url, "https://", 8) == 0)
         eh_log(EH_LOG_WARN, "%s: %s: no pinned_public_key: the %s API's TLS key is not pinned",
@@ -187,6 +257,7 @@ void eh_sk_settings_clear(eh_sk_settings *s)
     free(s->pinned_public_key);
     free(s->display_text);
     free(s->hash_type);
+    eh_sk_ocsp_free(s->ocsp); /* before the trust whose store it borrows */
     eh_sk_trust_free(s->trust);
     memset(s, 0, sizeof(*s));
 }

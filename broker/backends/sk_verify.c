@@ -44,22 +44,6 @@ struct eh_sk_trust {
     X509_STORE *store; /* every certificate in it is a trust anchor */
 };
 
-static void eh_sk_msg(char *buf, size_t len, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-/* eh_sk_msg writes one formatted line into buf (len bytes, always
- * NUL-terminated); buf NULL or len 0 means the caller does not want it. */
-static void eh_sk_msg(char *buf, size_t len, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (!buf || len == 0)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(buf, len, fmt, ap);
-    va_end(ap);
-}
-
 /* eh_sk_free_wiped wipes the string p and frees it (NULL is fine). */
 static void eh_sk_free_wiped(char *p)
 {
@@ -95,12 +79,12 @@ static eh_rc eh_sk_trust_load(X509_STORE *store, const char *path, char *err, si
 
     fp = fopen(path, "re");
     if (!fp) {
-        eh_sk_msg(err, errlen, "%s: cannot open CA file: %s", path, strerror(errno));
+        eh_why(err, errlen, "%s: cannot open CA file: %s", path, strerror(errno));
         rc = EH_ERR_KEY;
         goto cleanup;
     }
     if (fstat(fileno(fp), &st) != 0 || !S_ISREG(st.st_mode)) {
-        eh_sk_msg(err, errlen, "%s: not a regular file", path);
+        eh_why(err, errlen, "%s: not a regular file", path);
         rc = EH_ERR_KEY;
         goto cleanup;
     }
@@ -119,21 +103,21 @@ static eh_rc eh_sk_trust_load(X509_STORE *store, const char *path, char *err, si
             if (ERR_GET_LIB(e) == ERR_LIB_PEM && ERR_GET_REASON(e) == PEM_R_NO_START_LINE) {
                 if (count > 0)
                     break; /* the end of the file */
-                eh_sk_msg(err, errlen, "%s: no PEM certificate found", path);
+                eh_why(err, errlen, "%s: no PEM certificate found", path);
             } else {
-                eh_sk_msg(err, errlen, "%s: certificate %zu does not parse", path, count + 1);
+                eh_why(err, errlen, "%s: certificate %zu does not parse", path, count + 1);
             }
             rc = EH_ERR_KEY;
             goto cleanup;
         }
         count++;
         if (X509_check_ca(x) == 0) {
-            eh_sk_msg(err, errlen, "%s: certificate %zu is not a CA certificate", path, count);
+            eh_why(err, errlen, "%s: certificate %zu is not a CA certificate", path, count);
             rc = EH_ERR_KEY;
             goto cleanup;
         }
         if (X509_STORE_add_cert(store, x) != 1) {
-            eh_sk_msg(err, errlen, "%s: cannot add certificate %zu", path, count);
+            eh_why(err, errlen, "%s: cannot add certificate %zu", path, count);
             rc = EH_ERR_KEY;
             goto cleanup;
         }
@@ -157,7 +141,7 @@ eh_rc eh_sk_trust_new(const char *const *ca_files, size_t n, eh_sk_trust **out, 
     eh_sk_trust *trust = NULL;
 
     if (!out || !ca_files || n == 0) {
-        eh_sk_msg(err, errlen, "no CA certificate file given");
+        eh_why(err, errlen, "no CA certificate file given");
         return EH_ERR_INVALID;
     }
     trust = calloc(1, sizeof(*trust));
@@ -166,13 +150,13 @@ eh_rc eh_sk_trust_new(const char *const *ca_files, size_t n, eh_sk_trust **out, 
         goto cleanup;
     }
     trust->store = X509_STORE_new();
-    if (!trust->store) {
+    if (!trust->store || X509_STORE_set_flags(trust->store, X509_V_FLAG_PARTIAL_CHAIN) != 1) {
         rc = EH_ERR_NOMEM;
         goto cleanup;
     }
     for (size_t i = 0; i < n; i++) {
         if (!ca_files[i]) {
-            eh_sk_msg(err, errlen, "CA certificate file %zu has no name", i + 1);
+            eh_why(err, errlen, "CA certificate file %zu has no name", i + 1);
             rc = EH_ERR_INVALID;
             goto cleanup;
         }
@@ -194,6 +178,11 @@ void eh_sk_trust_free(eh_sk_trust *trust)
         return;
     X509_STORE_free(trust->store);
     free(trust);
+}
+
+X509_STORE *eh_sk_trust_store_get(const eh_sk_trust *trust)
+{
+    return trust ? trust->store : NULL;
 }
 
 void eh_sk_subject_free(eh_sk_subject *s)
@@ -237,28 +226,28 @@ static eh_rc eh_sk_b64_decode(const char *text, size_t max, const char *what, ui
     cjose_err cerr;
 
     if (len > max) {
-        eh_sk_msg(why, whylen, "%s is too large", what);
+        eh_why(why, whylen, "%s is too large", what);
         return EH_ERR_TOO_LARGE;
     }
     if (len == 0) {
-        eh_sk_msg(why, whylen, "%s is empty", what);
+        eh_why(why, whylen, "%s is empty", what);
         return EH_ERR_INVALID;
     }
     eq = memchr(text, '=', len);
     if (eq && (strspn(eq, "=") != (size_t)(text + len - eq) || text + len - eq > 2)) {
-        eh_sk_msg(why, whylen, "%s is not valid base64", what);
+        eh_why(why, whylen, "%s is not valid base64", what);
         return EH_ERR_INVALID;
     }
     if (!cjose_base64_decode(text, len, out, outlen, &cerr)) {
         if (cerr.code == CJOSE_ERR_NO_MEMORY)
             return EH_ERR_NOMEM;
-        eh_sk_msg(why, whylen, "%s is not valid base64", what);
+        eh_why(why, whylen, "%s is not valid base64", what);
         return EH_ERR_INVALID;
     }
     if (*outlen == 0) {
         cjose_get_dealloc()(*out);
         *out = NULL;
-        eh_sk_msg(why, whylen, "%s is empty", what);
+        eh_why(why, whylen, "%s is empty", what);
         return EH_ERR_INVALID;
     }
     return EH_OK;
@@ -293,16 +282,16 @@ static eh_rc eh_sk_check_chain(const eh_sk_trust *trust, X509 *cert, int64_t now
     verr = X509_STORE_CTX_get_error(ctx);
     switch (verr) {
     case X509_V_ERR_CERT_HAS_EXPIRED:
-        eh_sk_msg(why, whylen, "%s has expired",
-                  X509_STORE_CTX_get_error_depth(ctx) == 0 ? "certificate" : "issuing CA");
+        eh_why(why, whylen, "%s has expired",
+               X509_STORE_CTX_get_error_depth(ctx) == 0 ? "certificate" : "issuing CA");
         break;
     case X509_V_ERR_CERT_NOT_YET_VALID:
-        eh_sk_msg(why, whylen, "%s is not yet valid",
-                  X509_STORE_CTX_get_error_depth(ctx) == 0 ? "certificate" : "issuing CA");
+        eh_why(why, whylen, "%s is not yet valid",
+               X509_STORE_CTX_get_error_depth(ctx) == 0 ? "certificate" : "issuing CA");
         break;
     default:
-        eh_sk_msg(why, whylen, "certificate is not issued by a trusted CA (%s)",
-                  X509_verify_cert_error_string(verr));
+        eh_why(why, whylen, "certificate is not issued by a trusted CA (%s)",
+               X509_verify_cert_error_string(verr));
         break;
     }
 
@@ -317,13 +306,13 @@ cleanup:
 static eh_rc eh_sk_check_usage(X509 *cert, char *why, size_t whylen)
 {
     if (!(X509_get_extension_flags(cert) & EXFLAG_KUSAGE)) {
-        eh_sk_msg(why, whylen, "certificate has no keyUsage");
+        eh_why(why, whylen, "certificate has no keyUsage");
         return EH_ERR_KEY;
     }
     if (!(X509_get_key_usage(cert) & KU_DIGITAL_SIGNATURE)) {
-        eh_sk_msg(why, whylen,
-                  "certificate is not for digitalSignature (not an "
-                  "authentication certificate)");
+        eh_why(why, whylen,
+               "certificate is not for digitalSignature (not an "
+               "authentication certificate)");
         return EH_ERR_KEY;
     }
     return EH_OK;
@@ -384,8 +373,8 @@ static eh_rc eh_sk_check_signature(EVP_PKEY *pkey, const EVP_MD *md, const unsig
 
     if (id == EVP_PKEY_RSA) {
         if (bits < EH_SK_RSA_MIN_BITS) {
-            eh_sk_msg(why, whylen, "certificate's RSA key of %d bits is shorter than %d bits", bits,
-                      EH_SK_RSA_MIN_BITS);
+            eh_why(why, whylen, "certificate's RSA key of %d bits is shorter than %d bits", bits,
+                   EH_SK_RSA_MIN_BITS);
             rc = EH_ERR_KEY;
             goto cleanup;
         }
@@ -393,13 +382,13 @@ static eh_rc eh_sk_check_signature(EVP_PKEY *pkey, const EVP_MD *md, const unsig
         size_t n = ((size_t)bits + 7) / 8;
 
         if (bits < EH_SK_EC_MIN_BITS) {
-            eh_sk_msg(why, whylen, "certificate's EC key of %d bits is shorter than %d bits", bits,
-                      EH_SK_EC_MIN_BITS);
+            eh_why(why, whylen, "certificate's EC key of %d bits is shorter than %d bits", bits,
+                   EH_SK_EC_MIN_BITS);
             rc = EH_ERR_KEY;
             goto cleanup;
         }
         if (sig_len != 2 * n) {
-            eh_sk_msg(why, whylen, "signature has the wrong length for the certificate's key");
+            eh_why(why, whylen, "signature has the wrong length for the certificate's key");
             rc = EH_ERR_CRYPTO;
             goto cleanup;
         }
@@ -409,7 +398,7 @@ static eh_rc eh_sk_check_signature(EVP_PKEY *pkey, const EVP_MD *md, const unsig
         value = der;
         value_len = (size_t)der_len;
     } else {
-        eh_sk_msg(why, whylen, "certificate's key type is not supported (RSA or EC expected)");
+        eh_why(why, whylen, "certificate's key type is not supported (RSA or EC expected)");
         rc = EH_ERR_KEY;
         goto cleanup;
     }
@@ -422,12 +411,12 @@ static eh_rc eh_sk_check_signature(EVP_PKEY *pkey, const EVP_MD *md, const unsig
     if (EVP_PKEY_verify_init(ctx) != 1 ||
         (id == EVP_PKEY_RSA && EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PADDING) != 1) ||
         EVP_PKEY_CTX_set_signature_md(ctx, md) != 1) {
-        eh_sk_msg(why, whylen, "cannot set up signature verification");
+        eh_why(why, whylen, "cannot set up signature verification");
         rc = EH_ERR_CRYPTO;
         goto cleanup;
     }
     if (EVP_PKEY_verify(ctx, value, value_len, hash, hash_len) != 1) {
-        eh_sk_msg(why, whylen, "signature does not verify over the hash sent");
+        eh_why(why, whylen, "signature does not verify over the hash sent");
         rc = EH_ERR_CRYPTO;
         goto cleanup;
     }
@@ -455,30 +444,30 @@ static eh_rc eh_sk_name_entry(X509_NAME *name, int nid, int required, const char
     idx = X509_NAME_get_index_by_NID(name, nid, -1);
     if (idx < 0) {
         if (required) {
-            eh_sk_msg(why, whylen, "certificate subject has no %s", what);
+            eh_why(why, whylen, "certificate subject has no %s", what);
             rc = EH_ERR_KEY;
         }
         goto cleanup;
     }
     if (X509_NAME_get_index_by_NID(name, nid, idx) >= 0) {
-        eh_sk_msg(why, whylen, "certificate subject has more than one %s", what);
+        eh_why(why, whylen, "certificate subject has more than one %s", what);
         rc = EH_ERR_KEY;
         goto cleanup;
     }
     len = ASN1_STRING_to_UTF8(&utf8, X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, idx)));
     if (len < 0) {
-        eh_sk_msg(why, whylen, "certificate subject %s is not text", what);
+        eh_why(why, whylen, "certificate subject %s is not text", what);
         rc = EH_ERR_KEY;
         goto cleanup;
     }
     if (len == 0) {
-        eh_sk_msg(why, whylen, "certificate subject %s is empty", what);
+        eh_why(why, whylen, "certificate subject %s is empty", what);
         rc = EH_ERR_KEY;
         goto cleanup;
     }
     for (int i = 0; i < len; i++) {
         if (utf8[i] < 0x20 || utf8[i] == 0x7f) {
-            eh_sk_msg(why, whylen, "certificate subject %s holds control characters", what);
+            eh_why(why, whylen, "certificate subject %s holds control characters", what);
             rc = EH_ERR_KEY;
             goto cleanup;
         }
@@ -518,13 +507,13 @@ static eh_rc eh_sk_parse_serial(const char *serial, char **country, char **code,
     if (strlen(serial) <= EH_SK_SEMANTICS_PREFIX_LEN || strncmp(serial, "PNO", 3) != 0 ||
         serial[3] < 'A' || serial[3] > 'Z' || serial[4] < 'A' || serial[4] > 'Z' ||
         serial[5] != '-') {
-        eh_sk_msg(why, whylen, "certificate serialNumber is not a PNO semantics identifier");
+        eh_why(why, whylen, "certificate serialNumber is not a PNO semantics identifier");
         return EH_ERR_KEY;
     }
     len = strlen(id);
     if (len > EH_SK_CODE_MAX ||
         strspn(id, "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz-") != len) {
-        eh_sk_msg(why, whylen, "certificate serialNumber holds an unexpected personal code");
+        eh_why(why, whylen, "certificate serialNumber holds an unexpected personal code");
         return EH_ERR_KEY;
     }
     *country = strndup(serial + 3, 2);
@@ -564,7 +553,7 @@ static eh_rc eh_sk_read_subject(X509 *cert, eh_sk_subject *s, char *why, size_t 
     if (rc != EH_OK)
         goto cleanup;
     if (!eh_sk_is_upper2(c) || strcmp(c, s->country) != 0) {
-        eh_sk_msg(why, whylen, "certificate countryName does not match its serialNumber");
+        eh_why(why, whylen, "certificate countryName does not match its serialNumber");
         rc = EH_ERR_KEY;
         goto cleanup;
     }
@@ -596,22 +585,22 @@ eh_rc eh_sk_verify(const eh_sk_trust *trust, const unsigned char *hash, size_t h
     eh_sk_subject got;
 
     memset(&got, 0, sizeof(got));
-    eh_sk_msg(why, whylen, "%s", "");
+    eh_why(why, whylen, "%s", "");
     if (subject)
         memset(subject, 0, sizeof(*subject));
     if (!trust || !hash || !signature_b64 || !cert_b64 || !subject) {
-        eh_sk_msg(why, whylen, "missing argument");
+        eh_why(why, whylen, "missing argument");
         rc = EH_ERR_INVALID;
         goto cleanup;
     }
     md = eh_sk_md_for_len(hash_len);
     if (!md) {
-        eh_sk_msg(why, whylen, "hash must be 32, 48 or 64 bytes long");
+        eh_why(why, whylen, "hash must be 32, 48 or 64 bytes long");
         rc = EH_ERR_INVALID;
         goto cleanup;
     }
     if (now < 0) {
-        eh_sk_msg(why, whylen, "time before the epoch");
+        eh_why(why, whylen, "time before the epoch");
         rc = EH_ERR_INVALID;
         goto cleanup;
     }
@@ -625,7 +614,7 @@ eh_rc eh_sk_verify(const eh_sk_trust *trust, const unsigned char *hash, size_t h
     p = der;
     cert = d2i_X509(NULL, &p, (long)der_len);
     if (!cert || p != der + der_len) {
-        eh_sk_msg(why, whylen, "certificate is not a DER X.509 certificate");
+        eh_why(why, whylen, "certificate is not a DER X.509 certificate");
         rc = EH_ERR_INVALID;
         goto cleanup;
     }
@@ -638,7 +627,7 @@ eh_rc eh_sk_verify(const eh_sk_trust *trust, const unsigned char *hash, size_t h
         goto cleanup;
     pkey = X509_get0_pubkey(cert);
     if (!pkey) {
-        eh_sk_msg(why, whylen, "certificate's public key cannot be read");
+        eh_why(why, whylen, "certificate's public key cannot be read");
         rc = EH_ERR_KEY;
         goto cleanup;
     }

@@ -20,7 +20,7 @@
  *
  * What is not here: the result/endResult check, the comparison of the
  * personal code with the one the citizen entered, Smart-ID's
- * certificateLevel, and revocation (OCSP). The backends do those.
+ * certificateLevel, and revocation (OCSP, sk_ocsp.h). The backends do those.
  *
  * Error texts ("why") are short English reasons that never contain a name,
  * a personal code or any other value from the certificate. */
@@ -29,6 +29,8 @@
 
 #include <stddef.h>
 #include <stdint.h>
+
+#include <openssl/x509.h>
 
 #include "broker/authn.h"
 #include "broker/rc.h"
@@ -60,6 +62,13 @@ eh_rc eh_sk_trust_new(const char *const *ca_files, size_t n, eh_sk_trust **out, 
 
 /* eh_sk_trust_free releases trust (NULL is fine). */
 void eh_sk_trust_free(eh_sk_trust *trust);
+
+/* eh_sk_trust_store_get returns the certificate store of trust (borrowed,
+ * lives as long as trust): the revocation check (sk_ocsp.h) finds a
+ * certificate's issuer and verifies a delegated OCSP responder with it.
+ * Every certificate in it is a trust anchor (X509_V_FLAG_PARTIAL_CHAIN is
+ * set on the store). Only read it: one trust serves many threads. */
+X509_STORE *eh_sk_trust_store_get(const eh_sk_trust *trust);
 
 /* eh_sk_verify checks an SK authentication answer: signature_b64 and
  * cert_b64 are the answer's signature value and certificate (standard

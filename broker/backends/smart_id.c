@@ -275,14 +275,14 @@ static void sid_poll(const void *state, const json_t *entered, const unsigned ch
         out->running = 1;
     } else if (strcmp(s.end_result, "OK") != 0) {
         eh_sk_outcome_set(out->outcome, s.end_result);
-    } else if (answer_acceptable(sid, entered, &s) &&
-               eh_sk_flow_verify(&sid->sk, "smart_id", hash, hash_len, s.signature_value, s.cert,
-                                 json_string_value(json_object_get(entered, "country")),
-                                 json_string_value(json_object_get(entered, "personal_code")),
-                                 eh_sid_level_loa(s.cert_level), &out->identity) == EH_OK) {
-        eh_sk_outcome_set(out->outcome, "OK");
-    } else {
+    } else if (!answer_acceptable(sid, entered, &s)) {
         eh_sk_outcome_set(out->outcome, "verify_failed");
+    } else {
+        /* "OK", or why not (a revoked certificate has its own message) */
+        eh_sk_flow_verify(&sid->sk, "smart_id", hash, hash_len, s.signature_value, s.cert,
+                          json_string_value(json_object_get(entered, "country")),
+                          json_string_value(json_object_get(entered, "personal_code")),
+                          eh_sid_level_loa(s.cert_level), &out->identity, out->outcome);
     }
     eh_sid_session_clear(&s);
 }

@@ -12,7 +12,8 @@
  * so a citizen who takes two minutes holds no worker and no thread. The
  * answer is verified (endResult OK, certificate chain and validity,
  * certificateLevel at least the one asked, signature over exactly our hash,
- * subject the person who started, or the document asked for) before an
+ * subject the person who started, or the document asked for, certificate
+ * not revoked according to the CA's OCSP responder: sk_ocsp.h) before an
  * identity goes to the flow. Pages, state and rate limits are the SK flow's
  * (sk_flow.h); this backend adds its form, its client and its results.
  *

@@ -334,7 +334,7 @@ eh_rc eh_oidc_authorize_handle(eh_broker *b, const eh_http_request *req, eh_http
     } else if (a.code_challenge != NULL && a.code_challenge_method == NULL) {
         rc = error_redirect(b, &a, "invalid_request", "code_challenge_method S256 is required",
                             resp);
-    } else if (a.code_challenge == NULL && rp->client_secret_sha256 == NULL) {
+    } else if (a.code_challenge == NULL && rp->token_endpoint_auth == EH_CLIENT_AUTH_NONE) {
         rc = error_redirect(b, &a, "invalid_request", "public clients must use PKCE (S256)",
                             resp);
     } else if (a.acr_values != NULL && min_loa_of(a.acr_values) == EH_LOA_NONE) {

@@ -13,6 +13,7 @@
 #include "broker/buf.h"
 #include "broker/config.h"
 #include "broker/frontends/oidc_op.h"
+#include "broker/log.h"
 #include "broker/page.h"
 #include "broker/random.h"
 
@@ -141,4 +142,107 @@ eh_rc eh_oidc_fail(eh_broker *b, const eh_txn *txn, const char *error, const cha
         rc = eh_redirect(resp, url);
     free(url);
     return rc;
+}
+
+/* pkce_ok checks base64url(SHA-256(verifier)) == challenge (RFC 7636). */
+static int pkce_ok(const char *verifier, const char *challenge)
+{
+    size_t n = strlen(verifier);
+    char *enc = NULL;
+    int ok;
+
+    if (n < 43 || n > 128 ||
+        strspn(verifier, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                         "0123456789-._~") != n)
+        return 0;
+    /* eh_token_digest is exactly base64url(SHA-256(text)): S256 */
+    if (eh_token_digest(verifier, &enc) != EH_OK)
+        return 0;
+    ok = eh_token_equal(enc, challenge);
+    free(enc);
+    return ok;
+}
+
+/* revoke_reused handles a code that is not (or no longer) there: when it was
+ * redeemed before, the access token that redemption issued is revoked. */
+static void revoke_reused(eh_store *store, const char *code_digest)
+{
+    char key[EH_STORE_KEY_MAX + 1], *at_key = NULL;
+    size_t len = 0;
+
+    snprintf(key, sizeof(key), "codeused:%s", code_digest);
+    if (eh_store_take(store, key, &at_key, &len) == EH_OK) {
+        eh_store_del(store, at_key);
+        eh_log(EH_LOG_WARN, "token: an authorization code was used twice; its tokens are "
+                            "revoked");
+    }
+    free(at_key);
+}
+
+eh_rc eh_oidc_code_redeem(eh_broker *b, const char *client_id, const char *code,
+                          const char *redirect_uri, const char *verifier, json_t **payload,
+                          char **digest, const char **why)
+{
+    eh_store *store = eh_broker_store_get(b);
+    char key[EH_STORE_KEY_MAX + 1], *text = NULL;
+    const char *challenge, *issued_to, *issued_uri;
+    size_t text_len = 0;
+    json_t *p = NULL;
+    eh_rc rc;
+
+    *payload = NULL;
+    *digest = NULL;
+    *why = NULL;
+    if ((rc = eh_token_digest(code, digest)) != EH_OK)
+        goto cleanup;
+    snprintf(key, sizeof(key), "code:%s", *digest);
+    rc = eh_store_take(store, key, &text, &text_len);
+    if (rc == EH_ERR_NOT_FOUND)
+        revoke_reused(store, *digest);
+    if (rc != EH_OK)
+        goto cleanup;
+    if ((p = json_loadb(text, text_len, 0, NULL)) == NULL) {
+        rc = EH_ERR_INTERNAL;
+        goto cleanup;
+    }
+    challenge = json_string_value(json_object_get(p, "code_challenge"));
+    issued_to = json_string_value(json_object_get(p, "client_id"));
+    issued_uri = json_string_value(json_object_get(p, "redirect_uri"));
+    rc = EH_ERR_UNMET;
+    if (issued_to == NULL || issued_uri == NULL || strcmp(issued_to, client_id) != 0 ||
+        strcmp(issued_uri, redirect_uri) != 0)
+        *why = "the code was issued to another client or redirect_uri";
+    else if (challenge != NULL && (verifier == NULL || !pkce_ok(verifier, challenge)))
+        *why = "code_verifier missing or wrong";
+    else if (challenge == NULL && verifier != NULL)
+        *why = "code_verifier without a code_challenge";
+    else
+        rc = EH_OK;
+    if (rc == EH_OK) {
+        *payload = p;
+        p = NULL;
+    }
+cleanup:
+    if (rc != EH_OK) {
+        free(*digest);
+        *digest = NULL;
+    }
+    free(text);
+    json_decref(p);
+    return rc;
+}
+
+json_t *eh_oidc_userinfo_claims(const json_t *payload)
+{
+    json_t *sub = json_object_get(payload, "sub");
+    json_t *claims = json_copy(json_object_get(payload, "claims"));
+
+    if (claims == NULL)
+        claims = json_object();
+    if (claims == NULL || !json_is_string(sub) ||
+        json_object_set_new(claims, "sub", json_copy(sub)) != 0) {
+        json_decref(claims);
+        return NULL;
+    }
+    return claims;
 }

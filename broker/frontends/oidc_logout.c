@@ -73,6 +73,23 @@ cleanup:
     json_decref(claims);
 }
 
+eh_rc eh_oidc_logged_out_page(eh_http_response *resp, const char *locale)
+{
+    char *body = NULL;
+    eh_buf page;
+    eh_rc rc;
+
+    eh_buf_init(&page);
+    eh_buf_append(&page, "<p id=\"logged-out\">");
+    eh_buf_append_html(&page, eh_i18n(locale, "logout_done"));
+    eh_buf_append(&page, "</p>\n");
+    rc = eh_buf_finish(&page, &body, NULL);
+    if (rc == EH_OK)
+        rc = eh_page_send(resp, 200, locale, eh_i18n(locale, "logout_title"), NULL, body);
+    free(body);
+    return rc;
+}
+
 eh_rc eh_oidc_logout_session(eh_broker *b, const char *key, eh_http_response *resp)
 {
     eh_sso *sso = NULL;
@@ -184,16 +201,7 @@ eh_rc eh_oidc_logout_handle(eh_broker *b, const eh_http_request *req, eh_http_re
         if (rc == EH_OK)
             rc = eh_redirect(resp, url);
     } else {
-        char *body = NULL;
-        eh_buf page;
-        eh_buf_init(&page);
-        eh_buf_append(&page, "<p id=\"logged-out\">");
-        eh_buf_append_html(&page, eh_i18n(locale, "logout_done"));
-        eh_buf_append(&page, "</p>\n");
-        rc = eh_buf_finish(&page, &body, NULL);
-        if (rc == EH_OK)
-            rc = eh_page_send(resp, 200, locale, eh_i18n(locale, "logout_title"), NULL, body);
-        free(body);
+        rc = eh_oidc_logged_out_page(resp, locale);
     }
 cleanup:
     free(hint);

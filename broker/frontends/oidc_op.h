@@ -4,8 +4,9 @@
  * log citizens in with the authorization code flow (PROTOCOLS.md section 2,
  * modelled on TARA): exact redirect_uri matching, PKCE S256 (required for
  * public clients), single-use codes living EH_OIDC_CODE_TTL_S seconds whose
- * reuse revokes what their first use issued, client_secret_basic and
- * client_secret_post, ES256 ID tokens, opaque access tokens for userinfo. */
+ * reuse revokes what their first use issued, client_secret_basic,
+ * client_secret_post and private_key_jwt (oidc_client_assertion.h), ES256
+ * ID tokens, opaque access tokens for userinfo. */
 #ifndef EH_OIDC_OP_H
 #define EH_OIDC_OP_H
 
@@ -43,6 +44,10 @@ eh_rc eh_oidc_logout_handle(struct eh_broker *b, const eh_http_request *req,
  * EH_OK. */
 eh_rc eh_oidc_logout_session(struct eh_broker *b, const char *key, eh_http_response *resp);
 
+/* eh_oidc_logged_out_page answers resp with the "you have logged out" page
+ * in locale (may be NULL: the default language). */
+eh_rc eh_oidc_logged_out_page(eh_http_response *resp, const char *locale);
+
 /* Frontend hooks for broker/flow.c. */
 eh_rc eh_oidc_complete(struct eh_broker *b, const eh_txn *txn, const eh_policy *policy,
                        const eh_identity *released, eh_http_response *resp);
@@ -55,5 +60,23 @@ eh_rc eh_oidc_fail(struct eh_broker *b, const eh_txn *txn, const char *error,
  * entries. Caller frees. */
 eh_rc eh_oidc_redirect_url(const char *redirect_uri, const char *const *names,
                            const char *const *values, size_t n, const char *issuer, char **out);
+
+/* eh_oidc_code_redeem takes the authorization code out of the store (so
+ * it is redeemed at most once) and checks that it was issued to client_id
+ * for redirect_uri and that verifier (NULL when none was sent) satisfies its
+ * PKCE challenge. EH_OK: *payload is the code's payload (caller decrefs:
+ * sub, claims, nonce, acr, amr, auth_time, scope, ...) and *digest its
+ * digest (caller frees). EH_ERR_NOT_FOUND: invalid, expired or used (a
+ * second use revokes what the first issued). EH_ERR_UNMET: it does not
+ * match; *why says how (a static text for an OAuth error_description).
+ * Store errors otherwise. Blocks (store). */
+eh_rc eh_oidc_code_redeem(struct eh_broker *b, const char *client_id, const char *code,
+                          const char *redirect_uri, const char *verifier, json_t **payload,
+                          char **digest, const char **why);
+
+/* eh_oidc_userinfo_claims returns (caller owns) what userinfo answers for
+ * a redeemed code's payload: its released claims and its sub; NULL when out
+ * of memory or the payload has no sub. */
+json_t *eh_oidc_userinfo_claims(const json_t *payload);
 
 #endif

@@ -11,6 +11,7 @@
 #include "broker/b64check.h"
 #include "broker/broker.h"
 #include "broker/config.h"
+#include "broker/frontends/oidc_client_assertion.h"
 #include "broker/frontends/oidc_op.h"
 #include "broker/jwt.h"
 #include "broker/log.h"
@@ -39,8 +40,9 @@ static eh_rc send_error(eh_http_response *resp, int status, const char *error,
 /* The client's credentials as presented. */
 typedef struct credentials {
     char *client_id;
-    char *secret; /* NULL for a public client */
-    int basic;    /* presented with HTTP Basic */
+    char *secret;    /* NULL for a public client */
+    char *assertion; /* private_key_jwt's client_assertion, or NULL */
+    int basic;       /* presented with HTTP Basic */
 } credentials;
 
 static void credentials_clear(credentials *c)
@@ -49,6 +51,7 @@ static void credentials_clear(credentials *c)
         OPENSSL_cleanse(c->secret, strlen(c->secret));
     free(c->client_id);
     free(c->secret);
+    free(c->assertion);
     memset(c, 0, sizeof(*c));
 }
 
@@ -82,23 +85,54 @@ cleanup:
     return rc;
 }
 
+/* read_assertion takes a client assertion (RFC 7521 section 4.2) from the
+ * body into c, whose client_id and secret are already read: EH_OK with none
+ * there; EH_ERR_INVALID when it comes with a secret or without its type (or
+ * the other way round); EH_ERR_NOT_FOUND (unauthenticated) for another
+ * assertion type or, without a client_id parameter, an assertion that names
+ * no client in its sub. */
+static eh_rc read_assertion(const char *body, size_t len, credentials *c)
+{
+    char *type = NULL;
+    eh_rc rc = EH_OK, arc, trc;
+
+    arc = eh_http_param_get(body, len, "client_assertion", &c->assertion);
+    trc = eh_http_param_get(body, len, "client_assertion_type", &type);
+    if (arc == EH_ERR_NOT_FOUND && trc == EH_ERR_NOT_FOUND)
+        goto cleanup;
+    rc = EH_ERR_INVALID;
+    if (arc != EH_OK || trc != EH_OK || c->secret != NULL)
+        goto cleanup;
+    rc = EH_ERR_NOT_FOUND;
+    if (strcmp(type, EH_CLIENT_ASSERTION_TYPE) != 0)
+        goto cleanup;
+    rc = c->client_id != NULL ? EH_OK
+                              : eh_client_assertion_subject(c->assertion, &c->client_id);
+    if (rc == EH_ERR_INVALID)
+        rc = EH_ERR_NOT_FOUND;
+cleanup:
+    free(type);
+    return rc;
+}
+
 /* read_credentials takes the client's credentials from the Authorization
- * header or the body, refusing both at once. */
+ * header or the body, refusing two ways at once. */
 static eh_rc read_credentials(const eh_http_request *req, const char *body, size_t len,
                               credentials *c)
 {
     const char *auth = eh_http_header_get(req, "Authorization");
-    char *body_id = NULL, *body_secret = NULL;
+    char *body_id = NULL, *body_secret = NULL, *body_assertion = NULL;
     eh_rc rc;
 
     memset(c, 0, sizeof(*c));
     if ((rc = eh_http_param_get(body, len, "client_id", &body_id)) == EH_ERR_INVALID ||
-        eh_http_param_get(body, len, "client_secret", &body_secret) == EH_ERR_INVALID)
+        eh_http_param_get(body, len, "client_secret", &body_secret) == EH_ERR_INVALID ||
+        eh_http_param_get(body, len, "client_assertion", &body_assertion) == EH_ERR_INVALID)
         rc = EH_ERR_INVALID;
     else
         rc = EH_OK;
     if (rc == EH_OK && auth != NULL && strncasecmp(auth, "Basic ", 6) == 0) {
-        if (body_secret != NULL)
+        if (body_secret != NULL || body_assertion != NULL)
             rc = EH_ERR_INVALID;
         else if ((rc = read_basic(auth, c)) == EH_OK && body_id != NULL &&
                  strcmp(body_id, c->client_id) != 0)
@@ -107,51 +141,49 @@ static eh_rc read_credentials(const eh_http_request *req, const char *body, size
         c->client_id = body_id;
         c->secret = body_secret;
         body_id = body_secret = NULL;
-        if (c->client_id == NULL)
+        rc = read_assertion(body, len, c);
+        if (rc == EH_OK && c->client_id == NULL)
             rc = EH_ERR_NOT_FOUND;
     }
     free(body_id);
+    free(body_assertion);
     if (body_secret != NULL)
         OPENSSL_cleanse(body_secret, strlen(body_secret));
     free(body_secret);
     return rc;
 }
 
-/* pkce_ok checks base64url(SHA-256(verifier)) == challenge (RFC 7636). */
-static int pkce_ok(const char *verifier, const char *challenge)
+/* authenticate tells (EH_OK) whether c authenticates rp the way rp is
+ * registered for, and only that way: a secret client never with an
+ * assertion, a private_key_jwt client never with a secret. EH_ERR_INVALID,
+ * EH_ERR_CRYPTO or EH_ERR_TOO_LARGE: it does not (why says why); store
+ * errors of the replay check are passed on. */
+static eh_rc authenticate(eh_broker *b, const eh_config_rp *rp, const credentials *c, char *why,
+                          size_t whylen)
 {
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int md_len = 0;
-    char *enc = NULL;
-    size_t enc_len = 0, n = strlen(verifier);
-    cjose_err err;
-    int ok;
+    int secret_ok = c->secret != NULL && c->assertion == NULL && rp->client_secret_sha256 != NULL &&
+                    eh_secret_matches(c->secret, rp->client_secret_sha256);
 
-    if (n < 43 || n > 128 || strspn(verifier, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-                                              "0123456789-._~") != n)
-        return 0;
-    if (!EVP_Digest(verifier, n, md, &md_len, EVP_sha256(), NULL) ||
-        !cjose_base64url_encode(md, md_len, &enc, &enc_len, &err))
-        return 0;
-    ok = eh_token_equal(enc, challenge);
-    free(enc);
-    return ok;
-}
-
-/* revoke_reused handles a code that is not (or no longer) there: when it was
- * redeemed before, the access token that redemption issued is revoked. */
-static void revoke_reused(eh_store *store, const char *code_digest)
-{
-    char key[EH_STORE_KEY_MAX + 1], *at_key = NULL;
-    size_t len = 0;
-
-    snprintf(key, sizeof(key), "codeused:%s", code_digest);
-    if (eh_store_take(store, key, &at_key, &len) == EH_OK) {
-        eh_store_del(store, at_key);
-        eh_log(EH_LOG_WARN, "token: an authorization code was used twice; its tokens are "
-                            "revoked");
+    snprintf(why, whylen, "wrong or missing credentials for the client's registered method");
+    switch (rp->token_endpoint_auth) {
+    case EH_CLIENT_AUTH_PRIVATE_KEY_JWT:
+        if (c->assertion == NULL || c->secret != NULL || c->basic) {
+            snprintf(why, whylen, "a private_key_jwt client presented no client assertion");
+            return EH_ERR_INVALID;
+        }
+        return eh_client_assertion_check(eh_broker_store_get(b), rp,
+                                         eh_broker_config_get(b)->issuer, c->assertion,
+                                         (int64_t)time(NULL), why, whylen);
+    case EH_CLIENT_AUTH_SECRET:
+        return secret_ok ? EH_OK : EH_ERR_INVALID;
+    case EH_CLIENT_AUTH_SECRET_BASIC:
+        return secret_ok && c->basic ? EH_OK : EH_ERR_INVALID;
+    case EH_CLIENT_AUTH_SECRET_POST:
+        return secret_ok && !c->basic ? EH_OK : EH_ERR_INVALID;
+    case EH_CLIENT_AUTH_NONE:
+        return c->secret == NULL && c->assertion == NULL ? EH_OK : EH_ERR_INVALID;
     }
-    free(at_key);
+    return EH_ERR_INVALID;
 }
 
 /* issue builds the ID token and access token for a redeemed code. */
@@ -176,7 +208,7 @@ static eh_rc issue(eh_broker *b, const char *code_digest, json_t *code, eh_http_
                           "iat", now, "exp", now + EH_OIDC_ID_TOKEN_TTL_S, "auth_time",
                           json_object_get(code, "auth_time"), "acr", json_object_get(code, "acr"),
                           "amr", json_object_get(code, "amr"));
-    userinfo = json_pack("{s:O}", "sub", json_object_get(code, "sub"));
+    userinfo = eh_oidc_userinfo_claims(code);
     if (id_claims == NULL || userinfo == NULL)
         goto cleanup;
     if (json_is_string(json_object_get(code, "nonce")) &&
@@ -186,9 +218,7 @@ static eh_rc issue(eh_broker *b, const char *code_digest, json_t *code, eh_http_
         json_object_set(id_claims, "sid", json_object_get(code, "sid")) != 0)
         goto cleanup;
     if (json_object_update(id_claims, json_object_get(code, "claims")) != 0 ||
-        json_object_update(userinfo, json_object_get(code, "claims")) != 0 ||
-        json_object_set_new(id_claims, "sub", json_copy(json_object_get(code, "sub"))) != 0 ||
-        json_object_set_new(userinfo, "sub", json_copy(json_object_get(code, "sub"))) != 0)
+        json_object_set_new(id_claims, "sub", json_copy(json_object_get(code, "sub"))) != 0)
         goto cleanup;
     if ((rc = eh_jwt_sign(eh_broker_keys_get(b), id_claims, "JWT", &id_token)) != EH_OK)
         goto cleanup;
@@ -225,17 +255,14 @@ cleanup:
     return rc;
 }
 
-/* redeem checks the code against the authenticated client and the request,
- * and issues the tokens. */
+/* redeem checks the code against the authenticated client and the request
+ * (eh_oidc_code_redeem), and issues the tokens. */
 static eh_rc redeem(eh_broker *b, const eh_config_rp *rp, const char *body, size_t len,
                     eh_http_response *resp)
 {
-    eh_store *store = eh_broker_store_get(b);
-    char *code = NULL, *redirect_uri = NULL, *verifier = NULL, *digest = NULL, *text = NULL;
-    char key[EH_STORE_KEY_MAX + 1];
-    size_t text_len = 0;
+    char *code = NULL, *redirect_uri = NULL, *verifier = NULL, *digest = NULL;
+    const char *why = NULL;
     json_t *payload = NULL;
-    const char *challenge;
     eh_rc rc;
 
     if (eh_http_param_get(body, len, "code", &code) != EH_OK ||
@@ -244,40 +271,19 @@ static eh_rc redeem(eh_broker *b, const eh_config_rp *rp, const char *body, size
         rc = send_error(resp, 400, "invalid_request", "code and redirect_uri are required", 0);
         goto cleanup;
     }
-    if ((rc = eh_token_digest(code, &digest)) != EH_OK)
-        goto cleanup;
-    snprintf(key, sizeof(key), "code:%s", digest);
-    rc = eh_store_take(store, key, &text, &text_len);
-    if (rc == EH_ERR_NOT_FOUND) {
-        revoke_reused(store, digest);
+    rc = eh_oidc_code_redeem(b, rp->client_id, code, redirect_uri, verifier, &payload, &digest,
+                             &why);
+    if (rc == EH_ERR_NOT_FOUND)
         rc = send_error(resp, 400, "invalid_grant", "the code is invalid, expired or used", 0);
-        goto cleanup;
-    }
-    if (rc != EH_OK)
-        goto cleanup;
-    payload = json_loadb(text, text_len, 0, NULL);
-    if (payload == NULL) {
-        rc = EH_ERR_INTERNAL;
-        goto cleanup;
-    }
-    challenge = json_string_value(json_object_get(payload, "code_challenge"));
-    if (strcmp(json_string_value(json_object_get(payload, "client_id")), rp->client_id) != 0 ||
-        strcmp(json_string_value(json_object_get(payload, "redirect_uri")), redirect_uri) != 0) {
-        rc = send_error(resp, 400, "invalid_grant", "the code was issued to another client or "
-                                                    "redirect_uri", 0);
-    } else if (challenge != NULL && (verifier == NULL || !pkce_ok(verifier, challenge))) {
-        rc = send_error(resp, 400, "invalid_grant", "code_verifier missing or wrong", 0);
-    } else if (challenge == NULL && verifier != NULL) {
-        rc = send_error(resp, 400, "invalid_grant", "code_verifier without a code_challenge", 0);
-    } else {
+    else if (rc == EH_ERR_UNMET)
+        rc = send_error(resp, 400, "invalid_grant", why, 0);
+    else if (rc == EH_OK)
         rc = issue(b, digest, payload, resp);
-    }
 cleanup:
     free(code);
     free(redirect_uri);
     free(verifier);
     free(digest);
-    free(text);
     json_decref(payload);
     return rc;
 }
@@ -287,7 +293,7 @@ eh_rc eh_oidc_token_handle(eh_broker *b, const eh_http_request *req, eh_http_res
     const char *body = req->body ? (const char *)req->body : "";
     const char *type = eh_http_header_get(req, "Content-Type");
     const eh_config_rp *rp;
-    char *grant_type = NULL;
+    char *grant_type = NULL, why[160];
     credentials c;
     eh_rc rc;
 
@@ -304,13 +310,17 @@ eh_rc eh_oidc_token_handle(eh_broker *b, const eh_http_request *req, eh_http_res
         goto cleanup;
     }
     rp = eh_config_rp_find(eh_broker_config_get(b), c.client_id);
-    if (rp == NULL || (rp->client_secret_sha256 != NULL &&
-                       (c.secret == NULL || !eh_secret_matches(c.secret, rp->client_secret_sha256))) ||
-        (rp->client_secret_sha256 == NULL && c.secret != NULL)) {
-        eh_log(EH_LOG_INFO, "token: client authentication failed");
+    if (rp == NULL)
+        snprintf(why, sizeof(why), "unknown client");
+    rc = rp != NULL ? authenticate(b, rp, &c, why, sizeof(why)) : EH_ERR_INVALID;
+    if (rc == EH_ERR_INVALID || rc == EH_ERR_CRYPTO || rc == EH_ERR_TOO_LARGE) {
+        /* the code is not looked at: the right client can still redeem it */
+        eh_log(EH_LOG_INFO, "token: client authentication failed: %s", why);
         rc = send_error(resp, 401, "invalid_client", "client authentication failed", c.basic);
         goto cleanup;
     }
+    if (rc != EH_OK)
+        goto cleanup;
     if (eh_http_param_get(body, req->body_len, "grant_type", &grant_type) != EH_OK) {
         rc = send_error(resp, 400, "invalid_request", "grant_type is required", 0);
         goto cleanup;

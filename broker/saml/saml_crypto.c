@@ -39,16 +39,6 @@ struct eh_saml_keys {
     size_t n, cap;
 };
 
-static void say(char *why, size_t whylen, const char *fmt, ...)
-{
-    if (why == NULL || whylen == 0)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(why, whylen, fmt, ap);
-    va_end(ap);
-}
-
 /* ------------------------------------------------------------------ init */
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 static eh_rc init_rc = EH_ERR_INTERNAL;
@@ -123,11 +113,11 @@ eh_rc eh_saml_parse(const char *xml, size_t len, xmlDocPtr *out, char *why, size
     if (eh_saml_init() != EH_OK)
         return EH_ERR_INTERNAL;
     if (xml == NULL || len == 0) {
-        say(why, whylen, "empty document");
+        eh_why(why, whylen, "empty document");
         return EH_ERR_INVALID;
     }
     if (len > EH_SAML_MAX_INPUT) {
-        say(why, whylen, "document too large");
+        eh_why(why, whylen, "document too large");
         return EH_ERR_TOO_LARGE;
     }
     xmlParserCtxtPtr c = xmlCreateMemoryParserCtxt(xml, (int)len);
@@ -149,12 +139,12 @@ eh_rc eh_saml_parse(const char *xml, size_t len, xmlDocPtr *out, char *why, size
     if (doc != NULL && (doc->intSubset != NULL || doc->extSubset != NULL))
         doctype = 1, ok = 0;
     if (!ok || doc == NULL || xmlDocGetRootElement(doc) == NULL) {
-        say(why, whylen, doctype ? "DOCTYPE refused" : "not well-formed XML");
+        eh_why(why, whylen, doctype ? "DOCTYPE refused" : "not well-formed XML");
         xmlFreeDoc(doc);
         return EH_ERR_INVALID;
     }
     if (too_deep(xmlDocGetRootElement(doc))) {
-        say(why, whylen, "nesting too deep");
+        eh_why(why, whylen, "nesting too deep");
         xmlFreeDoc(doc);
         return EH_ERR_INVALID;
     }
@@ -202,13 +192,13 @@ eh_rc eh_saml_keys_add_pem(eh_saml_keys *k, const char *pem, size_t len, char *w
     }
     BIO_free(b);
     if (pk == NULL) {
-        say(why, whylen, "no key in PEM");
+        eh_why(why, whylen, "no key in PEM");
         return EH_ERR_KEY;
     }
     int id = EVP_PKEY_get_base_id(pk), bits = EVP_PKEY_get_bits(pk);
     if (!((id == EVP_PKEY_RSA && bits >= EH_SAML_RSA_MIN_BITS) ||
           (id == EVP_PKEY_EC && bits >= EH_SAML_EC_MIN_BITS))) {
-        say(why, whylen, "key type or size not allowed (RSA >= 3072, EC >= 256)");
+        eh_why(why, whylen, "key type or size not allowed (RSA >= 3072, EC >= 256)");
         EVP_PKEY_free(pk);
         return EH_ERR_KEY;
     }
@@ -374,32 +364,32 @@ static eh_rc check_signed_info(xmlDocPtr doc, xmlNodePtr sig, xmlNodePtr parent,
 {
     xmlNodePtr si = next_el(sig->children);
     if (!is_ds(si, "SignedInfo")) {
-        say(why, whylen, "no SignedInfo");
+        eh_why(why, whylen, "no SignedInfo");
         return EH_ERR_INVALID;
     }
     xmlNodePtr c14n = next_el(si->children);
     xmlNodePtr sm = c14n ? next_el(c14n->next) : NULL;
     if (!is_ds(c14n, "CanonicalizationMethod") || !is_ds(sm, "SignatureMethod")) {
-        say(why, whylen, "malformed SignedInfo");
+        eh_why(why, whylen, "malformed SignedInfo");
         return EH_ERR_INVALID;
     }
     xmlChar *a = xmlGetProp(c14n, BAD_CAST "Algorithm");
     int ok = alg_in(a, C14N_ALGS);
     xmlFree(a);
     if (!ok) {
-        say(why, whylen, "canonicalization method not allowed");
+        eh_why(why, whylen, "canonicalization method not allowed");
         return EH_ERR_CRYPTO;
     }
     a = xmlGetProp(sm, BAD_CAST "Algorithm");
     ok = alg_in(a, SIG_ALGS);
     xmlFree(a);
     if (!ok || next_el(sm->children) != NULL) { /* no HMACOutputLength etc. */
-        say(why, whylen, "signature method not allowed");
+        eh_why(why, whylen, "signature method not allowed");
         return EH_ERR_CRYPTO;
     }
     xmlNodePtr ref = next_el(sm->next);
     if (!is_ds(ref, "Reference") || next_el(ref->next) != NULL) {
-        say(why, whylen, "exactly one Reference required");
+        eh_why(why, whylen, "exactly one Reference required");
         return EH_ERR_INVALID;
     }
     xmlChar *id = xmlGetProp(parent, BAD_CAST "ID");
@@ -410,7 +400,7 @@ static eh_rc check_signed_info(xmlDocPtr doc, xmlNodePtr sig, xmlNodePtr parent,
     xmlFree(id);
     xmlFree(uri);
     if (!ok) {
-        say(why, whylen, "Reference does not point at the signed element");
+        eh_why(why, whylen, "Reference does not point at the signed element");
         return EH_ERR_INVALID;
     }
     xmlNodePtr c = next_el(ref->children);
@@ -420,13 +410,13 @@ static eh_rc check_signed_info(xmlDocPtr doc, xmlNodePtr sig, xmlNodePtr parent,
             ok = is_ds(t, "Transform") && alg_in(a, REF_TRANSFORMS);
             xmlFree(a);
             if (!ok) {
-                say(why, whylen, "reference transform not allowed");
+                eh_why(why, whylen, "reference transform not allowed");
                 return EH_ERR_CRYPTO;
             }
             /* exc-c14n may carry only InclusiveNamespaces */
             for (xmlNodePtr tc = next_el(t->children); tc; tc = next_el(tc->next))
                 if (!xmlStrEqual(tc->name, BAD_CAST "InclusiveNamespaces")) {
-                    say(why, whylen, "reference transform parameters not allowed");
+                    eh_why(why, whylen, "reference transform parameters not allowed");
                     return EH_ERR_CRYPTO;
                 }
         }
@@ -436,7 +426,7 @@ static eh_rc check_signed_info(xmlDocPtr doc, xmlNodePtr sig, xmlNodePtr parent,
     ok = alg_in(a, DIGEST_ALGS);
     xmlFree(a);
     if (!ok) {
-        say(why, whylen, "digest method not allowed");
+        eh_why(why, whylen, "digest method not allowed");
         return EH_ERR_CRYPTO;
     }
     return EH_OK;
@@ -451,15 +441,15 @@ eh_rc eh_saml_verify(xmlDocPtr doc, xmlNodePtr sig, const eh_saml_keys *trusted,
         return EH_ERR_INTERNAL;
     if (doc == NULL || !is_ds(sig, "Signature") || sig->parent == NULL ||
         sig->parent->type != XML_ELEMENT_NODE || covered == NULL) {
-        say(why, whylen, "no signature");
+        eh_why(why, whylen, "no signature");
         return EH_ERR_INVALID;
     }
     if (trusted == NULL || trusted->n == 0) {
-        say(why, whylen, "no trusted keys");
+        eh_why(why, whylen, "no trusted keys");
         return EH_ERR_KEY;
     }
     if (register_ids(doc, xmlDocGetRootElement(doc)) != 0) {
-        say(why, whylen, "duplicate or bad ID attributes");
+        eh_why(why, whylen, "duplicate or bad ID attributes");
         return EH_ERR_INVALID;
     }
     xmlNodePtr parent = sig->parent;
@@ -488,7 +478,7 @@ eh_rc eh_saml_verify(xmlDocPtr doc, xmlNodePtr sig, const eh_saml_keys *trusted,
             return EH_OK;
         }
     }
-    say(why, whylen, "signature not valid with any trusted key");
+    eh_why(why, whylen, "signature not valid with any trusted key");
     return EH_ERR_CRYPTO;
 }
 
@@ -510,13 +500,13 @@ eh_rc eh_saml_sign(xmlDocPtr doc, xmlNodePtr node, xmlNodePtr after, eh_saml_sig
         return EH_ERR_INVALID;
     int want = alg <= EH_SAML_SIG_ECDSA_SHA512 ? EVP_PKEY_EC : EVP_PKEY_RSA;
     if (!key_is(signer->k[0], want)) {
-        say(why, whylen, "key does not fit the signature algorithm");
+        eh_why(why, whylen, "key does not fit the signature algorithm");
         return EH_ERR_KEY;
     }
     xmlChar *id = xmlGetProp(node, BAD_CAST "ID");
     if (id == NULL || id[0] == 0) {
         xmlFree(id);
-        say(why, whylen, "element has no ID");
+        eh_why(why, whylen, "element has no ID");
         return EH_ERR_INVALID;
     }
     size_t ul = strlen((char *)id) + 2;
@@ -547,7 +537,7 @@ eh_rc eh_saml_sign(xmlDocPtr doc, xmlNodePtr node, xmlNodePtr after, eh_saml_sig
     else
         xmlAddChild(node, tmpl);
     if (register_ids(doc, xmlDocGetRootElement(doc)) != 0) {
-        say(why, whylen, "duplicate ID in document");
+        eh_why(why, whylen, "duplicate ID in document");
         rc = EH_ERR_INVALID;
         goto unlink;
     }
@@ -555,7 +545,7 @@ eh_rc eh_saml_sign(xmlDocPtr doc, xmlNodePtr node, xmlNodePtr after, eh_saml_sig
     if (c == NULL || (c->signKey = xmlSecKeyDuplicate(signer->k[0])) == NULL)
         goto unlink;
     if (xmlSecDSigCtxSign(c, tmpl) < 0) {
-        say(why, whylen, "signing failed");
+        eh_why(why, whylen, "signing failed");
         goto unlink;
     }
     rc = EH_OK;
@@ -627,7 +617,7 @@ eh_rc eh_saml_encrypt(xmlDocPtr doc, xmlNodePtr node, eh_saml_enc_alg alg,
     for (size_t i = 0; i < recipient->n; i++)
         has_rsa |= key_is(recipient->k[i], EVP_PKEY_RSA);
     if (!has_rsa) {
-        say(why, whylen, "no RSA key for the recipient");
+        eh_why(why, whylen, "no RSA key for the recipient");
         return EH_ERR_KEY;
     }
     eh_rc rc = EH_ERR_CRYPTO;
@@ -651,7 +641,7 @@ eh_rc eh_saml_encrypt(xmlDocPtr doc, xmlNodePtr node, eh_saml_enc_alg alg,
     if (c->encKey == NULL)
         goto out;
     if (xmlSecEncCtxXmlEncrypt(c, tmpl, node) < 0) {
-        say(why, whylen, "encryption failed");
+        eh_why(why, whylen, "encryption failed");
         goto out;
     }
     /* tmpl replaced node and now lives in doc */
@@ -711,14 +701,14 @@ eh_rc eh_saml_decrypt(xmlDocPtr doc, xmlNodePtr enc, const eh_saml_keys *ours, x
         return EH_ERR_INVALID;
     xmlNodePtr em = next_el(enc->children);
     if (!is_xenc(em, "EncryptionMethod") || check_enc_algs(enc) != 0) {
-        say(why, whylen, "encryption algorithm not allowed (AES-GCM, rsa-oaep-mgf1p only)");
+        eh_why(why, whylen, "encryption algorithm not allowed (AES-GCM, rsa-oaep-mgf1p only)");
         return EH_ERR_CRYPTO;
     }
     xmlChar *type = xmlGetProp(enc, BAD_CAST "Type");
     int elem = type != NULL && xmlStrEqual(type, xmlSecTypeEncElement);
     xmlFree(type);
     if (!elem) {
-        say(why, whylen, "EncryptedData is not of Type Element");
+        eh_why(why, whylen, "EncryptedData is not of Type Element");
         return EH_ERR_INVALID;
     }
     eh_rc rc = EH_ERR_CRYPTO;
@@ -736,13 +726,13 @@ eh_rc eh_saml_decrypt(xmlDocPtr doc, xmlNodePtr enc, const eh_saml_keys *ours, x
     c->keyInfoReadCtx.maxEncryptedKeyLevel = 1;
     xmlNodePtr prev = enc->prev, parent = enc->parent;
     if (xmlSecEncCtxDecrypt(c, enc) < 0 || c->result == NULL) {
-        say(why, whylen, "decryption failed");
+        eh_why(why, whylen, "decryption failed");
         goto out;
     }
     xmlNodePtr r = prev ? prev->next : parent->children;
     r = next_el(r);
     if (r == NULL || too_deep(r)) {
-        say(why, whylen, "decrypted content unusable");
+        eh_why(why, whylen, "decrypted content unusable");
         goto out;
     }
     *out = r;

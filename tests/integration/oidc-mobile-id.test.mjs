@@ -4,10 +4,13 @@
 // of Mobile-ID other than OK. Hostile input: oidc-security.test.mjs.
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import * as oidc from 'openid-client';
 import { Agent, elementText, hiddenField } from '../lib/agent.mjs';
-import { mobileIdSettings, startBroker, startMobileIdSim, startRedis } from '../lib/harness.mjs';
+import { freePort, mobileIdSettings, startBroker, startMobileIdSim, startRedis } from '../lib/harness.mjs';
 import { authorize as authorizeAt, login as loginAt, mobileId } from '../lib/oidc-flow.mjs';
 import { citizenByOutcome } from '../sim/mobile-id.mjs';
 
@@ -155,5 +158,95 @@ describe('Mobile-ID answers other than OK', () => {
     const { agent } = await authorize({ extra: { ui_locales: 'et' } });
     const done = await mobileId(agent, citizenByOutcome('USER_CANCELLED'));
     assert.match(elementText(done.text, 'error'), /katkestasite sisselogimise telefonis/i);
+  });
+});
+
+describe('certificate revocation (OCSP at the CA\'s responder)', () => {
+  /** A Mobile-ID login at broker b's portal that ends on the failure page: that page. */
+  async function refused(b, citizen, locale = 'en') {
+    const { agent } = await authorizeAt(b.url, { clientId: 'portal', secret: SECRET, redirectUri: PORTAL_CB, extra: { ui_locales: locale } });
+    const done = await mobileId(agent, citizen);
+    assert.equal(done.status, 200, done.text);
+    assert.doesNotMatch(done.text, /callback\?code=/);
+    // nothing is left to finish: no login, the form again
+    const again = await agent.get('/auth/mid/finish');
+    assert.equal(again.status, 303);
+    assert.equal(new URL(again.location).pathname, '/auth/mid');
+    return done;
+  }
+
+  /** The lines broker b logged since mark (its error log's length then). */
+  const logSince = (b, mark) => b.errorLog().slice(mark);
+
+  test('REVOKED_CERTIFICATE: "revoked" in the citizen\'s language, no login; the log says why, without personal data', async () => {
+    const citizen = citizenByOutcome('REVOKED_CERTIFICATE');
+    const mark = broker.errorLog().length;
+    const done = await refused(broker, citizen);
+    assert.match(elementText(done.text, 'error'), /Mobile-ID certificate has been revoked/);
+    assert.match(done.text, /id="try-again"/);
+    const log = logSince(broker, mark);
+    assert.match(log, /mobile_id: answer refused: the certificate is revoked \(keyCompromise\)/);
+    assert.ok(!log.includes(citizen.personalCode) && !log.includes(citizen.phone), 'no personal data in the log');
+    const et = await refused(broker, citizen, 'et');
+    assert.match(elementText(et.text, 'error'), /Mobiil-ID sertifikaat on tühistatud/);
+  });
+
+  test('the responder down: "cannot be checked now, try again later", no login; up again: the same citizen logs in', async () => {
+    const citizen = citizenByOutcome('OK');
+    await sim.setOcspRunning(false);
+    try {
+      const mark = broker.errorLog().length;
+      const done = await refused(broker, citizen);
+      assert.match(elementText(done.text, 'error'), /validity of your Mobile-ID certificate cannot be checked right now\. Please try again later/);
+      assert.match(logSince(broker, mark), /mobile_id: answer refused: revocation cannot be checked: the OCSP responder did not answer/);
+    } finally {
+      await sim.setOcspRunning(true);
+    }
+    const { callback } = await mobileIdLogin({}, citizen);
+    assert.ok(callback.searchParams.get('code'), 'logged in once the responder answers again');
+  });
+
+  describe('other settings', () => {
+    let stalled, stalledUrl, sockets = [], slow, off;
+    before(async () => {
+      // a responder that takes connections and never answers
+      stalled = net.createServer((socket) => { sockets.push(socket); socket.on('error', () => {}); });
+      const port = await freePort();
+      await new Promise((resolve) => stalled.listen(port, '127.0.0.1', resolve));
+      stalledUrl = `http://127.0.0.1:${port}/`;
+      const portal = { client_id: 'portal', client_secret_sha256: sha256hex(SECRET), redirect_uris: [PORTAL_CB], display_name: 'City portal',
+        policy: 'basic', subject_type: 'pairwise' };
+      const rate = { per_person: 50, per_phone: 50, per_client_address: 1000, window_seconds: 60 };
+      [slow, off] = await Promise.all([
+        startBroker({ store: redis.url, broker: { relying_parties: [portal],
+          backends: { mobile_id: mobileIdSettings(sim, { rate_limit: rate, ocsp: { url: stalledUrl, timeout_ms: 1000 } }) } } }),
+        startBroker({ store: redis.url, broker: { relying_parties: [portal],
+          backends: { mobile_id: mobileIdSettings(sim, { rate_limit: rate, ocsp: false }) } } }),
+      ]);
+    });
+    after(async () => {
+      await slow?.stop();
+      await off?.stop();
+      for (const s of sockets) s.destroy();
+      await new Promise((resolve) => stalled?.close(resolve) ?? resolve());
+    });
+
+    test('a configured url overrides the certificate\'s: a responder that never answers is cut off at timeout_ms, no login', async () => {
+      const mark = slow.errorLog().length;
+      const t0 = Date.now();
+      const done = await refused(slow, citizenByOutcome('OK'));
+      assert.ok(sockets.length >= 1, 'the configured URL was called, not the certificate\'s');
+      assert.ok(Date.now() - t0 < 8000, `refused in ${Date.now() - t0} ms`);
+      assert.match(elementText(done.text, 'error'), /cannot be checked right now/);
+      assert.match(logSince(slow, mark), /revocation cannot be checked: the OCSP responder did not answer: Timeout was reached/);
+    });
+
+    test('"ocsp": false switches the check off, with a warning when the configuration is loaded', async () => {
+      // warnings of the configuration's load go to nginx's stderr (before its error log is open)
+      const startup = fs.readFileSync(path.join(off.dir, 'nginx.out'), 'utf8') + off.errorLog();
+      assert.match(startup, /"level":"warn".*\$\.backends\.mobile_id: \\"ocsp\\": false: the revocation of Mobile-ID certificates is NOT checked/);
+      const { callback } = await loginAt(off.url, { clientId: 'portal', secret: SECRET, redirectUri: PORTAL_CB }, citizenByOutcome('REVOKED_CERTIFICATE'));
+      assert.ok(callback.searchParams.get('code'), 'without the check a revoked certificate gets in: only for tests');
+    });
   });
 });

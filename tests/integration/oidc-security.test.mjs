@@ -28,6 +28,16 @@ const CB = 'http://127.0.0.1:9/callback';
 const CB2 = 'http://127.0.0.1:9/callback2';
 const TAX_CB = 'http://127.0.0.1:9/tax';
 const PUBLIC_CB = 'http://127.0.0.1:9/public-callback';
+const SIGNED_CB = 'http://127.0.0.1:9/signed';
+const JWT_BEARER = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
+const ASSERTION_MAX_LIFETIME_S = 300; // EH_CLIENT_ASSERTION_MAX_LIFETIME_S
+// The private_key_jwt client's keys: an EC P-256 key and an RSA key, both
+// registered (public halves only), and a stranger's key under no registration.
+const SIGNED_EC = await jose.generateKeyPair('ES256', { extractable: true });
+const SIGNED_RSA = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 }); // KeyObjects: RS256 and PS256
+const STRANGER = await jose.generateKeyPair('ES256', { extractable: true });
+const SIGNED_EC_JWK = { ...(await jose.exportJWK(SIGNED_EC.publicKey)), kid: 'ec-1', use: 'sig' };
+const SIGNED_RSA_JWK = { ...(await jose.exportJWK(SIGNED_RSA.publicKey)), kid: 'rsa-1' };
 const CODE_TTL_S = 30; // EH_OIDC_CODE_TTL_S
 const ID_TOKEN_TTL_S = 300; // EH_OIDC_ID_TOKEN_TTL_S
 const STORE_TIMEOUT_MS = 1000;
@@ -38,6 +48,8 @@ const RELYING_PARTIES = [
   { client_id: 'tax', client_secret_sha256: sha256hex(TAX_SECRET), redirect_uris: [TAX_CB],
     display_name: 'Tax office', policy: 'full', subject_type: 'public' },
   { client_id: 'public-app', redirect_uris: [PUBLIC_CB], display_name: 'Library', policy: 'basic' },
+  { client_id: 'signed', token_endpoint_auth_method: 'private_key_jwt', jwks: { keys: [SIGNED_EC_JWK, SIGNED_RSA_JWK] },
+    redirect_uris: [SIGNED_CB], display_name: 'Signed portal', policy: 'basic', subject_type: 'public' },
 ];
 
 let redis, sim, broker, simLog;
@@ -105,6 +117,49 @@ function assertTokenError(r, status, error) {
   assert.equal(r.json?.error, error, r.text);
   assert.equal(r.json.access_token, undefined);
   assert.equal(r.json.id_token, undefined);
+}
+
+/**
+ * A client assertion (RFC 7523) of the private_key_jwt client "signed":
+ * signed with key (its EC key by default) as alg with header kid (null: no
+ * kid); claims are merged over valid ones (undefined removes a claim).
+ */
+async function signedAssertion({ key = SIGNED_EC.privateKey, alg = 'ES256', kid = 'ec-1', claims = {} } = {}) {
+  const now = Math.floor(Date.now() / 1000);
+  const payload = { iss: 'signed', sub: 'signed', aud: `${broker.url}/token`, jti: crypto.randomUUID(), iat: now, exp: now + 60, ...claims };
+  for (const k of Object.keys(payload)) if (payload[k] === undefined) delete payload[k];
+  return new jose.SignJWT(payload).setProtectedHeader({ alg, ...(kid ? { kid } : {}) }).sign(key);
+}
+
+/** A JWS of header and payload signed (ES256) with the client's EC key, byte for byte as given (jose would refuse a crit it does not know). */
+function rawSigned(header, payload) {
+  const input = `${jose.base64url.encode(JSON.stringify(header))}.${jose.base64url.encode(JSON.stringify(payload))}`;
+  const sig = crypto.sign('sha256', Buffer.from(input), { key: crypto.KeyObject.from(SIGNED_EC.privateKey), dsaEncoding: 'ieee-p1363' });
+  return `${input}.${jose.base64url.encode(sig)}`;
+}
+
+/** An unsigned JWT (alg none) with valid claims of "signed", changed by claims. */
+function unsignedAssertion(claims = {}) {
+  const now = Math.floor(Date.now() / 1000);
+  const payload = { iss: 'signed', sub: 'signed', aud: `${broker.url}/token`, jti: crypto.randomUUID(), exp: now + 60, ...claims };
+  return `${jose.base64url.encode(JSON.stringify({ alg: 'none' }))}.${jose.base64url.encode(JSON.stringify(payload))}.`;
+}
+
+/** A login of the private_key_jwt client "signed" with openid-client (PrivateKeyJwt with its EC key). */
+async function signedLogin(citizen = citizenByOutcome('OK_EC')) {
+  const config = await oidc.discovery(new URL(broker.url), 'signed', undefined,
+    oidc.PrivateKeyJwt({ key: SIGNED_EC.privateKey, kid: 'ec-1' }), { execute: [oidc.allowInsecureRequests] });
+  const r = await login(broker.url, { clientId: 'signed', redirectUri: SIGNED_CB, config }, citizen);
+  assert.equal(r.callback.origin + r.callback.pathname, SIGNED_CB);
+  return { ...r, code: r.callback.searchParams.get('code') };
+}
+
+/** The token request that redeems a login of "signed", authenticated with assertion (a JWT text). */
+function signedRedemption(flow, assertion, overrides = {}) {
+  const p = { grant_type: 'authorization_code', code: flow.code, redirect_uri: SIGNED_CB, code_verifier: flow.verifier,
+    client_assertion_type: JWT_BEARER, client_assertion: assertion, ...overrides };
+  for (const k of Object.keys(p)) if (p[k] === undefined) delete p[k];
+  return p;
 }
 
 /** GET /userinfo with the access token (or none). */
@@ -425,10 +480,13 @@ describe('token endpoint', () => {
       ['confidential client without a secret', { client_id: 'portal' }, {}, false],
       ['no client at all', {}, {}, false],
       ['a public client presenting a secret', { client_id: 'public-app', client_secret: 'guess' }, {}, false],
-      ['private_key_jwt (not offered) with alg none', {
-        client_id: 'portal', client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
-        client_assertion: `${jose.base64url.encode(JSON.stringify({ alg: 'none' }))}.${jose.base64url.encode(JSON.stringify({
-          iss: 'portal', sub: 'portal', aud: `${broker.url}/token`, jti: 'j1', exp: Math.floor(Date.now() / 1000) + 60 }))}.`,
+      ['a secret client presenting a client assertion with alg none', {
+        client_id: 'portal', client_assertion_type: JWT_BEARER,
+        client_assertion: unsignedAssertion({ iss: 'portal', sub: 'portal' }),
+      }, {}, false],
+      ['a secret client presenting a validly signed client assertion (of another client\'s key)', {
+        client_id: 'portal', client_assertion_type: JWT_BEARER,
+        client_assertion: await signedAssertion({ claims: { iss: 'portal', sub: 'portal' } }),
       }, {}, false],
     ];
     for (const [name, extra, opts, challenge] of cases) {
@@ -476,6 +534,149 @@ describe('token endpoint', () => {
     const statuses = all.map((r) => r.status);
     assert.equal(statuses.filter((s) => s === 200).length, 1, `statuses: ${statuses.join(',')}`);
     for (const r of all.filter((x) => x.status !== 200)) assertTokenError(r, 400, 'invalid_grant');
+  });
+});
+
+describe('private_key_jwt client authentication (RFC 7523)', () => {
+  test('discovery offers private_key_jwt with RS256, PS256 and ES256', async () => {
+    const doc = await (await fetch(`${broker.url}/.well-known/openid-configuration`)).json();
+    assert.deepEqual(doc.token_endpoint_auth_methods_supported, ['client_secret_basic', 'client_secret_post', 'private_key_jwt']);
+    assert.deepEqual(doc.token_endpoint_auth_signing_alg_values_supported, ['RS256', 'PS256', 'ES256']);
+  });
+
+  test('openid-client (PrivateKeyJwt, aud = issuer) logs in and redeems the code; userinfo works', async () => {
+    const flow = await signedLogin();
+    const tokens = await oidc.authorizationCodeGrant(flow.config, flow.callback, {
+      pkceCodeVerifier: flow.verifier, expectedState: flow.state, expectedNonce: flow.nonce,
+    });
+    const claims = tokens.claims();
+    assert.equal(claims.aud, 'signed');
+    assert.equal(claims.iss, broker.url);
+    const info = await userinfo(tokens.access_token);
+    assert.equal(info.status, 200, info.text);
+    assert.equal(JSON.parse(info.text).sub, claims.sub);
+  });
+
+  test('assertions with aud = the token endpoint, RS256 and PS256 with the RSA key, and no client_id parameter are accepted', async () => {
+    const variants = [
+      ['ES256, aud token endpoint', {}, {}],
+      ['RS256 with the RSA key', { key: SIGNED_RSA.privateKey, alg: 'RS256', kid: 'rsa-1' }, {}],
+      ['PS256 with the RSA key, aud an array', { key: SIGNED_RSA.privateKey, alg: 'PS256', kid: 'rsa-1', claims: { aud: ['https://other.example', broker.url] } }, {}],
+      ['ES256 without kid, client_id named only by sub', { kid: null }, { client_id: undefined }],
+    ];
+    for (const [name, opts, overrides] of variants) {
+      const flow = await signedLogin();
+      const r = await tokenRequest(signedRedemption(flow, await signedAssertion(opts), { client_id: 'signed', ...overrides }));
+      assert.equal(r.status, 200, `${name}: ${r.text}`);
+      assert.ok(r.json.id_token, name);
+    }
+  });
+
+  test('bad assertions → 401 invalid_client; the code is not spent and the client then redeems it', async () => {
+    const flow = await signedLogin();
+    const now = Math.floor(Date.now() / 1000);
+    const hsWith = (secret) => new jose.SignJWT({ iss: 'signed', sub: 'signed', aud: `${broker.url}/token`, jti: crypto.randomUUID(), exp: now + 60 })
+      .setProtectedHeader({ alg: 'HS256', kid: 'ec-1' }).sign(new TextEncoder().encode(secret));
+    const cases = [
+      ['alg none', unsignedAssertion()],
+      ['HS256 keyed with the client\'s public JWK', await hsWith(JSON.stringify(SIGNED_EC_JWK))],
+      ['HS256 keyed with the client_id', await hsWith('signed')],
+      ['signed by a stranger\'s key under the client\'s kid', await signedAssertion({ key: STRANGER.privateKey })],
+      ['signed by a stranger\'s key without kid', await signedAssertion({ key: STRANGER.privateKey, kid: null })],
+      ['the EC key under the RSA key\'s kid', await signedAssertion({ kid: 'rsa-1' })],
+      ['an unknown kid', await signedAssertion({ kid: 'ec-2' })],
+      ['a kid that looks like a path', await signedAssertion({ kid: '../../../etc/passwd' })],
+      ['wrong aud', await signedAssertion({ claims: { aud: 'https://evil.example/token' } })],
+      ['aud the token endpoint with a trailing slash', await signedAssertion({ claims: { aud: `${broker.url}/token/` } })],
+      ['no aud', await signedAssertion({ claims: { aud: undefined } })],
+      ['iss another client', await signedAssertion({ claims: { iss: 'portal' } })],
+      ['sub another client', await signedAssertion({ claims: { sub: 'portal' } })],
+      ['expired', await signedAssertion({ claims: { iat: now - 400, exp: now - 120 } })],
+      ['too long-lived (exp in an hour)', await signedAssertion({ claims: { exp: now + 3600 } })],
+      [`lifetime over ${ASSERTION_MAX_LIFETIME_S} s (iat to exp)`, await signedAssertion({ claims: { iat: now - 200, exp: now + 200 } })],
+      ['no exp', await signedAssertion({ claims: { exp: undefined } })],
+      ['iat in the future', await signedAssertion({ claims: { iat: now + 600, exp: now + 650 } })],
+      ['nbf in the future', await signedAssertion({ claims: { nbf: now + 600 } })],
+      ['no jti', await signedAssertion({ claims: { jti: undefined } })],
+      ['a crit header (validly signed)', rawSigned({ alg: 'ES256', kid: 'ec-1', crit: ['urn:x'], 'urn:x': 1 },
+        { iss: 'signed', sub: 'signed', aud: `${broker.url}/token`, jti: crypto.randomUUID(), exp: now + 60 })],
+      ['garbage', 'not-a-jwt'],
+    ];
+    assert.equal((await jose.compactVerify(cases.at(-2)[1], SIGNED_EC.publicKey, { crit: { 'urn:x': true } })).protectedHeader.kid, 'ec-1',
+      'positive control: the crit case is validly signed');
+    for (const [name, assertion] of cases) {
+      const r = await tokenRequest(signedRedemption(flow, assertion, { client_id: 'signed' }));
+      assertTokenError(r, 401, 'invalid_client');
+      assert.equal(r.headers.get('www-authenticate'), null, name);
+      const bare = await tokenRequest(signedRedemption(flow, assertion));
+      assert.equal(bare.status, 401, `${name}, without client_id: ${bare.text}`);
+    }
+    // a valid assertion, but for another client's client_id parameter
+    const other = await tokenRequest(signedRedemption(flow, await signedAssertion(), { client_id: 'portal' }));
+    assertTokenError(other, 401, 'invalid_client');
+    // another assertion type
+    const saml = await tokenRequest(signedRedemption(flow, await signedAssertion(), { client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:saml2-bearer' }));
+    assertTokenError(saml, 401, 'invalid_client');
+    // the code survived every attempt: the client redeems it
+    const ok = await tokenRequest(signedRedemption(flow, await signedAssertion()));
+    assert.equal(ok.status, 200, ok.text);
+  });
+
+  test('a replayed jti → 401 invalid_client, also in a new assertion; the second code stays redeemable', async () => {
+    const first = await signedLogin();
+    const assertion = await signedAssertion({ claims: { jti: 'replay-me' } });
+    const ok = await tokenRequest(signedRedemption(first, assertion));
+    assert.equal(ok.status, 200, ok.text);
+    const second = await signedLogin();
+    assertTokenError(await tokenRequest(signedRedemption(second, assertion)), 401, 'invalid_client');
+    const sameJti = await signedAssertion({ key: SIGNED_RSA.privateKey, alg: 'PS256', kid: 'rsa-1', claims: { jti: 'replay-me' } });
+    assertTokenError(await tokenRequest(signedRedemption(second, sameJti)), 401, 'invalid_client');
+    const fresh = await tokenRequest(signedRedemption(second, await signedAssertion()));
+    assert.equal(fresh.status, 200, fresh.text);
+    // the jti is remembered with a TTL: until the assertion's exp, plus the skew
+    const key = spawnSync('redis-cli', ['-p', String(redis.port), '--scan', '--pattern', 'replay:jti:signed:*'], { encoding: 'utf8' })
+      .stdout.trim().split('\n').filter(Boolean);
+    assert.ok(key.length >= 2, `replay keys: ${key}`);
+    for (const k of key) {
+      const ttl = Number(spawnSync('redis-cli', ['-p', String(redis.port), 'PTTL', k], { encoding: 'utf8' }).stdout.trim());
+      assert.ok(ttl > 0 && ttl <= (60 + 60) * 1000, `TTL of ${k}: ${ttl}`);
+    }
+  });
+
+  test('fifty parallel uses of one assertion → exactly one authenticates', async () => {
+    const flows = [];
+    for (let i = 0; i < 5; i++) flows.push(await signedLogin());
+    const assertion = await signedAssertion();
+    const answers = await Promise.all(Array.from({ length: 50 }, (_, i) => tokenRequest(signedRedemption(flows[i % 5], assertion))));
+    assert.equal(answers.filter((r) => r.status === 200).length, 1, answers.map((r) => r.status).join(','));
+    assert.equal(answers.filter((r) => r.status === 401 && r.json?.error === 'invalid_client').length, 49);
+  });
+
+  test('a secret from the private_key_jwt client, or two methods at once → refused; the code survives', async () => {
+    const flow = await signedLogin();
+    // a secret instead of an assertion: the client has none, any secret is refused
+    for (const [name, params, opts] of [
+      ['client_secret_post', { ...signedRedemption(flow, undefined, { client_assertion_type: undefined }), client_id: 'signed', client_secret: SECRET }, {}],
+      ['client_secret_basic', signedRedemption(flow, undefined, { client_assertion_type: undefined }), { auth: ['signed', SECRET] }],
+      ['no credentials at all', { ...signedRedemption(flow, undefined, { client_assertion_type: undefined }), client_id: 'signed' }, {}],
+    ]) {
+      const r = await tokenRequest(params, opts);
+      assertTokenError(r, 401, 'invalid_client');
+      assert.ok(name);
+    }
+    // two methods at once, or half an assertion: a malformed request
+    for (const [name, params, opts] of [
+      ['assertion and client_secret', { ...signedRedemption(flow, await signedAssertion()), client_secret: SECRET }, {}],
+      ['assertion and Basic', signedRedemption(flow, await signedAssertion()), { auth: ['signed', SECRET] }],
+      ['assertion without its type', signedRedemption(flow, await signedAssertion(), { client_assertion_type: undefined }), {}],
+      ['a type without an assertion', signedRedemption(flow, undefined), {}],
+    ]) {
+      const r = await tokenRequest(params, opts);
+      assert.equal(r.status, 400, `${name}: ${r.text}`);
+      assert.equal(r.json?.error, 'invalid_request', name);
+    }
+    const ok = await tokenRequest(signedRedemption(flow, await signedAssertion()));
+    assert.equal(ok.status, 200, ok.text);
   });
 });
 

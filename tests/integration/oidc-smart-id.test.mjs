@@ -254,6 +254,8 @@ describe('Smart-ID answers other than OK', () => {
     ['OTHER_PERSON_CERTIFICATE', /could not be verified/],
     ['UNTRUSTED_CA', /could not be verified/],
     ['CERTIFICATE_LEVEL_MISMATCH', /could not be verified/], // ADVANCED answered when QUALIFIED was asked
+    // a valid answer, but the CA's OCSP responder says the certificate is revoked
+    ['REVOKED_CERTIFICATE', /Your Smart-ID certificate has been revoked/],
   ];
   for (const [outcome, message] of cases) {
     test(`${outcome}: a clear message, no login, and giving up returns access_denied`, async () => {
@@ -286,11 +288,30 @@ describe('Smart-ID answers other than OK', () => {
     }
   });
 
+  test('the OCSP responder down: "cannot be checked now, try again later", no login; up again: the account logs in', async () => {
+    const account = accountByOutcome('OK');
+    await sidSim.setOcspRunning(false);
+    try {
+      const mark = broker.errorLog().length;
+      const { agent } = await authorize({ extra: { ui_locales: 'en' } });
+      const done = await smartId(agent, account);
+      assert.equal(done.status, 200, done.text);
+      assert.match(elementText(done.text, 'error'), /validity of your Smart-ID certificate cannot be checked right now\. Please try again later/);
+      assert.doesNotMatch(done.text, /callback\?code=/);
+      assert.match(broker.errorLog().slice(mark), /smart_id: answer refused: revocation cannot be checked: the OCSP responder did not answer/);
+    } finally {
+      await sidSim.setOcspRunning(true);
+    }
+    const { callback } = await loginAt(broker.url, { clientId: 'portal', secret: SECRET, redirectUri: PORTAL_CB }, account, smartId);
+    assert.ok(callback.searchParams.get('code'));
+  });
+
   test('Estonian texts for the Estonian locale', async () => {
     for (const [outcome, message] of [
       ['USER_REFUSED', /katkestasite sisselogimise Smart-ID rakenduses/],
       ['HTTP_404', /Smart-ID kontot ei ole/],
       ['HTTP_580', /hooldustööd/],
+      ['REVOKED_CERTIFICATE', /Smart-ID sertifikaat on tühistatud/],
     ]) {
       const { agent } = await authorize({ extra: { ui_locales: 'et' } });
       const done = await smartId(agent, accountByOutcome(outcome));
@@ -430,6 +451,7 @@ test('the brokers\' logs tell what happened without a personal code or a name', 
   const logs = broker.errorLog() + advanced.errorLog();
   assert.match(logs, /smart_id: session ended with USER_REFUSED/);
   assert.match(logs, /smart_id: answer refused: certificate level lower than asked/);
+  assert.match(logs, /smart_id: answer refused: the certificate is revoked \(keyCompromise\)/);
   for (const a of ACCOUNTS) {
     const code = a.personalCode.replace('-', '');
     assert.ok(!logs.includes(code) && !logs.includes(a.personalCode), `${a.outcome}'s personal code is in a log`);

@@ -39,6 +39,7 @@ import {
   startRedis, startSmartIdSim, tmpdir,
 } from './harness.mjs';
 import { startDemoPortal } from './demo-portal.mjs';
+import { startDemoProtectedApp } from './demo-protected-app.mjs';
 import { samlNode } from './saml-node.mjs';
 import { nationalProviderSettings, startNationalOidcProcess } from './oidc-upstream.mjs';
 
@@ -105,6 +106,8 @@ export async function startDemoStack({ port, delayMs = 3000 } = {}) {
       secret: crypto.randomBytes(24).toString('base64url') });
   }
 
+  // an application behind eidhub_protect, served under /permits/ of eidhub's own server
+  const permitsPort = port ? port + 1 + DEMO_PORTALS.length : await freePort();
   const admin = { user: 'admin', password: crypto.randomBytes(12).toString('base64url') };
   const policyDir = policyDirectory();
   const lvPort = await freePort();
@@ -133,13 +136,18 @@ export async function startDemoStack({ port, delayMs = 3000 } = {}) {
     if (failed) throw failed.reason;
     const [eeNode, lvNode] = made.value;
     const [redis, sim, sidSim, oidc] = results.map((r) => r.value);
+    const permits = await startDemoProtectedApp({ port: permitsPort });
+    started.push(permits);
     const broker = await startBroker({
       dir: brokerDir,
       port: brokerPort,
       store: redis.url,
+      extraServer: `location /permits/ { eidhub_protect city-permits; proxy_pass http://127.0.0.1:${permits.port}; }`,
       broker: {
         saml: eeNode.settings,
-        relying_parties: portals.map((p) => relyingParty(p, p.url, p.secret)),
+        relying_parties: [...portals.map((p) => relyingParty(p, p.url, p.secret)),
+          { client_id: 'city-permits', redirect_uris: [`${brokerUrl}/protect/callback`], policy: 'basic',
+            display_name: { en: 'Parking permits', et: 'Parkimisload' } }],
         backends: {
           mobile_id: mobileIdSettings(sim, { rate_limit: DEMO_RATE_LIMIT }),
           smart_id: smartIdSettings(sidSim, { rate_limit: DEMO_SID_RATE_LIMIT }),
@@ -177,7 +185,8 @@ export async function startDemoStack({ port, delayMs = 3000 } = {}) {
       started.push(portal);
       p.backchannel = portal.backchannel;
     }
-    return { broker, lv, redis, sim, sidSim, oidc, portals, admin: { ...admin, url: `${broker.url}/admin/` }, stop: () => stopAll(started) };
+    return { broker, lv, redis, sim, sidSim, oidc, portals, protectedApp: { url: `${broker.url}/permits/` },
+      admin: { ...admin, url: `${broker.url}/admin/` }, stop: () => stopAll(started) };
   } catch (e) {
     await stopAll(started);
     throw e;

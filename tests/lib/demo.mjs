@@ -46,7 +46,7 @@ function portalsTable(portals) {
 }
 
 const stack = await startDemoStack({ port: Number(process.env.EH_DEMO_PORT ?? 8080), delayMs: DELAY_MS });
-const { broker, lv, redis, sim, sidSim, oidc, portals, admin } = stack;
+const { broker, lv, redis, sim, sidSim, oidc, portals, protectedApp, admin } = stack;
 
 console.log(`
 eidhub demo is running (nginx pid ${broker.pid}, redis pid ${redis.pid}, Mobile-ID simulator pid ${sim.pid},
@@ -57,6 +57,11 @@ Open a portal in a browser and log in with Mobile-ID, Smart-ID or the national O
 provider (add ?lang=et for Estonian login pages):
 
 ${portalsTable(portals)}
+
+An application that speaks no OpenID Connect, behind nginx + eidhub (eidhub_protect, docs/protect.md):
+
+  Parking permits: ${protectedApp.url}  client city-permits, policy basic: the page shows the
+                   X-Eidhub-* headers it received
 
 Mobile-ID test citizens (the simulated phone answers after ${DELAY_MS / 1000} s; any other pair has no
 Mobile-ID; see tests/sim/README.md for what each one tests):

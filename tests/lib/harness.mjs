@@ -130,7 +130,7 @@ export function keygen(dir, name = 'signing-key.pem', ...opts) {
  * eidhub's line per request, "notice" leaves them out but keeps nginx's
  * worker starts and exits that reload() waits for).
  */
-export function nginxConf({ dir, port, host = '127.0.0.1', store, workers = 2, timeoutMs = 500, extraHttp = '', keepEnv = [], errorLogLevel = 'info' }) {
+export function nginxConf({ dir, port, host = '127.0.0.1', store, workers = 2, timeoutMs = 500, extraHttp = '', extraServer = '', keepEnv = [], errorLogLevel = 'info' }) {
   return `load_module ${MODULE};
 ${keepEnv.map((name) => `env ${name};\n`).join('')}daemon off;
 master_process on;
@@ -152,6 +152,7 @@ http {
     server {
         listen ${host}:${port};
         location / { eidhub; }
+        ${extraServer}
     }
 }
 `;
@@ -195,7 +196,7 @@ export function nginxTest(dir, conf) {
  * workers too (nginx's `env` directive; nginx clears the rest for them).
  * errorLogLevel: see nginxConf. Returns a handle with the base URL.
  */
-export async function startBroker({ broker = {}, store, workers = 2, timeoutMs = 500, port, host = '127.0.0.1', dir, extraHttp, env = {}, errorLogLevel } = {}) {
+export async function startBroker({ broker = {}, store, workers = 2, timeoutMs = 500, port, host = '127.0.0.1', dir, extraHttp, extraServer, env = {}, errorLogLevel } = {}) {
   dir ??= tmpdir('eidhub-nginx-');
   port ??= await freePort();
   const issuer = `http://${host}:${port}`;
@@ -208,7 +209,7 @@ export async function startBroker({ broker = {}, store, workers = 2, timeoutMs =
   fs.writeFileSync(path.join(dir, 'broker.json'), JSON.stringify(cfg, null, 2));
   const conf = path.join(dir, 'nginx.conf');
   const keepEnv = Object.keys(env).filter((name) => name !== 'LD_PRELOAD'); // workers are forked: the preload stays
-  fs.writeFileSync(conf, nginxConf({ dir, port, host, store, workers, timeoutMs, extraHttp, keepEnv, errorLogLevel }));
+  fs.writeFileSync(conf, nginxConf({ dir, port, host, store, workers, timeoutMs, extraHttp, extraServer, keepEnv, errorLogLevel }));
   const proc = track(spawn('nginx', ['-p', dir, '-c', conf], { stdio: ['ignore', 'pipe', 'pipe'], env: nginxEnv(env) }),
     'nginx', path.join(dir, 'nginx.out'));
   try {
@@ -261,23 +262,55 @@ function keepSanitizerReports(dir) {
 }
 
 /**
+ * Stops (on false) or starts again (on true) the OCSP responder of a
+ * simulator process started below: SIGUSR2 toggles it, and the simulator
+ * writes the new state into <dir>/ocsp.state.
+ */
+async function setSimOcsp(proc, dir, state, on) {
+  if (state.running === on) return;
+  const file = path.join(dir, 'ocsp.state');
+  fs.rmSync(file, { force: true });
+  process.kill(proc.pid, 'SIGUSR2');
+  const want = on ? 'running' : 'stopped';
+  const deadline = Date.now() + 15000;
+  while (Date.now() < deadline) {
+    let text = '';
+    try { text = fs.readFileSync(file, 'utf8').trim(); } catch { /* not yet */ }
+    if (text === want) { state.running = on; return; }
+    await sleep(50);
+  }
+  throw new Error(`the simulator's OCSP responder is not ${want} after 15 s`);
+}
+
+/**
  * Starts the Mobile-ID simulator (tests/sim/mobile-id.mjs) as its own
- * process on a free port. Its first start in a folder makes keys (a few
- * seconds on a busy machine). Returns {url, caFile, dir, pid, stop()}.
+ * process on a free port, with its CA's OCSP responder on another (the
+ * certificates name it: eidhub checks revocation there). Its first start in
+ * a folder makes keys (many seconds on a busy machine). Returns {url,
+ * caFile, ocspUrl, dir, pid, setOcspRunning(on), stop()}.
  */
 export async function startMobileIdSim({ delayMs = 0 } = {}) {
   const dir = tmpdir('eidhub-mid-');
   const port = await freePort();
+  const ocspPort = await freePort();
   const proc = track(spawn(process.execPath, [path.join(ROOT, 'tests/sim/mobile-id.mjs'), '--port', String(port),
-    '--dir', dir, '--delay-ms', String(delayMs)], { stdio: ['ignore', 'pipe', 'pipe'] }), 'mobile-id', path.join(dir, 'sim.log'));
-  await waitForPort(port, proc, 'mobile-id simulator', 30000);
+    '--dir', dir, '--delay-ms', String(delayMs), '--ocsp-port', String(ocspPort)], { stdio: ['ignore', 'pipe', 'pipe'] }),
+  'mobile-id', path.join(dir, 'sim.log'));
+  await waitForPort(port, proc, 'mobile-id simulator', 90000);
+  const ocsp = { running: true };
   return {
-    url: `http://127.0.0.1:${port}/mid-api`, caFile: path.join(dir, 'mid-ca.pem'), dir, pid: proc.pid,
+    url: `http://127.0.0.1:${port}/mid-api`, caFile: path.join(dir, 'mid-ca.pem'), ocspUrl: `http://127.0.0.1:${ocspPort}/`,
+    dir, pid: proc.pid,
+    setOcspRunning: (on) => setSimOcsp(proc, dir, ocsp, on),
     async stop() { await stopProc(proc); fs.rmSync(dir, { recursive: true, force: true }); },
   };
 }
 
-/** The broker's "mobile_id" backend settings for a simulator. */
+/**
+ * The broker's "mobile_id" backend settings for a simulator. The revocation
+ * check is on (the default): the certificates name the simulator's OCSP
+ * responder.
+ */
 export function mobileIdSettings(sim, extra = {}) {
   return {
     url: sim.url,
@@ -290,22 +323,31 @@ export function mobileIdSettings(sim, extra = {}) {
 
 /**
  * Starts the Smart-ID simulator (tests/sim/smart-id.mjs) as its own process
- * on a free port. Its first start in a folder makes RSA keys: allow a few
- * seconds. Returns {url, caFile, dir, pid, stop()}.
+ * on a free port, with its CA's OCSP responder on another. Its first start
+ * in a folder makes RSA keys: allow many seconds. Returns {url, caFile,
+ * ocspUrl, dir, pid, setOcspRunning(on), stop()}.
  */
 export async function startSmartIdSim({ delayMs = 0 } = {}) {
   const dir = tmpdir('eidhub-sid-');
   const port = await freePort();
+  const ocspPort = await freePort();
   const proc = track(spawn(process.execPath, [path.join(ROOT, 'tests/sim/smart-id.mjs'), '--port', String(port),
-    '--dir', dir, '--delay-ms', String(delayMs)], { stdio: ['ignore', 'pipe', 'pipe'] }), 'smart-id', path.join(dir, 'sim.log'));
-  await waitForPort(port, proc, 'smart-id simulator', 30000);
+    '--dir', dir, '--delay-ms', String(delayMs), '--ocsp-port', String(ocspPort)], { stdio: ['ignore', 'pipe', 'pipe'] }),
+  'smart-id', path.join(dir, 'sim.log'));
+  await waitForPort(port, proc, 'smart-id simulator', 90000);
+  const ocsp = { running: true };
   return {
-    url: `http://127.0.0.1:${port}/smart-id-rp/v2`, caFile: path.join(dir, 'sid-ca.pem'), dir, pid: proc.pid,
+    url: `http://127.0.0.1:${port}/smart-id-rp/v2`, caFile: path.join(dir, 'sid-ca.pem'), ocspUrl: `http://127.0.0.1:${ocspPort}/`,
+    dir, pid: proc.pid,
+    setOcspRunning: (on) => setSimOcsp(proc, dir, ocsp, on),
     async stop() { await stopProc(proc); fs.rmSync(dir, { recursive: true, force: true }); },
   };
 }
 
-/** The broker's "smart_id" backend settings for a simulator. */
+/**
+ * The broker's "smart_id" backend settings for a simulator (revocation
+ * checked at the simulator's OCSP responder, as for Mobile-ID).
+ */
 export function smartIdSettings(sim, extra = {}) {
   return {
     url: sim.url,

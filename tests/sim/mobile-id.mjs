@@ -12,10 +12,13 @@
 // pair, see CITIZENS below; the standard outcomes use SK's published DEMO test
 // numbers, so the same test data gives the same result against SK's demo.
 // Citizens' certificates come from a test CA made with openssl (test-ca.mjs) in
-// the --dir folder: <dir>/mid-ca.pem is the CA eidhub must trust.
+// the --dir folder: <dir>/mid-ca.pem is the CA eidhub must trust. The CA's
+// OCSP responder (`openssl ocsp`, RFC 6960, a delegated signing certificate)
+// runs beside it on --ocsp-port; every certificate names it in its
+// authorityInfoAccess, as SK's name http://aia.sk.ee/... .
 //
 // Run:  node tests/sim/mobile-id.mjs --port P --dir D [--delay-ms N] [--rp-uuid U] [--rp-name N]
-//       [--ca-key-type ec|rsa] [--session-ttl-ms N] [--quiet]
+//       [--ca-key-type ec|rsa] [--session-ttl-ms N] [--ocsp-port P] [--quiet]
 // or in-process: const sim = await startMobileIdSimulator({ dir, delayMs: 0 }); ... await sim.stop();
 // See tests/sim/README.md. All names and numbers here are test data.
 import { spawn } from 'node:child_process';
@@ -26,11 +29,13 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import {
   HASH_TYPES, PEOPLE, UUID_RE, closeServer, createSessionStore, digestInfo, fingerprintOf, hashProblem, isMainModule,
-  longPollTimeout, otherHash, prepareMaterial, readJsonObject, requiredStrings, rsaSignHash, runSimulator, send,
-  startServer, validForADay, wholeNumberOption,
+  longPollTimeout, ocspEndpoint, otherHash, prepareMaterial, readJsonObject, requiredStrings, rsaSignHash, runOcspResponder,
+  runSimulator, send, startServer, validForADay, wholeNumberOption,
 } from './sim-common.mjs';
 import { p256Signer } from './ecdsa-p256.mjs';
-import { citizenSubject, createTestCA, issueCertificate, loadCertificate, personalCodeInfo } from './test-ca.mjs';
+import {
+  citizenSubject, createTestCA, issueCertificate, issueOcspSigner, loadCertificate, personalCodeInfo, revokeCertificate,
+} from './test-ca.mjs';
 
 export { HASH_TYPES, digestInfo };
 
@@ -97,6 +102,8 @@ export const CITIZENS = Object.freeze([
     description: 'result OK, valid signature, but the certificate is her twin brother\'s' }),
   citizen({ outcome: 'UNTRUSTED_CA', phone: '+37269000004', ...PEOPLE.laura, result: 'OK', certificate: 'untrusted-ca',
     description: 'result OK, certificate from a look-alike CA (same name, other key)' }),
+  citizen({ outcome: 'REVOKED_CERTIFICATE', phone: '+37269000005', ...PEOPLE.rein, result: 'OK', certificate: 'revoked',
+    description: 'result OK, valid signature and certificate, but the certificate is revoked (OCSP says so)' }),
 ]);
 
 /** The citizen with that outcome (see CITIZENS); throws if there is none. */
@@ -115,9 +122,9 @@ export function verificationCode(hash) {
 // ---------------------------------------------------------------------------
 // Certificates (made once per folder, reused while still fit)
 
-const MATERIAL_VERSION = 2;
+const MATERIAL_VERSION = 3;
 
-async function makeMaterial(work, caKeyType) {
+async function makeMaterial(work, caKeyType, ocspUrl) {
   const caOpts = { commonName: 'TEST of eidhub MID CA', organization: 'eidhub test PKI', keyType: caKeyType };
   // Same subject as the trusted CA, other key: only a signature check tells them apart.
   const [ca, untrusted] = await Promise.all([
@@ -133,16 +140,24 @@ async function makeMaterial(work, caKeyType) {
     const stem = `citizen-${c.personalCode}`;
     const auth = await issueCertificate(issuer, {
       name: `${stem}-auth`, subject, keyType: c.keyType, expired, keyUsage: ['digitalSignature'], extKeyUsage: ['clientAuth'],
+      ocspUrl,
     });
     // The signing certificate (what POST /certificate returns); same key, for speed.
     const sign = await issueCertificate(issuer, {
-      name: `${stem}-sign`, subject, keyFile: auth.keyFile, expired, keyUsage: ['nonRepudiation'],
+      name: `${stem}-sign`, subject, keyFile: auth.keyFile, expired, keyUsage: ['nonRepudiation'], ocspUrl,
     });
+    if (c.certificate === 'revoked') {
+      await revokeCertificate(issuer, auth.certFile);
+      await revokeCertificate(issuer, sign.certFile);
+    }
     manifest.citizens[c.outcome] = {
       authCert: path.relative(work, auth.certFile), signCert: path.relative(work, sign.certFile),
       key: path.relative(work, auth.keyFile),
     };
   }));
+  const signer = await issueOcspSigner(ca, { commonName: 'TEST of eidhub MID CA OCSP RESPONDER' });
+  manifest.ocspSigner = { cert: path.relative(work, signer.certFile), key: path.relative(work, signer.keyFile) };
+  manifest.ocspUrl = ocspUrl;
   return manifest;
 }
 
@@ -155,18 +170,22 @@ function loadMaterial(work, manifest) {
     if (c.certificate !== 'expired' && !validForADay(auth)) throw new Error('certificate expires');
     byOutcome.set(c.outcome, { auth, sign });
   }
-  return { byOutcome };
+  const signer = loadCertificate(path.join(work, manifest.ocspSigner.cert), path.join(work, manifest.ocspSigner.key));
+  if (!validForADay(signer)) throw new Error('OCSP signer expires');
+  const ocsp = { caFile: path.join(work, 'mid-ca.pem'), indexFile: path.join(work, 'mid-ca.db', 'index.txt'), signer };
+  return { byOutcome, ocsp };
 }
 
 /**
  * Certificates for the citizens in dir/mid-sim (reused when present and still
- * valid), and the trusted CA copied to dir/mid-ca.pem.
+ * valid, and naming the same OCSP URL), and the trusted CA copied to
+ * dir/mid-ca.pem.
  */
-function prepareMidMaterial(dir, caKeyType) {
+function prepareMidMaterial(dir, caKeyType, ocspUrl) {
   return prepareMaterial(dir, {
     workName: 'mid-sim', caName: 'mid-ca',
-    fingerprint: fingerprintOf({ MATERIAL_VERSION, caKeyType, CITIZENS }),
-    make: (work) => makeMaterial(work, caKeyType),
+    fingerprint: fingerprintOf({ MATERIAL_VERSION, caKeyType, CITIZENS, ocspUrl }),
+    make: (work) => makeMaterial(work, caKeyType, ocspUrl),
     load: loadMaterial,
   });
 }
@@ -295,16 +314,19 @@ function checkAuthentication(b) {
  * Starts the simulator. Options:
  *   port (0 = any free one), host ('127.0.0.1'), dir (certificates; default a new temporary folder),
  *   delayMs (DEFAULT_DELAY_MS), rpUUID / rpName (DEMO_RP_UUID / DEMO_RP_NAME),
- *   caKeyType ('ec' P-256 or 'rsa' 3072), sessionTtlMs (SESSION_TTL_MS), log (function(line) or false).
- * Returns { url, port, caFile, dir, citizens, setDelay(ms), stop() }.
+ *   caKeyType ('ec' P-256 or 'rsa' 3072), sessionTtlMs (SESSION_TTL_MS), log (function(line) or false),
+ *   ocspPort (the CA's OCSP responder, named in every certificate's authorityInfoAccess; 0 = any free one).
+ * Returns { url, port, caFile, dir, citizens, ocsp: { url, port, running(), setRunning(on) }, setDelay(ms), stop() }.
  */
 export async function startMobileIdSimulator({
   port = 0, host = '127.0.0.1', dir, delayMs = DEFAULT_DELAY_MS, rpUUID = DEMO_RP_UUID, rpName = DEMO_RP_NAME,
-  caKeyType = 'ec', sessionTtlMs = SESSION_TTL_MS, log = false,
+  caKeyType = 'ec', sessionTtlMs = SESSION_TTL_MS, log = false, ocspPort = 0,
 } = {}) {
   dir ??= fs.mkdtempSync(path.join(os.tmpdir(), 'eidhub-mid-sim-'));
   const say = typeof log === 'function' ? log : () => {};
-  const material = await prepareMidMaterial(dir, caKeyType);
+  const endpoint = await ocspEndpoint(ocspPort, dir, 'mid-sim');
+  const material = await prepareMidMaterial(dir, caKeyType, endpoint.url);
+  const ocsp = await runOcspResponder(material.ocsp, endpoint, say);
   const sessions = createSessionStore({ ttlMs: sessionTtlMs, ttlFrom: 'start', say });
 
   function findCitizen(phone, code) {
@@ -358,7 +380,7 @@ export async function startMobileIdSimulator({
     const c = findCitizen(b.phoneNumber, b.nationalIdentityNumber);
     const leaves = c && material.byOutcome.get(c.outcome);
     let result = 'NOT_FOUND';
-    if (leaves) result = c.certificate === 'expired' ? 'NOT_ACTIVE' : 'OK';
+    if (leaves) result = ['expired', 'revoked'].includes(c.certificate) ? 'NOT_ACTIVE' : 'OK';
     say(`certificate: ${b.phoneNumber} ${b.nationalIdentityNumber}: ${result}`);
     sendJson(res, 200, result === 'OK' ? { result, cert: leaves.sign.certDer } : { result });
   }
@@ -369,7 +391,13 @@ export async function startMobileIdSimulator({
     { re: /^\/certificate$/, methods: ['POST'], handle: (req, res) => certificate(req, res) },
     { re: /^\/version$/, methods: ['GET'], handle: (req, res) => send(res, 200, 'Version: 5.1.1-eidhub-simulator. Built: 22.11.2026 00:00') },
   ];
-  const server = await startServer({ host, port, basePath: BASE_PATH, routes, sendError, say });
+  let server;
+  try {
+    server = await startServer({ host, port, basePath: BASE_PATH, routes, sendError, say });
+  } catch (e) {
+    await ocsp.stop();
+    throw e;
+  }
   const actualPort = server.address().port;
 
   let stopping;
@@ -379,9 +407,10 @@ export async function startMobileIdSimulator({
     caFile: material.caFile,
     dir,
     citizens: CITIZENS,
+    ocsp,
     setDelay(ms) { delayMs = ms; },
     stop() {
-      stopping ??= (sessions.stop(), closeServer(server));
+      stopping ??= (sessions.stop(), Promise.all([closeServer(server), ocsp.stop()]));
       return stopping;
     },
   };
@@ -400,14 +429,16 @@ function main() {
       'rp-name': { type: 'string', default: process.env.MID_SIM_RP_NAME ?? DEMO_RP_NAME },
       'ca-key-type': { type: 'string', default: 'ec' },
       'session-ttl-ms': { type: 'string', default: String(SESSION_TTL_MS) },
+      'ocsp-port': { type: 'string', default: process.env.MID_SIM_OCSP_PORT ?? '0' },
       quiet: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
   });
   if (values.help) {
     console.log('usage: node tests/sim/mobile-id.mjs --port P --dir D [--delay-ms N] [--rp-uuid U] [--rp-name N]'
-      + ' [--ca-key-type ec|rsa] [--session-ttl-ms N] [--quiet]\n'
-      + 'Env: MID_SIM_PORT, MID_SIM_DIR, MID_SIM_DELAY_MS, MID_SIM_RP_UUID, MID_SIM_RP_NAME. See tests/sim/README.md.');
+      + ' [--ca-key-type ec|rsa] [--session-ttl-ms N] [--ocsp-port P] [--quiet]\n'
+      + 'Env: MID_SIM_PORT, MID_SIM_DIR, MID_SIM_DELAY_MS, MID_SIM_RP_UUID, MID_SIM_RP_NAME, MID_SIM_OCSP_PORT.'
+      + ' SIGUSR2 stops the OCSP responder or starts it again. See tests/sim/README.md.');
     return;
   }
   const int = (name) => wholeNumberOption(values, name);
@@ -420,6 +451,7 @@ function main() {
     rpName: values['rp-name'],
     caKeyType: values['ca-key-type'],
     sessionTtlMs: int('session-ttl-ms'),
+    ocspPort: int('ocsp-port'),
     log: values.quiet ? false : (line) => process.stderr.write(`[mobile-id] ${line}\n`),
   };
   runSimulator({

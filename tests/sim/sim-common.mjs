@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { freeTcpPort, startOcspResponder } from './test-ca.mjs';
 
 // ---------------------------------------------------------------------------
 // Test people who exist in several simulators, so that one person can log in
@@ -27,6 +28,8 @@ export const PEOPLE = Object.freeze({
   /** Katrin's twin brother, whose certificate she is handed. */
   peeter: Object.freeze({ personalCode: '38506150311', givenName: 'Peeter', surname: 'Väli' }),
   laura: Object.freeze({ personalCode: '61009300422', givenName: 'Laura', surname: 'Sepp' }),
+  /** His certificate is revoked: the OCSP responder of the simulator's CA says so. */
+  rein: Object.freeze({ personalCode: '37707071238', givenName: 'Rein', surname: 'Raudsepp' }),
 });
 
 // ---------------------------------------------------------------------------
@@ -322,6 +325,62 @@ export function validForADay(leaf) {
 }
 
 // ---------------------------------------------------------------------------
+// The OCSP responder of a simulator's CA
+
+/**
+ * The OCSP URL a simulator's certificates name in authorityInfoAccess:
+ * http://127.0.0.1:<port>/. Without a port (0), the one the folder's test
+ * PKI (dir/workName) already names, so that a later start reuses it; else a
+ * free one. { port, url, fromFolder }.
+ */
+export async function ocspEndpoint(port, dir, workName) {
+  if (!port) {
+    try {
+      const manifest = JSON.parse(fs.readFileSync(path.join(dir, workName, 'manifest.json'), 'utf8'));
+      const m = /^http:\/\/127\.0\.0\.1:(\d+)\/$/.exec(manifest.ocspUrl ?? '');
+      if (m) return { port: Number(m[1]), url: manifest.ocspUrl, fromFolder: true };
+    } catch { /* no PKI yet */ }
+  }
+  const p = port || await freeTcpPort();
+  return { port: p, url: `http://127.0.0.1:${p}/`, fromFolder: false };
+}
+
+/**
+ * Runs the OCSP responder (openssl ocsp, test-ca.mjs startOcspResponder) of
+ * a simulator's test PKI: ocsp is { caFile, indexFile, signer } from its
+ * material, endpoint the one its certificates name (ocspEndpoint). When the
+ * folder's port is taken, another simulator of the same folder (same CA,
+ * same index) answers there, and this one runs none. Returns { url, port,
+ * running(), setRunning(on) (stops it, or starts it again on the same
+ * port), stop() }.
+ */
+export async function runOcspResponder(ocsp, endpoint, say = () => {}) {
+  const { port } = endpoint;
+  let responder = null;
+  try {
+    responder = await startOcspResponder({ ...ocsp, port, log: say });
+  } catch (e) {
+    if (!(endpoint.fromFolder && e.code === 'EADDRINUSE')) throw e;
+    say(`OCSP port ${port} is taken: another simulator of this folder answers there`);
+  }
+  const control = {
+    url: endpoint.url, port,
+    running: () => responder !== null,
+    async setRunning(on) {
+      if (on && !responder) responder = await startOcspResponder({ ...ocsp, port, log: say });
+      if (!on && responder) {
+        const r = responder;
+        responder = null;
+        await r.stop();
+      }
+      say(`OCSP responder ${on ? 'running' : 'stopped'}`);
+    },
+    stop: () => control.setRunning(false),
+  };
+  return control;
+}
+
+// ---------------------------------------------------------------------------
 // Command line
 
 /** True if the module at importMetaUrl is the script node was started with. */
@@ -378,6 +437,13 @@ export function runSimulator({ label, start, readyLine }) {
   };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
+  // SIGUSR2 stops the simulator's OCSP responder, or starts it again (tests
+  // of a responder that is down); the simulator then writes <dir>/ocsp.state
+  process.on('SIGUSR2', () => {
+    if (!sim?.ocsp) return;
+    const on = !sim.ocsp.running();
+    sim.ocsp.setRunning(on).then(() => fs.writeFileSync(path.join(sim.dir, 'ocsp.state'), on ? 'running\n' : 'stopped\n'));
+  });
   (async () => {
     sim = await start();
     if (stopping) return sim.stop();

@@ -13,10 +13,12 @@
 // standard outcomes use SK's published DEMO test accounts, so the same test
 // data gives the same result against SK's demo. Certificates come from a test
 // CA made with openssl (test-ca.mjs) in the --dir folder: <dir>/sid-ca.pem is
-// the CA eidhub must trust for Smart-ID.
+// the CA eidhub must trust for Smart-ID. The CA's OCSP responder (`openssl
+// ocsp`, RFC 6960, a delegated signing certificate) runs beside it on
+// --ocsp-port; every certificate names it in its authorityInfoAccess.
 //
 // Run:  node tests/sim/smart-id.mjs --port P --dir D [--delay-ms N] [--rp-uuid U] [--rp-name N]
-//       [--ca-key-type ec|rsa] [--session-ttl-ms N] [--qualified-only] [--quiet]
+//       [--ca-key-type ec|rsa] [--session-ttl-ms N] [--qualified-only] [--ocsp-port P] [--quiet]
 // or in-process: const sim = await startSmartIdSimulator({ dir, delayMs: 0 }); ... await sim.stop();
 // See tests/sim/README.md. All names and numbers here are test data.
 import crypto from 'node:crypto';
@@ -26,11 +28,12 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import {
   PEOPLE, UUID_RE, closeServer, createSessionStore, fingerprintOf, hashProblem, isMainModule,
-  longPollTimeout, otherHash, prepareMaterial, readJsonObject, requiredStrings, rsaSignHash, runSimulator, send,
-  startServer, validForADay, wholeNumberOption,
+  longPollTimeout, ocspEndpoint, otherHash, prepareMaterial, readJsonObject, requiredStrings, rsaSignHash,
+  runOcspResponder, runSimulator, send, startServer, validForADay, wholeNumberOption,
 } from './sim-common.mjs';
 import {
-  citizenSubject, createTestCA, generateKey, issueCertificate, loadCertificate, makePersonalCode, nationalIdInfo,
+  citizenSubject, createTestCA, generateKey, issueCertificate, issueOcspSigner, loadCertificate, makePersonalCode,
+  nationalIdInfo, revokeCertificate,
 } from './test-ca.mjs';
 
 export const BASE_PATH = '/smart-id-rp/v2';
@@ -148,6 +151,8 @@ export const ACCOUNTS = Object.freeze([
     description: 'OK, valid signature, but the certificate is her twin brother\'s' }),
   account({ outcome: 'UNTRUSTED_CA', ...PEOPLE.laura, endResult: 'OK', certificate: 'untrusted-ca', mobileId: 'UNTRUSTED_CA',
     description: 'OK, certificate from a look-alike CA (same name, other key)' }),
+  account({ outcome: 'REVOKED_CERTIFICATE', ...PEOPLE.rein, endResult: 'OK', certificate: 'revoked',
+    mobileId: 'REVOKED_CERTIFICATE', description: 'OK, valid signature and certificate, but the certificate is revoked (OCSP says so)' }),
   account({ outcome: 'CERTIFICATE_LEVEL_MISMATCH', personalCode: makePersonalCode('1988-10-10', 'M', 56), givenName: 'Madis',
     surname: 'Känd', certificateLevel: 'ADVANCED', endResult: 'OK', levelMismatch: true,
     description: 'OK with an ADVANCED certificate even when QUALIFIED was asked for (the real service answers 471)' }),
@@ -178,10 +183,10 @@ export function signatureAlgorithm(hashType) {
 // ---------------------------------------------------------------------------
 // Certificates (made once per folder, reused while still fit)
 
-const MATERIAL_VERSION = 1;
+const MATERIAL_VERSION = 2;
 const withCertificate = () => ACCOUNTS.filter((a) => a.certificate);
 
-async function makeMaterial(work, caKeyType) {
+async function makeMaterial(work, caKeyType, ocspUrl) {
   const caOpts = { commonName: 'TEST of eidhub Smart-ID CA', organization: 'eidhub test PKI', keyType: caKeyType };
   // Same subject as the trusted CA, other key: only a signature check tells them apart.
   const [ca, untrusted] = await Promise.all([
@@ -205,16 +210,25 @@ async function makeMaterial(work, caKeyType) {
     const auth = await issueCertificate(issuer, {
       name: `${stem}-auth`, subject, keyType: 'rsa', rsaBits: RSA_BITS, keyFile: a.endResult === 'OK' ? undefined : await sharedKey, expired,
       keyUsage: ['digitalSignature', 'keyEncipherment', 'dataEncipherment'], extKeyUsage: ['clientAuth'], policies: policies.auth,
+      ocspUrl,
     });
     // The signing certificate (what certificatechoice returns); same key, for speed.
     const sign = await issueCertificate(issuer, {
       name: `${stem}-sign`, subject, keyFile: auth.keyFile, expired, keyUsage: ['nonRepudiation'], policies: policies.sign,
+      ocspUrl,
     });
+    if (a.certificate === 'revoked') {
+      await revokeCertificate(issuer, auth.certFile);
+      await revokeCertificate(issuer, sign.certFile);
+    }
     manifest.accounts[a.outcome] = {
       authCert: path.relative(work, auth.certFile), signCert: path.relative(work, sign.certFile),
       key: path.relative(work, auth.keyFile),
     };
   }));
+  const signer = await issueOcspSigner(ca, { commonName: 'TEST of eidhub Smart-ID CA OCSP RESPONDER' });
+  manifest.ocspSigner = { cert: path.relative(work, signer.certFile), key: path.relative(work, signer.keyFile) };
+  manifest.ocspUrl = ocspUrl;
   return manifest;
 }
 
@@ -227,7 +241,10 @@ function loadMaterial(work, manifest) {
     if (a.certificate !== 'expired' && !validForADay(auth)) throw new Error('certificate expires');
     byOutcome.set(a.outcome, { auth, sign });
   }
-  return { byOutcome };
+  const signer = loadCertificate(path.join(work, manifest.ocspSigner.cert), path.join(work, manifest.ocspSigner.key));
+  if (!validForADay(signer)) throw new Error('OCSP signer expires');
+  const ocsp = { caFile: path.join(work, 'sid-ca.pem'), indexFile: path.join(work, 'sid-ca.db', 'index.txt'), signer };
+  return { byOutcome, ocsp };
 }
 
 // ---------------------------------------------------------------------------
@@ -327,21 +344,25 @@ function sendError(res, status, message = HTTP_ERRORS[status] ?? 'Error', header
  *   port (0 = any free one), host ('127.0.0.1'), dir (certificates; default a new temporary folder),
  *   delayMs (DEFAULT_DELAY_MS), rpUUID / rpName (DEMO_RP_UUID / DEMO_RP_NAME),
  *   caKeyType ('ec' P-256, default, or 'rsa' 3072), sessionTtlMs (SESSION_TTL_MS, counted from completion),
- *   qualifiedOnly (the relying party may not ask for ADVANCED: 403), log (function(line) or false).
- * Returns { url, port, caFile, dir, accounts, setDelay(ms), setMaintenance(on), stop() }.
+ *   qualifiedOnly (the relying party may not ask for ADVANCED: 403), log (function(line) or false),
+ *   ocspPort (the CA's OCSP responder, named in every certificate's authorityInfoAccess; 0 = any free one).
+ * Returns { url, port, caFile, dir, accounts, ocsp: { url, port, running(), setRunning(on) }, setDelay(ms),
+ * setMaintenance(on), stop() }.
  */
 export async function startSmartIdSimulator({
   port = 0, host = '127.0.0.1', dir, delayMs = DEFAULT_DELAY_MS, rpUUID = DEMO_RP_UUID, rpName = DEMO_RP_NAME,
-  caKeyType = 'ec', sessionTtlMs = SESSION_TTL_MS, qualifiedOnly = false, log = false,
+  caKeyType = 'ec', sessionTtlMs = SESSION_TTL_MS, qualifiedOnly = false, log = false, ocspPort = 0,
 } = {}) {
   dir ??= fs.mkdtempSync(path.join(os.tmpdir(), 'eidhub-sid-sim-'));
   const say = typeof log === 'function' ? log : () => {};
+  const endpoint = await ocspEndpoint(ocspPort, dir, 'sid-sim');
   const material = await prepareMaterial(dir, {
     workName: 'sid-sim', caName: 'sid-ca',
-    fingerprint: fingerprintOf({ MATERIAL_VERSION, caKeyType, ACCOUNTS }),
-    make: (work) => makeMaterial(work, caKeyType),
+    fingerprint: fingerprintOf({ MATERIAL_VERSION, caKeyType, ACCOUNTS, ocspUrl: endpoint.url }),
+    make: (work) => makeMaterial(work, caKeyType, endpoint.url),
     load: loadMaterial,
   });
+  const ocsp = await runOcspResponder(material.ocsp, endpoint, say);
   const sessions = createSessionStore({ ttlMs: sessionTtlMs, ttlFrom: 'complete', say, describe: (body) => body?.result?.endResult });
   const recent = new Map(); // idempotency key -> { id, at }
   let maintenance = false;
@@ -430,7 +451,13 @@ export async function startSmartIdSimulator({
     },
     { re: /^\/session\/([^/]+)$/, methods: ['GET'], handle: (req, res, m, q) => pollSession(req, res, decode(m[1]), q) },
   ];
-  const server = await startServer({ host, port, basePath: BASE_PATH, routes, sendError, say });
+  let server;
+  try {
+    server = await startServer({ host, port, basePath: BASE_PATH, routes, sendError, say });
+  } catch (e) {
+    await ocsp.stop();
+    throw e;
+  }
   const actualPort = server.address().port;
 
   let stopping;
@@ -440,11 +467,12 @@ export async function startSmartIdSimulator({
     caFile: material.caFile,
     dir,
     accounts: ACCOUNTS,
+    ocsp,
     setDelay(ms) { delayMs = ms; },
     /** While on, every request is answered 580 (system under maintenance). */
     setMaintenance(on) { maintenance = Boolean(on); },
     stop() {
-      stopping ??= (sessions.stop(), closeServer(server));
+      stopping ??= (sessions.stop(), Promise.all([closeServer(server), ocsp.stop()]));
       return stopping;
     },
   };
@@ -464,14 +492,16 @@ function main() {
       'ca-key-type': { type: 'string', default: 'ec' },
       'session-ttl-ms': { type: 'string', default: String(SESSION_TTL_MS) },
       'qualified-only': { type: 'boolean', default: false },
+      'ocsp-port': { type: 'string', default: process.env.SID_SIM_OCSP_PORT ?? '0' },
       quiet: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
   });
   if (values.help) {
     console.log('usage: node tests/sim/smart-id.mjs --port P --dir D [--delay-ms N] [--rp-uuid U] [--rp-name N]'
-      + ' [--ca-key-type ec|rsa] [--session-ttl-ms N] [--qualified-only] [--quiet]\n'
-      + 'Env: SID_SIM_PORT, SID_SIM_DIR, SID_SIM_DELAY_MS, SID_SIM_RP_UUID, SID_SIM_RP_NAME. See tests/sim/README.md.');
+      + ' [--ca-key-type ec|rsa] [--session-ttl-ms N] [--qualified-only] [--ocsp-port P] [--quiet]\n'
+      + 'Env: SID_SIM_PORT, SID_SIM_DIR, SID_SIM_DELAY_MS, SID_SIM_RP_UUID, SID_SIM_RP_NAME, SID_SIM_OCSP_PORT.'
+      + ' SIGUSR2 stops the OCSP responder or starts it again. See tests/sim/README.md.');
     return;
   }
   const int = (name) => wholeNumberOption(values, name);
@@ -485,6 +515,7 @@ function main() {
     caKeyType: values['ca-key-type'],
     sessionTtlMs: int('session-ttl-ms'),
     qualifiedOnly: values['qualified-only'],
+    ocspPort: int('ocsp-port'),
     log: values.quiet ? false : (line) => process.stderr.write(`[smart-id] ${line}\n`),
   };
   runSimulator({

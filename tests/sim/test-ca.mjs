@@ -16,9 +16,11 @@
 //     keyType: 'ec' | 'rsa', expired: false,
 //   });
 //   leaf.certFile / leaf.keyFile / leaf.certPem / leaf.certDer / leaf.x509 / leaf.privateKey
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
 import path from 'node:path';
 import { promisify } from 'node:util';
 
@@ -273,11 +275,14 @@ function pemOnly(text) {
  *   expired       true: valid from 2 years ago until yesterday
  *   notBefore, notAfter  explicit validity (Dates); default from an hour ago for `days` (730)
  *   policies      certificatePolicies OIDs (optional)
+ *   ocspUrl       the OCSP responder in authorityInfoAccess (optional), as SK's
+ *                 certificates name theirs (http://aia.sk.ee/...)
+ *   ocspNoCheck   true: the id-pkix-ocsp-nocheck extension (an OCSP signing certificate)
  * Returns { certFile, keyFile, certPem, certDer (base64 DER), x509, privateKey (KeyObject), keyType }.
  */
 export async function issueCertificate(ca, {
   name, subject, keyType = 'ec', rsaBits = 2048, keyFile, keyUsage = ['digitalSignature'], extKeyUsage = [],
-  expired = false, notBefore, notAfter, days = 730, policies = [],
+  expired = false, notBefore, notAfter, days = 730, policies = [], ocspUrl, ocspNoCheck = false,
 }) {
   if (!name || !subject) throw new Error('issueCertificate needs a name and a subject');
   const certFile = path.join(ca.dir, `${name}.pem`);
@@ -302,6 +307,8 @@ export async function issueCertificate(ca, {
   ];
   if (extKeyUsage.length) ext.push(`extendedKeyUsage = ${extKeyUsage.join(', ')}`);
   if (policies.length) ext.push(`certificatePolicies = ${policies.join(', ')}`);
+  if (ocspUrl) ext.push(`authorityInfoAccess = OCSP;URI:${ocspUrl}`);
+  if (ocspNoCheck) ext.push('noCheck = ignored');
   const extFile = path.join(ca.db, `${name}.ext`);
   const csr = path.join(ca.db, `${name}.csr`);
   fs.writeFileSync(extFile, `${ext.join('\n')}\n`);
@@ -326,5 +333,152 @@ export function loadCertificate(certFile, keyFile) {
     certFile, keyFile, certPem, x509, privateKey,
     certDer: x509.raw.toString('base64'),
     keyType: privateKey.asymmetricKeyType, // 'rsa' | 'ec'
+  };
+}
+
+// ---------------------------------------------------------------------------
+// Revocation and the OCSP responder (RFC 6960)
+
+/**
+ * Revokes a certificate issued by ca (its file) in the CA's index (reason
+ * keyCompromise unless told), as SK does when a citizen's device is lost:
+ * the OCSP responder answers "revoked" from then on.
+ */
+export async function revokeCertificate(ca, certFile, reason = 'keyCompromise') {
+  const revoke = ca.queue.then(() => openssl(['ca', '-batch', '-config', ca.config, '-revoke', certFile, '-crl_reason', reason]));
+  ca.queue = revoke.catch(() => {});
+  await revoke;
+}
+
+/**
+ * Issues the delegated OCSP signing certificate of ca (extendedKeyUsage
+ * OCSPSigning, id-pkix-ocsp-nocheck, EC P-256), as SK's "... OCSP RESPONDER"
+ * certificates: name is the file stem.
+ */
+export function issueOcspSigner(ca, { name = 'ocsp-responder', commonName = `${ca.x509.subject.match(/CN=([^\n]+)/)?.[1] ?? 'TEST'} OCSP RESPONDER` } = {}) {
+  return issueCertificate(ca, {
+    name, subject: [['C', 'EE'], ['O', 'eidhub test PKI'], ['CN', commonName]], keyType: 'ec',
+    keyUsage: ['digitalSignature'], extKeyUsage: ['OCSPSigning'], ocspNoCheck: true,
+  });
+}
+
+/** A free TCP port on 127.0.0.1 (the OS's pick; free when asked, not reserved). */
+export function freeTcpPort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** Resolves when a line of proc's stderr matches re; rejects if proc exits first or after timeoutMs. */
+function waitForStderr(proc, re, timeoutMs) {
+  return new Promise((resolve, reject) => {
+    let text = '';
+    const timer = setTimeout(() => done(new Error(`openssl ocsp did not start in ${timeoutMs} ms: ${text}`)), timeoutMs);
+    const onData = (d) => { text += d; if (re.test(text)) done(); };
+    const onExit = (code, signal) => done(new Error(`openssl ocsp exited with ${code ?? signal}: ${text}`));
+    function done(err) {
+      clearTimeout(timer);
+      proc.stderr.off('data', onData);
+      proc.off('exit', onExit);
+      if (err) reject(err); else resolve();
+    }
+    proc.stderr.on('data', onData);
+    proc.once('exit', onExit);
+  });
+}
+
+/** The whole body of a request or response stream (at most limit bytes). */
+function readAll(stream, limit = 64 * 1024) {
+  return new Promise((resolve, reject) => {
+    const chunks = [];
+    let size = 0;
+    stream.on('data', (d) => {
+      size += d.length;
+      if (size > limit) { reject(new Error('too large')); stream.destroy(); } else chunks.push(d);
+    });
+    stream.on('end', () => resolve(Buffer.concat(chunks)));
+    stream.on('error', reject);
+  });
+}
+
+/**
+ * Runs Debian's `openssl ocsp` as the OCSP responder of a test CA: it reads
+ * the CA's index (indexFile: openssl ca's index.txt, so revoked certificates
+ * answer "revoked" and certificates it never issued "unknown"), signs with
+ * the delegated signer (signer.certFile / keyFile, from issueOcspSigner),
+ * copies the request's nonce and sets nextUpdate 15 minutes on.
+ *
+ * It answers on http://127.0.0.1:<port>/ (POST application/ocsp-request, or
+ * GET with the request in the path, RFC 6960 appendix A) through a small
+ * relay that hands openssl, on a port of its own, only whole requests, one
+ * connection each: OpenSSL 3.0's responder serves one request at a time
+ * (about a millisecond with an EC key), stops serving for good after a
+ * connection that closes without a request, holds a keep-alive client's
+ * connection while others wait, and its `-multi N` children spin at full CPU
+ * after such a connection (and the parent ignores SIGTERM). openssl binds
+ * its own port on every interface: test machines only.
+ * Returns { url, port, pid, stop() }.
+ */
+export async function startOcspResponder({ caFile, indexFile, signer, port, host = '127.0.0.1', log = () => {} }) {
+  const inner = await freeTcpPort();
+  const args = ['ocsp', '-index', indexFile, '-CA', caFile, '-rsigner', signer.certFile, '-rkey', signer.keyFile,
+    '-rmd', 'sha256', '-nmin', '15', '-port', String(inner), '-timeout', '5', '-ignore_err'];
+  const proc = spawn('openssl', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  try {
+    await waitForStderr(proc, /waiting for OCSP client connections/, 10000);
+  } catch (e) {
+    proc.kill('SIGKILL');
+    throw e;
+  }
+  proc.stderr.on('data', (d) => String(d).split('\n').filter((l) => l && !/waiting for OCSP/.test(l))
+    .forEach((line) => log(`openssl ocsp: ${line}`)));
+
+  const relay = http.createServer(async (req, res) => {
+    const fail = (status) => { if (!res.headersSent) { res.writeHead(status, { 'content-length': 0 }); res.end(); } };
+    let body;
+    try { body = await readAll(req); } catch { return fail(413); }
+    if (req.method !== 'POST' && req.method !== 'GET') return fail(405);
+    const headers = { connection: 'close', 'content-length': body.length };
+    if (req.method === 'POST') headers['content-type'] = req.headers['content-type'] ?? 'application/ocsp-request';
+    const up = http.request({ host: '127.0.0.1', port: inner, method: req.method, path: req.url, agent: false, headers, timeout: 10000 },
+      async (ur) => {
+        try {
+          const answer = await readAll(ur, 1 << 20);
+          res.writeHead(ur.statusCode, { 'content-type': ur.headers['content-type'] ?? 'application/ocsp-response', 'content-length': answer.length });
+          res.end(answer);
+        } catch { fail(502); }
+      });
+    up.on('timeout', () => up.destroy(new Error('timeout')));
+    up.on('error', (e) => { log(`OCSP relay: ${e.message}`); fail(502); });
+    up.end(body);
+  });
+  try {
+    await new Promise((resolve, reject) => {
+      relay.once('error', reject);
+      relay.listen(port, host, () => { relay.off('error', reject); resolve(); });
+    });
+  } catch (e) {
+    proc.kill('SIGKILL');
+    throw e;
+  }
+  let stopping;
+  return {
+    url: `http://${host}:${relay.address().port}/`, port: relay.address().port, pid: proc.pid,
+    stop() {
+      stopping ??= Promise.all([
+        new Promise((resolve) => { relay.close(() => resolve()); relay.closeAllConnections(); }),
+        new Promise((resolve) => {
+          if (proc.exitCode !== null || proc.signalCode !== null) return resolve();
+          proc.once('exit', () => resolve());
+          proc.kill('SIGTERM');
+        }),
+      ]);
+      return stopping;
+    },
   };
 }

@@ -104,24 +104,11 @@ static eh_oidcup_jwks *usual_jwks(void)
 static json_t *claims(const char *changes)
 {
     int64_t now = (int64_t)time(NULL);
-    json_t *c = json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:s}", "iss", ISS, "aud", CLIENT, "sub",
-                          "abc123", "nonce", NONCE, "iat", (json_int_t)now, "exp",
-                          (json_int_t)(now + 300), "acr", "eidas2");
-    if (changes != NULL) {
-        json_t *x = json_loads(changes, 0, NULL), *v;
-        const char *k;
-        void *tmp;
-        ck_assert_msg(x != NULL, "bad changes %s", changes);
-        json_object_foreach_safe(x, tmp, k, v)
-        {
-            if (json_is_null(v))
-                json_object_del(c, k);
-            else
-                json_object_set(c, k, v);
-        }
-        json_decref(x);
-    }
-    return c;
+    return eh_test_json_apply(json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:s}", "iss", ISS, "aud",
+                                        CLIENT, "sub", "abc123", "nonce", NONCE, "iat",
+                                        (json_int_t)now, "exp", (json_int_t)(now + 300), "acr",
+                                        "eidas2"),
+                              changes);
 }
 
 /* sign makes a compact JWS of payload with k, alg and kid (may be NULL);
@@ -129,27 +116,7 @@ static json_t *claims(const char *changes)
 static char *sign_with(const cjose_jwk_t *k, const char *alg, const char *kid, json_t *payload,
                        const char *extra_header)
 {
-    cjose_err err;
-    cjose_header_t *h = cjose_header_new(&err);
-    char *text = json_dumps(payload, JSON_COMPACT), *out;
-    cjose_jws_t *jws;
-    const char *ser = NULL;
-
-    ck_assert(cjose_header_set(h, CJOSE_HDR_ALG, alg, &err));
-    if (kid != NULL)
-        ck_assert(cjose_header_set(h, CJOSE_HDR_KID, kid, &err));
-    ck_assert(cjose_header_set(h, "typ", "JWT", &err));
-    if (extra_header != NULL)
-        ck_assert(cjose_header_set_raw(h, "crit", extra_header, &err));
-    jws = cjose_jws_sign(k, h, (const uint8_t *)text, strlen(text), &err);
-    ck_assert_msg(jws != NULL, "cjose_jws_sign %s: %s", alg, err.message);
-    ck_assert(cjose_jws_export(jws, &ser, &err));
-    out = strdup(ser);
-    cjose_jws_release(jws);
-    cjose_header_release(h);
-    free(text);
-    json_decref(payload);
-    return out;
+    return eh_test_jws(k, alg, kid, "JWT", extra_header, payload);
 }
 
 static char *b64url(const char *s)

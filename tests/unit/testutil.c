@@ -1,6 +1,8 @@
 #include "tests/unit/testutil.h"
 
 #include <check.h>
+#include <cjose/cjose.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -93,4 +95,52 @@ eh_saml_keys *eh_test_saml_keys(const char *name)
     ck_assert_ptr_nonnull(k);
     eh_test_saml_keys_add(k, name);
     return k;
+}
+
+json_t *eh_test_json_apply(json_t *c, const char *changes)
+{
+    json_t *x, *v;
+    const char *k;
+    void *tmp;
+
+    if (changes == NULL)
+        return c;
+    x = json_loads(changes, 0, NULL);
+    ck_assert_msg(x != NULL, "bad changes %s", changes);
+    json_object_foreach_safe(x, tmp, k, v)
+    {
+        if (json_is_null(v))
+            json_object_del(c, k);
+        else
+            json_object_set(c, k, v);
+    }
+    json_decref(x);
+    return c;
+}
+
+char *eh_test_jws(const void *k, const char *alg, const char *kid, const char *typ,
+                  const char *crit, json_t *payload)
+{
+    cjose_err err;
+    cjose_header_t *h = cjose_header_new(&err);
+    char *text = json_dumps(payload, JSON_COMPACT), *out;
+    cjose_jws_t *jws;
+    const char *ser = NULL;
+
+    ck_assert(cjose_header_set(h, CJOSE_HDR_ALG, alg, &err));
+    if (kid != NULL)
+        ck_assert(cjose_header_set(h, CJOSE_HDR_KID, kid, &err));
+    if (typ != NULL)
+        ck_assert(cjose_header_set(h, "typ", typ, &err));
+    if (crit != NULL)
+        ck_assert(cjose_header_set_raw(h, "crit", crit, &err));
+    jws = cjose_jws_sign((const cjose_jwk_t *)k, h, (const uint8_t *)text, strlen(text), &err);
+    ck_assert_msg(jws != NULL, "cjose_jws_sign %s: %s", alg, err.message);
+    ck_assert(cjose_jws_export(jws, &ser, &err));
+    out = strdup(ser);
+    cjose_jws_release(jws);
+    cjose_header_release(h);
+    free(text);
+    json_decref(payload);
+    return out;
 }

@@ -33,4 +33,16 @@ struct eh_saml_keys;
 void eh_test_saml_keys_add(struct eh_saml_keys *k, const char *name);
 struct eh_saml_keys *eh_test_saml_keys(const char *name);
 
+/* eh_test_json_apply applies changes (a JSON object text, may be NULL) to
+ * the object c: each member is set, a null member removed. Returns c. */
+struct json_t;
+struct json_t *eh_test_json_apply(struct json_t *c, const char *changes);
+
+/* eh_test_jws signs payload (a JSON object, consumed) with k (a
+ * cjose_jwk_t *), alg and kid (may be NULL) into a compact JWS (caller
+ * frees); typ (may be NULL) and crit (a JSON text, may be NULL) become
+ * header members. Fails the test when cjose refuses. */
+char *eh_test_jws(const void *k, const char *alg, const char *kid, const char *typ,
+                  const char *crit, struct json_t *payload);
+
 #endif
