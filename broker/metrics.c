@@ -27,8 +27,8 @@ static const char *const bucket_le[N_BUCKETS] = {"0.005", "0.01", "0.025", "0.05
                                                  "0.5",   "1",    "2.5",   "5",    "10"};
 static const char *const outcomes[N_OUTCOMES] = {"released", "access_denied", "server_error",
                                                  "other"};
-static const char *const upstreams[EH_UPSTREAM_COUNT] = {"none", "mobile_id", "smart_id",
-                                                         "oidc_upstream", "backchannel_logout"};
+static const char *const upstreams[EH_UPSTREAM_COUNT] = {
+    "none", "mobile_id", "smart_id", "oidc_upstream", "backchannel_logout", "ocsp"};
 static const char *const store_ops[EH_STORE_OP_COUNT] = {"get", "set",  "take",
                                                          "del", "incr", "ping"};
 /* rate-limit sections by their prefix (before the first ':'); "other" last */

@@ -28,6 +28,7 @@ typedef enum eh_metrics_upstream {
     EH_UPSTREAM_SMART_ID,
     EH_UPSTREAM_OIDC_UPSTREAM,
     EH_UPSTREAM_BACKCHANNEL_LOGOUT,
+    EH_UPSTREAM_OCSP, /* certificate status of Mobile-ID and Smart-ID certificates */
     EH_UPSTREAM_COUNT
 } eh_upstream;
 

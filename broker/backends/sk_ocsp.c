@@ -402,6 +402,7 @@ eh_sk_ocsp_status eh_sk_ocsp_check(const eh_sk_ocsp *o, const char *cert_b64, in
     call.raw_body_len = der_len;
     call.raw_content_type = "application/ocsp-request";
     call.raw_accept = "application/ocsp-response";
+    call.upstream = EH_UPSTREAM_OCSP;
     rc = eh_http_client_call(&call, &answer, curl_why, sizeof(curl_why));
     if (rc != EH_OK) {
         eh_why(why, whylen, "the OCSP responder did not answer: %s", curl_why);

@@ -84,6 +84,8 @@ test('one login and one failed login show up in /metrics, summed over the worker
   assert.match(text, /^eidhub_request_duration_seconds_bucket\{endpoint="\/auth\/mid\/status",le="\+Inf"\} \d+$/m);
   assert.match(text, /^# TYPE eidhub_request_duration_seconds histogram$/m);
   assert.ok(delta('eidhub_upstream_duration_seconds_count{', 'upstream="mobile_id"') >= 4, 'Mobile-ID calls measured');
+  // the successful login's certificate was checked with the CA's OCSP responder once
+  assert.equal(delta('eidhub_upstream_duration_seconds_count{', 'upstream="ocsp"'), 1, 'OCSP call measured');
   assert.ok(delta('eidhub_store_duration_seconds_count{', 'op="get"') > 0, 'store calls measured');
   assert.equal(samples.get('eidhub_store_errors_total{op="get"}'), 0);
   assert.ok(samples.has('eidhub_rate_limited_total{section="mid"}'));
