@@ -164,9 +164,11 @@ static json_t *header_of(const char *token)
     return j;
 }
 
-static int64_t num(const json_t *v)
+/* num reads a JSON number as a double: a real such as 1900e300 does not fit
+ * an integer type (converting it would be undefined). */
+static double num(const json_t *v)
 {
-    return json_is_integer(v) ? (int64_t)json_integer_value(v) : (int64_t)json_number_value(v);
+    return json_number_value(v);
 }
 
 /* check_accepted re-checks an accepted token against the contract. */
