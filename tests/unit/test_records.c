@@ -16,14 +16,8 @@ static eh_broker *broker;
 
 static void setup(void)
 {
-    char err[512], *path;
-    eh_store *store = NULL;
     dir = eh_test_tmpdir();
-    path = eh_test_config(dir, "[]");
-    ck_assert_msg(eh_broker_load(path, &broker, err, sizeof(err)) == EH_OK, "%s", err);
-    ck_assert_int_eq(eh_store_shm_new(eh_store_shm_min_size(), &store), EH_OK);
-    eh_broker_set_store(broker, store);
-    free(path);
+    broker = eh_test_broker(dir, "[]");
 }
 
 static void teardown(void)

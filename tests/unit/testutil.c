@@ -8,7 +8,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "broker/broker.h"
 #include "broker/file.h"
+#include "broker/store.h"
 #include "broker/keys.h"
 #include "broker/saml/saml_crypto.h"
 
@@ -143,4 +145,17 @@ char *eh_test_jws(const void *k, const char *alg, const char *kid, const char *t
     free(text);
     json_decref(payload);
     return out;
+}
+
+eh_broker *eh_test_broker(const char *dir, const char *rps_json)
+{
+    char err[512], *path = eh_test_config(dir, rps_json);
+    eh_broker *b = NULL;
+    eh_store *store = NULL;
+
+    ck_assert_msg(eh_broker_load(path, &b, err, sizeof(err)) == EH_OK, "%s", err);
+    ck_assert_int_eq(eh_store_shm_new(eh_store_shm_min_size(), &store), EH_OK);
+    eh_broker_set_store(b, store);
+    free(path);
+    return b;
 }

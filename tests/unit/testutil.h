@@ -21,6 +21,12 @@ void eh_test_rmtree(const char *dir);
  * returns the configuration's path (caller frees). */
 char *eh_test_config(const char *dir, const char *rps_json);
 
+/* eh_test_broker loads a broker from eh_test_config(dir, rps_json) with an
+ * embedded store of the smallest size (caller frees with eh_broker_free);
+ * fails the test when loading fails. */
+struct eh_broker;
+struct eh_broker *eh_test_broker(const char *dir, const char *rps_json);
+
 /* eh_test_saml_fixture reads tests/fixtures/saml/<name> into a new
  * NUL-terminated buffer (caller frees; *len its length, may be NULL);
  * fails the test when it cannot. */
