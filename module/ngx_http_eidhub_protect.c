@@ -212,10 +212,15 @@ static ngx_int_t ngx_http_eidhub_protect_apply(ngx_http_request_t *r,
                 rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
     } else {
+        /* answered here: ctx lives in r's pool, which finalizing may free,
+         * so everything of ctx is done before */
         if (ngx_http_discard_request_body(r) != NGX_OK)
             r->keepalive = 0;
-        ngx_http_finalize_request(r, ngx_http_eidhub_send(r, EH_OK, &ctx->out));
-        rc = NGX_DONE;
+        rc = ngx_http_eidhub_send(r, EH_OK, &ctx->out);
+        eh_http_response_free(&ctx->out);
+        ctx->final = NGX_DONE;
+        ngx_http_finalize_request(r, rc);
+        return NGX_DONE;
     }
     eh_http_response_free(&ctx->out);
     ctx->final = rc;
