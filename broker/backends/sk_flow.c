@@ -560,16 +560,16 @@ cleanup:
     return rc;
 }
 
-/* check_revocation asks the OCSP responder about cert_b64 (unless the
+/* check_revocation asks the OCSP responder about cert (unless the
  * settings switch that off) and sets outcome to why it is refused. */
-static eh_rc check_revocation(const eh_sk_settings *s, const char *name, const char *cert_b64,
-                              int64_t now, char outcome[EH_SK_OUTCOME_MAX])
+static eh_rc check_revocation(const eh_sk_settings *s, const char *name, X509 *cert, int64_t now,
+                              char outcome[EH_SK_OUTCOME_MAX])
 {
     char why[320];
 
     if (s->ocsp == NULL)
         return EH_OK;
-    switch (eh_sk_ocsp_check(s->ocsp, cert_b64, now, why, sizeof(why))) {
+    switch (eh_sk_ocsp_check(s->ocsp, cert, now, why, sizeof(why))) {
     case EH_SK_OCSP_GOOD:
         return EH_OK;
     case EH_SK_OCSP_REVOKED:
@@ -614,7 +614,7 @@ eh_rc eh_sk_flow_verify(const eh_sk_settings *s, const char *name, const unsigne
         rc = EH_ERR_CRYPTO;
         goto cleanup;
     }
-    if ((rc = check_revocation(s, name, cert_b64, now, outcome)) != EH_OK)
+    if ((rc = check_revocation(s, name, subject.certificate, now, outcome)) != EH_OK)
         goto cleanup;
     rc = eh_sk_subject_to_identity(&subject, name, loa, now, out);
     if (rc == EH_OK)

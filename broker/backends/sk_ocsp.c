@@ -8,7 +8,6 @@
 #include <string.h>
 #include <time.h>
 
-#include <cjose/cjose.h>
 #include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/ocsp.h>
@@ -18,7 +17,7 @@
 
 #include "broker/http_client.h"
 
-/* An SK certificate is about 2 KiB of DER: its DER or base64 is refused
+/* An SK certificate is about 2 KiB of DER: a DER certificate is refused
  * above this. */
 #define EH_SK_OCSP_CERT_MAX (16 * 1024)
 
@@ -179,17 +178,34 @@ eh_rc eh_sk_ocsp_query_new(const eh_sk_ocsp *o, const unsigned char *cert, size_
                            eh_sk_ocsp_query **out, char *why, size_t whylen)
 {
     const unsigned char *p = cert;
+    X509 *x = NULL;
+    eh_rc rc;
+
+    if (!o || !cert || len == 0 || len > EH_SK_OCSP_CERT_MAX || !out ||
+        !(x = d2i_X509(NULL, &p, (long)len)) || p != cert + len) {
+        eh_why(why, whylen, "the certificate does not parse");
+        X509_free(x);
+        ERR_clear_error();
+        return EH_ERR_INVALID;
+    }
+    rc = eh_sk_ocsp_query_for(o, x, out, why, whylen);
+    X509_free(x);
+    return rc;
+}
+
+eh_rc eh_sk_ocsp_query_for(const eh_sk_ocsp *o, X509 *x, eh_sk_ocsp_query **out, char *why,
+                           size_t whylen)
+{
     eh_sk_ocsp_query *q = NULL;
     OCSP_CERTID *id = NULL;
-    X509 *x = NULL, *issuer = NULL;
+    X509 *issuer = NULL;
     unsigned char *der = NULL;
     int n;
     eh_rc rc = EH_ERR_INVALID;
 
     eh_why(why, whylen, "%s", "");
-    if (!o || !cert || len == 0 || len > EH_SK_OCSP_CERT_MAX || !out ||
-        !(x = d2i_X509(NULL, &p, (long)len)) || p != cert + len) {
-        eh_why(why, whylen, "the certificate does not parse");
+    if (!o || !x || !out) {
+        eh_why(why, whylen, "missing argument");
         goto cleanup;
     }
     if ((rc = eh_sk_ocsp_issuer(o->store, x, &issuer)) != EH_OK) {
@@ -230,7 +246,6 @@ eh_rc eh_sk_ocsp_query_new(const eh_sk_ocsp *o, const unsigned char *cert, size_
 cleanup:
     OCSP_CERTID_free(id);
     X509_free(issuer);
-    X509_free(x);
     eh_sk_ocsp_query_free(q);
     ERR_clear_error();
     return rc;
@@ -370,28 +385,20 @@ cleanup:
     return result;
 }
 
-eh_sk_ocsp_status eh_sk_ocsp_check(const eh_sk_ocsp *o, const char *cert_b64, int64_t now,
-                                   char *why, size_t whylen)
+eh_sk_ocsp_status eh_sk_ocsp_check(const eh_sk_ocsp *o, X509 *cert, int64_t now, char *why,
+                                   size_t whylen)
 {
-    uint8_t *cert = NULL;
-    size_t cert_len = 0;
     eh_sk_ocsp_query *q = NULL;
     eh_http_answer answer = {0};
     eh_http_call call = {0};
     const unsigned char *der;
     size_t der_len;
     char curl_why[256];
-    cjose_err cerr;
     eh_rc rc;
     eh_sk_ocsp_status result = EH_SK_OCSP_REFUSED;
 
     eh_why(why, whylen, "%s", "");
-    if (!o || !cert_b64 || strnlen(cert_b64, EH_SK_OCSP_CERT_MAX + 1) > EH_SK_OCSP_CERT_MAX ||
-        !cjose_base64_decode(cert_b64, strlen(cert_b64), &cert, &cert_len, &cerr)) {
-        eh_why(why, whylen, "the certificate does not decode");
-        goto cleanup;
-    }
-    if (eh_sk_ocsp_query_new(o, cert, cert_len, &q, why, whylen) != EH_OK)
+    if (eh_sk_ocsp_query_for(o, cert, &q, why, whylen) != EH_OK)
         goto cleanup;
     der = eh_sk_ocsp_query_der(q, &der_len);
     call.method = "POST";
@@ -417,8 +424,6 @@ eh_sk_ocsp_status eh_sk_ocsp_check(const eh_sk_ocsp *o, const char *cert_b64, in
     result = eh_sk_ocsp_answer_check(o, q, (const unsigned char *)answer.body, answer.body_len, now,
                                      why, whylen);
 cleanup:
-    if (cert)
-        cjose_get_dealloc()(cert);
     eh_http_answer_clear(&answer);
     eh_sk_ocsp_query_free(q);
     return result;

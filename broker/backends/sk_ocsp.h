@@ -69,13 +69,17 @@ eh_rc eh_sk_ocsp_new(const eh_sk_ocsp_config *config, const eh_sk_trust *trust, 
 /* eh_sk_ocsp_free releases o (NULL is fine). */
 void eh_sk_ocsp_free(eh_sk_ocsp *o);
 
-/* eh_sk_ocsp_query_new prepares the request about the DER certificate
- * cert (len bytes) into *out (caller owns, eh_sk_ocsp_query_free): its
- * issuer among the trust anchors, the CertID, a fresh nonce, the DER
- * request and the URL to send it to. EH_ERR_INVALID when cert does not
- * parse, EH_ERR_KEY when no trust anchor issued it, EH_ERR_NOT_FOUND when
- * there is no URL (none configured, none in the certificate), with a
- * reason in why. */
+/* eh_sk_ocsp_query_for prepares the request about the certificate cert
+ * (only read) into *out (caller owns, eh_sk_ocsp_query_free): its issuer
+ * among the trust anchors, the CertID, a fresh nonce, the DER request and
+ * the URL to send it to. EH_ERR_INVALID for a NULL argument, EH_ERR_KEY
+ * when no trust anchor issued cert, EH_ERR_NOT_FOUND when there is no URL
+ * (none configured, none in the certificate), with a reason in why. */
+eh_rc eh_sk_ocsp_query_for(const eh_sk_ocsp *o, X509 *cert, eh_sk_ocsp_query **out, char *why,
+                           size_t whylen);
+
+/* eh_sk_ocsp_query_new is eh_sk_ocsp_query_for of the DER certificate cert
+ * (len bytes), which must parse whole (EH_ERR_INVALID otherwise). */
 eh_rc eh_sk_ocsp_query_new(const eh_sk_ocsp *o, const unsigned char *cert, size_t len,
                            eh_sk_ocsp_query **out, char *why, size_t whylen);
 
@@ -95,13 +99,13 @@ eh_sk_ocsp_status eh_sk_ocsp_answer_check(const eh_sk_ocsp *o, const eh_sk_ocsp_
                                           const unsigned char *der, size_t len, int64_t now,
                                           char *why, size_t whylen);
 
-/* eh_sk_ocsp_check is the whole check of the certificate cert_b64
- * (standard base64 of DER, as SK's answers carry it, already verified by
- * eh_sk_verify): the query, one blocking POST, and the answer's check at
- * now. A call that gets no answer, or an HTTP status other than 200, is
- * EH_SK_OCSP_UNAVAILABLE; a request that cannot be made (no issuer, no URL)
- * is EH_SK_OCSP_REFUSED. */
-eh_sk_ocsp_status eh_sk_ocsp_check(const eh_sk_ocsp *o, const char *cert_b64, int64_t now,
-                                   char *why, size_t whylen);
+/* eh_sk_ocsp_check is the whole check of the certificate cert (only read;
+ * the one eh_sk_verify parsed and verified, eh_sk_subject's certificate):
+ * the query, one blocking POST, and the answer's check at now. A call that
+ * gets no answer, or an HTTP status other than 200, is
+ * EH_SK_OCSP_UNAVAILABLE; a request that cannot be made (NULL, no issuer,
+ * no URL) is EH_SK_OCSP_REFUSED. */
+eh_sk_ocsp_status eh_sk_ocsp_check(const eh_sk_ocsp *o, X509 *cert, int64_t now, char *why,
+                                   size_t whylen);
 
 #endif

@@ -194,6 +194,7 @@ void eh_sk_subject_free(eh_sk_subject *s)
     eh_sk_free_wiped(s->country);
     eh_sk_free_wiped(s->id_type);
     eh_sk_free_wiped(s->personal_code);
+    X509_free(s->certificate);
     memset(s, 0, sizeof(*s));
 }
 
@@ -638,6 +639,8 @@ eh_rc eh_sk_verify(const eh_sk_trust *trust, const unsigned char *hash, size_t h
     rc = eh_sk_read_subject(cert, &got, why, whylen);
     if (rc != EH_OK)
         goto cleanup;
+    got.certificate = cert; /* the subject's now */
+    cert = NULL;
     *subject = got;
     memset(&got, 0, sizeof(got));
 

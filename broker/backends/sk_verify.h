@@ -39,13 +39,18 @@ typedef struct eh_sk_trust eh_sk_trust;
 
 /* What eh_sk_verify reads from a verified certificate's subject. Every
  * string is UTF-8, owned by the struct and personal data: release with
- * eh_sk_subject_free, never log. */
+ * eh_sk_subject_free, never log. certificate is the verified certificate
+ * itself (owned by the struct), so that the revocation check (sk_ocsp.h)
+ * does not decode and parse it again: parsing a certificate is one of the
+ * costliest steps of a login (OpenSSL 3.0 decodes its key through the
+ * provider decoders). */
 typedef struct eh_sk_subject {
     char *given_name;    /* GIVENNAME, or NULL when the subject has none */
     char *surname;       /* SURNAME, or NULL when the subject has none */
     char *country;       /* ISO 3166-1 alpha-2 of the identifier ("EE"), equal to C */
     char *id_type;       /* "PNO": the only semantics identifier type accepted */
     char *personal_code; /* SERIALNUMBER without its "PNOxx-" prefix */
+    X509 *certificate;   /* the certificate that verified */
 } eh_sk_subject;
 
 /* eh_sk_trust_new loads the CA certificates in the n PEM files ca_files
@@ -76,7 +81,7 @@ X509_STORE *eh_sk_trust_store_get(const eh_sk_trust *trust);
  * 48 or 64) bytes the broker sent, now the time (seconds since the epoch)
  * at which the certificate must be valid. On success fills *subject (the
  * caller's struct, which must be zeroed or freed; release it with
- * eh_sk_subject_free) and returns EH_OK. On failure *subject is left zeroed
+ * eh_sk_subject_free), including the parsed certificate, and returns EH_OK. On failure *subject is left zeroed
  * and the result is
  *   EH_ERR_INVALID    malformed input: NULL, a hash length other than
  *                     32/48/64, base64 or DER that does not decode;
@@ -94,8 +99,9 @@ eh_rc eh_sk_verify(const eh_sk_trust *trust, const unsigned char *hash, size_t h
                    const char *signature_b64, const char *cert_b64, int64_t now,
                    eh_sk_subject *subject, char *why, size_t whylen);
 
-/* eh_sk_subject_free wipes and frees the strings of s and zeroes it; the
- * struct itself stays the caller's (NULL is fine). */
+/* eh_sk_subject_free wipes and frees the strings of s, frees its
+ * certificate and zeroes it; the struct itself stays the caller's (NULL is
+ * fine). */
 void eh_sk_subject_free(eh_sk_subject *s);
 
 /* eh_sk_subject_to_identity builds the internal identity of a verified

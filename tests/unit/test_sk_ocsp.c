@@ -9,7 +9,6 @@
 #include <string.h>
 #include <time.h>
 
-#include <cjose/cjose.h>
 #include <jansson.h>
 #include <openssl/evp.h>
 #include <openssl/ocsp.h>
@@ -607,9 +606,13 @@ START_TEST(test_request_refused)
                      EH_ERR_INVALID);
     ck_assert_ptr_null(q);
     OPENSSL_free(der);
-    /* eh_sk_ocsp_check: no call at all for these */
-    ck_assert_int_eq(eh_sk_ocsp_check(o, "not base64 !", time(NULL), why, sizeof(why)),
+    /* eh_sk_ocsp_query_for and eh_sk_ocsp_check: no call at all for these */
+    ck_assert_int_eq(eh_sk_ocsp_query_for(o, NULL, &q, why, sizeof(why)), EH_ERR_INVALID);
+    ck_assert_int_eq(eh_sk_ocsp_query_for(o, ot.leaf_ca2, &q, why, sizeof(why)), EH_ERR_KEY);
+    ck_assert_ptr_null(q);
+    ck_assert_int_eq(eh_sk_ocsp_check(o, ot.leaf_no_aia, time(NULL), why, sizeof(why)),
                      EH_SK_OCSP_REFUSED);
+    ck_assert_str_eq(why, "the certificate names no OCSP responder and none is configured");
     ck_assert_int_eq(eh_sk_ocsp_check(o, NULL, time(NULL), why, sizeof(why)), EH_SK_OCSP_REFUSED);
     eh_sk_ocsp_free(o);
 }
@@ -619,20 +622,13 @@ START_TEST(test_unreachable_is_unavailable)
 {
     eh_sk_ocsp_config c = ot_config();
     eh_sk_ocsp *o;
-    unsigned char *der = NULL;
-    char *b64 = NULL, why[320];
-    size_t b64_len;
-    int n = i2d_X509(ot.leaf, &der);
-    cjose_err err;
+    char why[320];
 
     c.url = "http://127.0.0.1:1/"; /* nothing listens there */
     o = ot_checker(&c, ot.trust);
-    ck_assert(cjose_base64_encode(der, (size_t)n, &b64, &b64_len, &err));
-    ck_assert_int_eq(eh_sk_ocsp_check(o, b64, time(NULL), why, sizeof(why)),
+    ck_assert_int_eq(eh_sk_ocsp_check(o, ot.leaf, time(NULL), why, sizeof(why)),
                      EH_SK_OCSP_UNAVAILABLE);
     ck_assert_msg(strstr(why, "the OCSP responder did not answer") != NULL, "%s", why);
-    cjose_get_dealloc()(b64);
-    OPENSSL_free(der);
     eh_sk_ocsp_free(o);
 }
 END_TEST

@@ -440,6 +440,7 @@ static void skt_assert_clean(const char *why, const eh_sk_subject *subject)
     ck_assert_ptr_null(subject->country);
     ck_assert_ptr_null(subject->id_type);
     ck_assert_ptr_null(subject->personal_code);
+    ck_assert_ptr_null(subject->certificate);
 }
 
 /* skt_verify runs eh_sk_verify with trust at now over a fresh random hash
@@ -487,8 +488,12 @@ START_TEST(test_rsa2048_ok)
     ck_assert_str_eq(subject.country, "EE");
     ck_assert_str_eq(subject.id_type, "PNO");
     ck_assert_str_eq(subject.personal_code, SKT_MARY_CODE);
+    /* the verified certificate itself, for the revocation check */
+    ck_assert_ptr_nonnull(subject.certificate);
+    ck_assert_int_eq(EVP_PKEY_get_bits(X509_get0_pubkey(subject.certificate)), 2048);
     eh_sk_subject_free(&subject);
     ck_assert_ptr_null(subject.personal_code);
+    ck_assert_ptr_null(subject.certificate);
     eh_sk_subject_free(&subject); /* twice is fine */
     eh_sk_subject_free(NULL);
 }
@@ -1101,7 +1106,7 @@ END_TEST
 
 START_TEST(test_identity_bad_arguments)
 {
-    eh_sk_subject s = {NULL, NULL, "EE", "PNO", SKT_MARY_CODE};
+    eh_sk_subject s = {NULL, NULL, "EE", "PNO", SKT_MARY_CODE, NULL};
     eh_identity *id = NULL;
 
     ck_assert_int_eq(eh_sk_subject_to_identity(NULL, "mobile_id", EH_LOA_HIGH, 0, &id),
