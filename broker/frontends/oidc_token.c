@@ -195,6 +195,7 @@ static eh_rc issue(eh_broker *b, const char *code_digest, json_t *code, eh_http_
     json_t *id_claims = NULL, *userinfo = NULL, *answer = NULL;
     char *access = NULL, *at_digest = NULL, *id_token = NULL, *text = NULL;
     char at_key[EH_STORE_KEY_MAX + 1], used_key[EH_STORE_KEY_MAX + 1];
+    eh_store_batch_op writes[2];
     eh_rc rc;
 
     if ((rc = eh_random_token(&access)) != EH_OK || (rc = eh_token_digest(access, &at_digest)) !=
@@ -225,10 +226,19 @@ static eh_rc issue(eh_broker *b, const char *code_digest, json_t *code, eh_http_
     rc = EH_ERR_NOMEM;
     if ((text = json_dumps(userinfo, JSON_COMPACT)) == NULL)
         goto cleanup;
-    if ((rc = eh_store_set(store, at_key, text, strlen(text), EH_OIDC_TOKEN_TTL_S * 1000u)) !=
-            EH_OK ||
-        (rc = eh_store_set(store, used_key, at_key, strlen(at_key),
-                           EH_OIDC_TOKEN_TTL_S * 1000u)) != EH_OK)
+    /* the access token and the redeemed code's pointer to it (a replayed
+     * code revokes the token): one exchange with the store */
+    writes[0] = (eh_store_batch_op){.kind = EH_STORE_BATCH_SET,
+                                    .key = at_key,
+                                    .value = text,
+                                    .len = strlen(text),
+                                    .ttl_ms = EH_OIDC_TOKEN_TTL_S * 1000u};
+    writes[1] = (eh_store_batch_op){.kind = EH_STORE_BATCH_SET,
+                                    .key = used_key,
+                                    .value = at_key,
+                                    .len = strlen(at_key),
+                                    .ttl_ms = EH_OIDC_TOKEN_TTL_S * 1000u};
+    if ((rc = eh_store_batch(store, writes, 2)) != EH_OK)
         goto cleanup;
     free(text);
     text = NULL;
