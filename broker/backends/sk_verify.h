@@ -81,8 +81,8 @@ X509_STORE *eh_sk_trust_store_get(const eh_sk_trust *trust);
  * 48 or 64) bytes the broker sent, now the time (seconds since the epoch)
  * at which the certificate must be valid. On success fills *subject (the
  * caller's struct, which must be zeroed or freed; release it with
- * eh_sk_subject_free), including the parsed certificate, and returns EH_OK. On failure *subject is left zeroed
- * and the result is
+ * eh_sk_subject_free), including the parsed certificate, and returns
+ * EH_OK. On failure *subject is left zeroed and the result is
  *   EH_ERR_INVALID    malformed input: NULL, a hash length other than
  *                     32/48/64, base64 or DER that does not decode;
  *   EH_ERR_TOO_LARGE  a signature or certificate text over its size limit;
