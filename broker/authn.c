@@ -182,12 +182,14 @@ eh_rc eh_authn_request_to_json(const eh_authn_request *req, json_t **out)
     if (rc != EH_OK)
         goto cleanup;
     rc = EH_ERR_NOMEM;
+    /* members at their default are left out: a waiting login's transaction
+     * is the store's largest per-citizen cost (issue 7: at most 1 KiB) */
     if (json_object_set(json, "requested", req->requested) != 0 ||
-        json_object_set_new(json, "min_loa", json_string(eh_loa_name(req->min_loa))) != 0 ||
-        json_object_set_new(json, "comparison",
-                            json_string(req->comparison == EH_LOA_EXACT ? "exact" : "minimum")) !=
-            0 ||
-        json_object_set_new(json, "force_authn", json_boolean(req->force_authn)) != 0)
+        (req->min_loa != EH_LOA_NONE &&
+         json_object_set_new(json, "min_loa", json_string(eh_loa_name(req->min_loa))) != 0) ||
+        (req->comparison == EH_LOA_EXACT &&
+         json_object_set_new(json, "comparison", json_string("exact")) != 0) ||
+        (req->force_authn && json_object_set_new(json, "force_authn", json_true()) != 0))
         goto cleanup;
     *out = json;
     json = NULL;

@@ -72,8 +72,10 @@ eh_rc eh_authn_request_new(eh_authn_request **out);
 void eh_authn_request_free(eh_authn_request *req);
 
 /* eh_authn_request_to_json / _from_json convert to and from a JSON object
- * (caller owns the result). from_json checks every member's type and refuses
- * unknown members (EH_ERR_INVALID). */
+ * (caller owns the result). to_json leaves out min_loa, comparison and
+ * force_authn at their defaults (none, minimum, false), which from_json
+ * takes for missing members. from_json checks every member's type and
+ * refuses unknown members (EH_ERR_INVALID). */
 eh_rc eh_authn_request_to_json(const eh_authn_request *req, json_t **out);
 eh_rc eh_authn_request_from_json(const json_t *json, eh_authn_request **out);
 

@@ -61,6 +61,33 @@ START_TEST(request_round_trip)
 }
 END_TEST
 
+/* Members at their defaults are left out of the JSON (the transaction is
+ * the store's cost per waiting citizen) and come back as the defaults. */
+START_TEST(request_round_trip_defaults)
+{
+    eh_authn_request *req = NULL, *back = NULL;
+    json_t *json = NULL;
+    ck_assert_int_eq(eh_authn_request_new(&req), EH_OK);
+    req->requester = strdup("portal");
+    ck_assert_int_eq(eh_authn_request_to_json(req, &json), EH_OK);
+    ck_assert_ptr_null(json_object_get(json, "min_loa"));
+    ck_assert_ptr_null(json_object_get(json, "comparison"));
+    ck_assert_ptr_null(json_object_get(json, "force_authn"));
+    ck_assert_int_eq(eh_authn_request_from_json(json, &back), EH_OK);
+    ck_assert_int_eq(back->min_loa, EH_LOA_NONE);
+    ck_assert_int_eq(back->comparison, EH_LOA_MINIMUM);
+    ck_assert_int_eq(back->force_authn, 0);
+    json_decref(json);
+    eh_authn_request_free(back);
+    /* and a non-default one is written */
+    req->min_loa = EH_LOA_LOW;
+    ck_assert_int_eq(eh_authn_request_to_json(req, &json), EH_OK);
+    ck_assert_str_eq(json_string_value(json_object_get(json, "min_loa")), "low");
+    json_decref(json);
+    eh_authn_request_free(req);
+}
+END_TEST
+
 static void refuse_request(const char *text)
 {
     eh_authn_request *req = NULL;
@@ -134,6 +161,7 @@ Suite *suite_authn(void)
     tcase_add_test(tc, loa_parse_names_and_uris);
     tcase_add_test(tc, loa_comparison);
     tcase_add_test(tc, request_round_trip);
+    tcase_add_test(tc, request_round_trip_defaults);
     tcase_add_test(tc, request_from_json_refuses_bad_members);
     tcase_add_test(tc, identity_round_trip_and_subject);
     tcase_add_test(tc, identity_from_json_refuses_bad_members);
