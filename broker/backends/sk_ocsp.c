@@ -2,6 +2,7 @@
 #include "broker/backends/sk_ocsp.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +22,22 @@
  * above this. */
 #define EH_SK_OCSP_CERT_MAX (16 * 1024)
 
+/* How long a delegated responder whose certificate was verified in full
+ * (its chain to a trust anchor, id-kp-OCSPSigning from the issuing CA) is
+ * remembered: within it, its next answers about certificates of the same
+ * issuer are verified with its key as a configured responder's are, without
+ * building its chain again. */
+#define EH_SK_OCSP_DELEGATE_TTL_S 300
+
+/* The delegated responder last verified in full (one per checker: an SK CA
+ * has one responder). Guarded by lock: many threads share the checker. */
+typedef struct eh_sk_ocsp_delegate {
+    pthread_mutex_t lock;
+    X509 *responder;     /* NULL: none yet */
+    OCSP_CERTID *issuer; /* a CertID of the issuer it answered for (issuer hashes compared) */
+    int64_t until;       /* remembered until then */
+} eh_sk_ocsp_delegate;
+
 struct eh_sk_ocsp {
     char *url;                       /* or NULL: the certificate's AIA */
     X509 *responder;                 /* or NULL: delegated by the issuing CA */
@@ -28,6 +45,7 @@ struct eh_sk_ocsp {
     X509_STORE *store;               /* borrowed from the trust */
     unsigned timeout_ms, max_age_s, clock_skew_s;
     int nonce;
+    eh_sk_ocsp_delegate *delegate; /* the only part that changes after eh_sk_ocsp_new */
 };
 
 struct eh_sk_ocsp_query {
@@ -92,6 +110,13 @@ eh_rc eh_sk_ocsp_new(const eh_sk_ocsp_config *config, const eh_sk_trust *trust, 
     o = calloc(1, sizeof(*o));
     if (!o)
         goto cleanup;
+    if (!(o->delegate = calloc(1, sizeof(*o->delegate))))
+        goto cleanup;
+    if (pthread_mutex_init(&o->delegate->lock, NULL) != 0) {
+        free(o->delegate);
+        o->delegate = NULL;
+        goto cleanup;
+    }
     o->store = eh_sk_trust_store_get(trust);
     o->timeout_ms = config->timeout_ms;
     o->max_age_s = config->max_age_s;
@@ -122,6 +147,12 @@ void eh_sk_ocsp_free(eh_sk_ocsp *o)
         return;
     sk_X509_free(o->responder_list); /* the list only: the certificate is o->responder */
     X509_free(o->responder);
+    if (o->delegate) {
+        pthread_mutex_destroy(&o->delegate->lock);
+        X509_free(o->delegate->responder);
+        OCSP_CERTID_free(o->delegate->issuer);
+        free(o->delegate);
+    }
     free(o->url);
     free(o);
 }
@@ -263,29 +294,93 @@ const char *eh_sk_ocsp_query_url(const eh_sk_ocsp_query *q)
     return q ? q->url : NULL;
 }
 
-/* eh_sk_ocsp_signed_ok verifies who signed bs: the configured responder,
- * valid at now, or else one the issuing CA delegated (or that CA). */
-static int eh_sk_ocsp_signed_ok(const eh_sk_ocsp *o, OCSP_BASICRESP *bs, int64_t now, char *why,
-                                size_t whylen)
+/* eh_sk_ocsp_valid_at tells whether cert is within its validity at now
+ * (X509_cmp_time: 0 is an error, never "valid"). */
+static int eh_sk_ocsp_valid_at(X509 *cert, int64_t now)
 {
     time_t t = (time_t)now;
-    int ok, before, after;
+    return X509_cmp_time(X509_get0_notBefore(cert), &t) < 0 &&
+           X509_cmp_time(X509_get0_notAfter(cert), &t) > 0;
+}
+
+/* eh_sk_ocsp_signed_by verifies that responder (trusted as it is: no
+ * chain, no delegation check) signed bs. */
+static int eh_sk_ocsp_signed_by(const eh_sk_ocsp *o, X509 *responder, OCSP_BASICRESP *bs)
+{
+    STACK_OF(X509) *list = sk_X509_new_null();
+    int ok = list && sk_X509_push(list, responder) &&
+             OCSP_basic_verify(bs, list, o->store, OCSP_NOINTERN | OCSP_TRUSTOTHER) == 1;
+    sk_X509_free(list); /* the list only */
+    return ok;
+}
+
+/* eh_sk_ocsp_delegate_get returns (up-referenced, caller frees) the
+ * remembered delegated responder when it is signer itself, it answered for
+ * the issuer of id, and it is still remembered at now; else NULL. */
+static X509 *eh_sk_ocsp_delegate_get(eh_sk_ocsp_delegate *d, X509 *signer, const OCSP_CERTID *id,
+                                     int64_t now)
+{
+    X509 *known = NULL;
+
+    pthread_mutex_lock(&d->lock);
+    if (d->responder && now < d->until && X509_cmp(d->responder, signer) == 0 &&
+        OCSP_id_issuer_cmp(d->issuer, id) == 0 && X509_up_ref(d->responder) == 1)
+        known = d->responder;
+    pthread_mutex_unlock(&d->lock);
+    return known;
+}
+
+/* eh_sk_ocsp_delegate_put remembers signer, verified in full at now as a
+ * responder for the issuer of id (nothing is remembered when a copy
+ * fails: the next answer is verified in full again). */
+static void eh_sk_ocsp_delegate_put(eh_sk_ocsp_delegate *d, X509 *signer, const OCSP_CERTID *id,
+                                    int64_t now)
+{
+    OCSP_CERTID *issuer = OCSP_CERTID_dup((OCSP_CERTID *)id);
+
+    if (!issuer || X509_up_ref(signer) != 1) {
+        OCSP_CERTID_free(issuer);
+        return;
+    }
+    pthread_mutex_lock(&d->lock);
+    X509_free(d->responder);
+    OCSP_CERTID_free(d->issuer);
+    d->responder = signer;
+    d->issuer = issuer;
+    d->until = now + EH_SK_OCSP_DELEGATE_TTL_S;
+    pthread_mutex_unlock(&d->lock);
+}
+
+/* eh_sk_ocsp_signed_ok verifies who signed bs, an answer about id: the
+ * configured responder, valid at now, or else one the issuing CA delegated
+ * (or that CA). */
+static int eh_sk_ocsp_signed_ok(const eh_sk_ocsp *o, OCSP_BASICRESP *bs, const OCSP_CERTID *id,
+                                int64_t now, char *why, size_t whylen)
+{
+    X509 *signer = NULL, *known = NULL;
+    int ok;
 
     if (o->responder) {
-        /* X509_cmp_time: 0 is an error, never "valid" */
-        before = X509_cmp_time(X509_get0_notBefore(o->responder), &t);
-        after = X509_cmp_time(X509_get0_notAfter(o->responder), &t);
-        if (before >= 0 || after <= 0) {
+        if (!eh_sk_ocsp_valid_at(o->responder, now)) {
             eh_why(why, whylen, "the configured responder certificate is not valid now");
             return 0;
         }
-        /* only the configured certificate may have signed; it is trusted
-         * as it is (no chain, no delegation check) */
-        ok = OCSP_basic_verify(bs, o->responder_list, o->store, OCSP_NOINTERN | OCSP_TRUSTOTHER) ==
-             1;
+        /* only the configured certificate may have signed */
+        ok = eh_sk_ocsp_signed_by(o, o->responder, bs);
         if (!ok)
             eh_why(why, whylen, "the answer is not signed by the configured responder");
         return ok;
+    }
+    /* the delegated responder verified in full a moment ago, for the same
+     * issuer, still valid: its signature is all that is left to check */
+    if (OCSP_resp_get0_signer(bs, &signer, NULL) != 1)
+        signer = NULL;
+    if (signer && (known = eh_sk_ocsp_delegate_get(o->delegate, signer, id, now))) {
+        ok = eh_sk_ocsp_valid_at(known, now) && eh_sk_ocsp_signed_by(o, known, bs);
+        X509_free(known);
+        if (ok)
+            return 1;
+        ERR_clear_error(); /* and verified in full below */
     }
     /* the signer's chain ends at a configured CA (each one a trust anchor)
      * and the signer is the certificate's issuer or holds id-kp-OCSPSigning
@@ -294,6 +389,8 @@ static int eh_sk_ocsp_signed_ok(const eh_sk_ocsp *o, OCSP_BASICRESP *bs, int64_t
     if (!ok)
         eh_why(why, whylen,
                "the answer is not signed by the issuing CA or a responder it delegated");
+    else if (signer)
+        eh_sk_ocsp_delegate_put(o->delegate, signer, id, now);
     return ok;
 }
 
@@ -351,7 +448,7 @@ eh_sk_ocsp_status eh_sk_ocsp_answer_check(const eh_sk_ocsp *o, const eh_sk_ocsp_
         eh_why(why, whylen, "the answer is not a basic OCSP response");
         goto cleanup;
     }
-    if (!eh_sk_ocsp_signed_ok(o, bs, now, why, whylen))
+    if (!eh_sk_ocsp_signed_ok(o, bs, q->id, now, why, whylen))
         goto cleanup;
     if (o->nonce && (n = OCSP_check_nonce(q->req, bs)) != 1) {
         eh_why(why, whylen, "%s",

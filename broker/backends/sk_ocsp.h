@@ -24,7 +24,15 @@
  *     no answer at all (unreachable, timeout, an HTTP error) is refused too:
  *     the check fails closed.
  *
- * One eh_sk_ocsp is read-only after eh_sk_ocsp_new and serves many threads.
+ * A delegated responder whose certificate verified in full is remembered
+ * for 5 minutes: its next answers about certificates of the same issuer
+ * have their signature checked with its key, without building its chain
+ * again (the chain check is a fifth of a login's cryptography). Another
+ * signer, another issuer, or a signature that does not verify with it goes
+ * through the whole check again.
+ *
+ * One eh_sk_ocsp serves many threads; after eh_sk_ocsp_new only that
+ * remembered responder changes, under its own lock.
  * The HTTP call blocks (http_client.h): only the thread-pool handlers of the
  * SK flow call eh_sk_ocsp_check. Reasons ("why") are short English texts
  * that never contain personal data (no subject, no serial number). */

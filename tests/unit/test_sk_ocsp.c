@@ -370,6 +370,105 @@ START_TEST(test_wrong_signer)
 }
 END_TEST
 
+/* ot_check_with_o checks answer a about cert with the checker o (kept
+ * between calls, as the broker keeps it) and returns the status. */
+static eh_sk_ocsp_status ot_check_with_o(eh_sk_ocsp *o, X509 *cert, const ot_answer *a, char *why,
+                                         size_t whylen)
+{
+    eh_sk_ocsp_query *q = ot_query(o, cert);
+    time_t now = time(NULL);
+    size_t len;
+    unsigned char *der = ot_build(q, a, now, &len);
+    eh_sk_ocsp_status got = eh_sk_ocsp_answer_check(o, q, der, len, (int64_t)now, why, whylen);
+
+    OPENSSL_free(der);
+    eh_sk_ocsp_query_free(q);
+    return got;
+}
+
+/* A delegated responder verified once is remembered for its issuer: its
+ * next answers are good, and remembering it never lets through what the
+ * whole check refuses (another issuer, another signer with the same key,
+ * an answer it did not sign). */
+START_TEST(test_delegate_remembered)
+{
+    eh_sk_ocsp_config c = ot_config();
+    eh_sk_ocsp *o = ot_checker(&c, ot.trust_both);
+    ot_answer a = ot_good();
+    char why[256];
+
+    for (int i = 0; i < 3; i++) {
+        ck_assert_int_eq(ot_check_with_o(o, ot.leaf, &a, why, sizeof(why)), EH_SK_OCSP_GOOD);
+        ck_assert_int_eq(ot_check_with_o(o, ot.leaf2, &a, why, sizeof(why)), EH_SK_OCSP_GOOD);
+    }
+    /* remembered for the first CA: not a responder for the second CA's certificates */
+    ck_assert_int_eq(ot_check_with_o(o, ot.leaf_ca2, &a, why, sizeof(why)), EH_SK_OCSP_REFUSED);
+    ck_assert_str_eq(why, "the answer is not signed by the issuing CA or a responder it delegated");
+    /* a certificate of the CA with the same key, but not for OCSP signing */
+    a.signer = ot.plain;
+    ck_assert_int_eq(ot_check_with_o(o, ot.leaf, &a, why, sizeof(why)), EH_SK_OCSP_REFUSED);
+    /* the second CA's responder, then the first's again: each for its own */
+    a.signer = ot.responder_ca2;
+    ck_assert_int_eq(ot_check_with_o(o, ot.leaf_ca2, &a, why, sizeof(why)), EH_SK_OCSP_GOOD);
+    ck_assert_int_eq(ot_check_with_o(o, ot.leaf, &a, why, sizeof(why)), EH_SK_OCSP_REFUSED);
+    a.signer = ot.responder;
+    ck_assert_int_eq(ot_check_with_o(o, ot.leaf, &a, why, sizeof(why)), EH_SK_OCSP_GOOD);
+    ck_assert_int_eq(ot_check_with_o(o, ot.leaf_ca2, &a, why, sizeof(why)), EH_SK_OCSP_REFUSED);
+    /* still the checks of the answer itself */
+    a.status = V_OCSP_CERTSTATUS_REVOKED;
+    ck_assert_int_eq(ot_check_with_o(o, ot.leaf, &a, why, sizeof(why)), EH_SK_OCSP_REVOKED);
+    a.status = V_OCSP_CERTSTATUS_GOOD;
+    a.nonce = -1;
+    ck_assert_int_eq(ot_check_with_o(o, ot.leaf, &a, why, sizeof(why)), EH_SK_OCSP_REFUSED);
+    eh_sk_ocsp_free(o);
+}
+END_TEST
+
+/* An answer whose signature does not verify is refused while its signer is
+ * remembered: one byte of the signature changed. */
+START_TEST(test_delegate_remembered_bad_signature)
+{
+    eh_sk_ocsp_config c = ot_config();
+    eh_sk_ocsp *o = ot_checker(&c, ot.trust);
+    ot_answer a = ot_good();
+    eh_sk_ocsp_query *q;
+    time_t now = time(NULL);
+    size_t len;
+    unsigned char *der;
+    char why[256];
+    OCSP_RESPONSE *resp;
+    OCSP_BASICRESP *bs;
+    const ASN1_OCTET_STRING *sig;
+    const unsigned char *p;
+    unsigned char *out = NULL;
+    int n;
+
+    ck_assert_int_eq(ot_check_with_o(o, ot.leaf, &a, why, sizeof(why)), EH_SK_OCSP_GOOD);
+    q = ot_query(o, ot.leaf);
+    der = ot_build(q, &a, now, &len);
+    p = der;
+    resp = d2i_OCSP_RESPONSE(NULL, &p, (long)len);
+    ck_assert_ptr_nonnull(resp);
+    bs = OCSP_response_get1_basic(resp);
+    ck_assert_ptr_nonnull(bs);
+    sig = OCSP_resp_get0_signature(bs);
+    ((ASN1_OCTET_STRING *)sig)->data[sig->length / 2] ^= 0x01;
+    OCSP_RESPONSE_free(resp);
+    resp = OCSP_response_create(OCSP_RESPONSE_STATUS_SUCCESSFUL, bs);
+    n = i2d_OCSP_RESPONSE(resp, &out);
+    ck_assert_int_gt(n, 0);
+    ck_assert_int_eq(eh_sk_ocsp_answer_check(o, q, out, (size_t)n, (int64_t)now, why, sizeof(why)),
+                     EH_SK_OCSP_REFUSED);
+    ck_assert_str_eq(why, "the answer is not signed by the issuing CA or a responder it delegated");
+    OPENSSL_free(out);
+    OCSP_RESPONSE_free(resp);
+    OCSP_BASICRESP_free(bs);
+    OPENSSL_free(der);
+    eh_sk_ocsp_query_free(q);
+    eh_sk_ocsp_free(o);
+}
+END_TEST
+
 START_TEST(test_configured_responder)
 {
     eh_sk_ocsp_config c = ot_config();
@@ -738,6 +837,8 @@ Suite *suite_sk_ocsp(void)
     tcase_add_unchecked_fixture(tc, ot_setup, ot_teardown);
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_good_by_delegated_responder);
+    tcase_add_test(tc, test_delegate_remembered);
+    tcase_add_test(tc, test_delegate_remembered_bad_signature);
     tcase_add_test(tc, test_good_by_the_ca_itself);
     tcase_add_test(tc, test_revoked);
     tcase_add_test(tc, test_unknown);
