@@ -90,6 +90,29 @@ async function fullLogin(agent, port) {
   return { ms: performance.now() - t0, requests: b.requests };
 }
 
+/** The same login (fullLogin's requests and checks) driven by bench/login-driver (bench/login_driver.c,
+ * libcurl, one thread): count logins with the run's clients, bounded by the phase time. On 2 CPUs the
+ * driver's own CPU is taken from the broker's; this one spends under half the Node driver's. Its
+ * result has runPool's keys, plus steps (p50/p99 of each request kind) and cpuSeconds (its own CPU). */
+function cLogins(port, count, { warmup = 0 } = {}) {
+  const args = ['--url', `http://127.0.0.1:${port}`, '--client-id', CLIENT.id, '--client-secret', CLIENT.secret,
+    '--redirect-uri', CLIENT.cb, '--logins', String(count), '--vus', String(N.vus), '--seconds', String(N['phase-seconds']),
+    '--warmup', String(warmup), '--citizens', CITIZENS.map((c) => `${c.phone}:${c.code}`).join(',')];
+  return new Promise((resolve, reject) => {
+    const child = spawn(path.join(BUILD, 'bench/login-driver'), args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    cleanup.push(() => child.kill('SIGTERM')); // on SIGINT; a no-op once it has exited
+    let out = ''; let err = '';
+    child.stdout.on('data', (c) => { out += c; });
+    child.stderr.on('data', (c) => { err += c; });
+    child.on('error', reject);
+    child.on('close', (status) => { // 0: every login succeeded; 1 with a result: some failed (counted)
+      if (err) log(err.trim());
+      try { if (status === 0 || status === 1) return resolve(JSON.parse(out)); } catch { /* no result */ }
+      reject(new Error(`bench/login-driver failed (status ${status}): ${err.slice(-300)}`));
+    });
+  });
+}
+
 // ---------------------------------------------------------------- machine facts (the rest: driver.mjs)
 function opensslEs256() {
   const one = spawnSync('openssl', ['speed', '-seconds', '3', 'ecdsap256'], { encoding: 'utf8' });
@@ -101,7 +124,15 @@ function wrk(url, conns, secs) {
   const r = spawnSync('wrk', ['-t', '2', '-c', String(conns), '-d', `${secs}s`, '--latency', url], { encoding: 'utf8', timeout: (secs + 30) * 1000 });
   const rps = Number(r.stdout.match(/Requests\/sec:\s+([\d.]+)/)?.[1]);
   if (!rps) throw new Error(`wrk failed: ${r.stdout}${r.stderr}`);
-  return rps;
+  return { rps, requests: Number(r.stdout.match(/(\d+) requests in/)?.[1]) };
+}
+/** (d) eidhub's cryptography of one Mobile-ID login, in-process through libeidhub (bench/login-crypto:
+ * eh_sk_verify, the OCSP query and answer check, the ES256 ID token): µs of CPU per login. */
+function loginCrypto() {
+  // --mix: CITIZENS in turn, by their keys at the simulator (tests/sim/mobile-id.mjs): RSA-2048, EC P-256, RSA-2048
+  const r = spawnSync(path.join(BUILD, 'bench/login-crypto'), ['--seconds', '2', '--mix', 'rsa,ec,rsa'], { encoding: 'utf8', timeout: 120000 });
+  if (r.status !== 0) return { error: `bench/login-crypto failed (status ${r.status ?? r.signal}): ${(r.stderr || r.error?.message || '').slice(-300)}` };
+  try { return { ...JSON.parse(r.stdout), cpus: os.cpus().length }; } catch (e) { return { error: `bench/login-crypto: ${e.message}` }; }
 }
 
 
@@ -177,31 +208,35 @@ try {
   log(`warm-up: ${warm.done} logins, ${R.requestsPerLogin.toFixed(2)} HTTP requests per login`);
 
   // baselines: static nginx (wrk, and this Node driver's own ceiling), openssl speed
-  R.staticRps = wrk(`http://127.0.0.1:${staticPort}/`, vus, 5);
+  const nginxCpu0 = cpuOf({ nginx: bR.pid }).nginx;
+  const w = wrk(`http://127.0.0.1:${staticPort}/`, vus, 5);
+  R.staticRps = w.rps;
+  R.staticCpu = { secs: cpuOf({ nginx: bR.pid }).nginx - nginxCpu0, requests: w.requests }; // nginx (master + workers) during wrk
   const drv = await runPool(40000, vus, 10000, (a) => request(a, staticPort, 'GET', '/'));
   R.driverRps = drv.rate;
   log(`static: wrk ${R.staticRps.toFixed(0)} req/s, Node driver ${R.driverRps.toFixed(0)} req/s`);
   R.es256 = opensslEs256();
   R.es256PerLogin = 1; // the ID token's ES256 signature (access tokens and codes are random strings)
+  R.loginCrypto = loginCrypto();
+  log(R.loginCrypto.error ?? `eidhub's login cryptography: ${R.loginCrypto.mix.perLoginUs.toFixed(0)} µs CPU per login (${JSON.stringify(R.loginCrypto.citizens)})`);
   log(`openssl ES256 sign/s: ${R.es256.one} (1 process), ${R.es256.all} (-multi ${os.cpus().length})`);
 
   // the full login with Redis, and memory over many logins
   R.rssBefore = workerRssKiB(bR.pid);
-  const pids = { 'nginx+eidhub': bR.pid, redis: redis.pid, 'Mobile-ID simulator': fast.pid, 'bench driver (Node)': process.pid };
+  const pids = { 'nginx+eidhub': bR.pid, redis: redis.pid, 'Mobile-ID simulator': fast.pid, 'bench.mjs (Node, waiting for the driver)': process.pid };
   const cpu0 = cpuOf(pids); const busy0 = machineBusy();
-  timing.steps = {};
-  R.redisLogin = await runPool(N.logins, vus, PHASE_MS, (a) => fullLogin(a, bR.port));
+  R.redisLogin = await cLogins(bR.port, N.logins);
   R.cpu = cpuDelta(cpu0, cpuOf(pids), R.redisLogin.secs); // CPUs busy on average during the run
+  R.cpu['load driver (C)'] = R.redisLogin.cpuSeconds / R.redisLogin.secs; // by itself (getrusage): it has exited
   R.cpu['whole machine (all processes)'] = (machineBusy() - busy0) / R.redisLogin.secs;
   R.cpu['other processes (not this benchmark)'] = R.cpu['whole machine (all processes)'] - Object.entries(R.cpu).filter(([k]) => !k.includes('machine')).reduce((s, [, v]) => s + v, 0);
   R.loadavg = os.loadavg();
-  R.steps = Object.fromEntries(Object.entries(timing.steps).map(([k, v]) => [k, { n: v.length, p50: pct(v, 50), p99: pct(v, 99) }]));
-  timing.steps = null;
+  R.steps = R.redisLogin.steps;
   log(`steps: ${JSON.stringify(R.steps)}`);
   log(`CPU (cores busy): ${JSON.stringify(R.cpu)}`);
   R.rssAfter = workerRssKiB(bR.pid);
   log(`Redis: ${R.redisLogin.done} logins ${R.redisLogin.rate.toFixed(1)}/s p50 ${R.redisLogin.p50.toFixed(1)} p99 ${R.redisLogin.p99.toFixed(1)} ms; RSS ${R.rssBefore} -> ${R.rssAfter} KiB`);
-  R.redisStore = await runPool(N['store-logins'], vus, PHASE_MS, (a) => fullLogin(a, bR.port));
+  R.redisStore = await cLogins(bR.port, N['store-logins']);
 
   // the token endpoint: codes from real logins (a code lives 30 s), then only the exchanges
   const codesR = await runPool(N['token-codes'], vus, 15000, (a) => loginToCode(new Browser(a, bR.port)));
@@ -221,14 +256,16 @@ try {
   // the embedded store: same login run
   const bS = await broker({ store: undefined, sim: fast }); cleanup.push(() => bS.stop());
   await runPool(200, vus, 30000, (a) => fullLogin(a, bS.port));
-  R.shmStore = await runPool(N['store-logins'], vus, PHASE_MS, (a) => fullLogin(a, bS.port));
+  R.shmStore = await cLogins(bS.port, N['store-logins']);
   log(`shm: ${R.shmStore.rate.toFixed(1)}/s vs Redis ${R.redisStore.rate.toFixed(1)}/s`);
   await bS.stop();
 
   // waiting citizens: a simulator whose phones never answer within the run
   const slow = await startMobileIdSim({ delayMs: 600000 }); cleanup.push(() => slow.stop());
-  const db = 1;
-  const bP = await broker({ store: `redis://127.0.0.1:${redis.port}/${db}`, sim: slow }); cleanup.push(() => bP.stop());
+  // a Redis of their own: keys of the earlier runs expiring meanwhile would blur used_memory
+  const redisP = await startRedis(); cleanup.push(() => redisP.stop());
+  const db = 0;
+  const bP = await broker({ store: redisP.url, sim: slow }); cleanup.push(() => bP.stop());
   const other = async (a) => { // requests other than the waiting ones: a new visitor's first pages, discovery, JWKS
     const b = new Browser(a, bP.port);
     const q = form({ response_type: 'code', client_id: CLIENT.id, redirect_uri: CLIENT.cb, scope: 'openid', state: 's', nonce: 'n',
@@ -240,19 +277,19 @@ try {
     return { times: b.times };
   };
   const otherP99 = (res) => pct(res.results.flatMap((r) => r.times), 99);
-  await runPool(300, 8, 20000, other);
+  await runPool(640, 64, 20000, other); // as many clients as the waiting run: every pool thread has its store connection
   const quiet = await runPool(3000, 8, 30000, other);
   R.otherQuiet = { p99: otherP99(quiet), rate: quiet.rate * 4 };
-  const mem0 = redisInfo(redis.port, db); const rss0 = workerRssKiB(bP.pid);
+  const mem0 = redisInfo(redisP.port, db); const rss0 = workerRssKiB(bP.pid);
   const pend = await runPool(N.pending, 64, PHASE_MS, (a) => loginToCode(new Browser(a, bP.port), { pendingOnly: true }));
-  const mem1 = redisInfo(redis.port, db); const rss1 = workerRssKiB(bP.pid);
+  const mem1 = redisInfo(redisP.port, db); const rss1 = workerRssKiB(bP.pid);
   const busy = await runPool(3000, 8, 30000, other);
   R.otherBusy = { p99: otherP99(busy), rate: busy.rate * 4 };
   R.pending = { n: pend.done, errors: pend.errors, secs: pend.secs, bytesEach: (mem1.used - mem0.used) / pend.done,
     keysEach: (mem1.keys - mem0.keys) / pend.done, rssBefore: rss0, rssAfter: rss1 };
-  const sample = redisCli(redis.port, '-n', String(db), '--scan').split('\n').filter(Boolean).slice(0, 200);
+  const sample = redisCli(redisP.port, '-n', String(db), '--scan', '--pattern', 'txn:*').split('\n').filter(Boolean).slice(0, 200);
   R.pending.keyKinds = [...new Set(sample.map((k) => k.replace(/[:][^:]*$/, ':*')))].slice(0, 8);
-  R.pending.memoryUsageSample = sample.slice(0, 50).reduce((s, k) => s + Number(redisCli(redis.port, '-n', String(db), 'MEMORY', 'USAGE', k).trim() || 0), 0) / Math.min(50, sample.length);
+  R.pending.memoryUsageSample = sample.slice(0, 50).reduce((s, k) => s + Number(redisCli(redisP.port, '-n', String(db), 'MEMORY', 'USAGE', k).trim() || 0), 0) / Math.min(50, sample.length);
   log(`pending: ${pend.done} in ${pend.secs.toFixed(1)} s, ${R.pending.bytesEach.toFixed(0)} B and ${R.pending.keysEach.toFixed(2)} keys each; other p99 ${R.otherQuiet.p99.toFixed(2)} -> ${R.otherBusy.p99.toFixed(2)} ms`);
 } catch (e) {
   R.error = String(e.stack ?? e);

@@ -17,6 +17,20 @@ const staticLogins = R.staticRps / rpl;
 const es256Logins = Math.max(R.es256?.all ?? NaN, R.es256?.one ?? NaN) / (R.es256PerLogin ?? 1);
 const es256One = (R.es256?.one ?? NaN) / (R.es256PerLogin ?? 1);
 const tokenRatio = R.eidhubToken?.rate / R.peerToken?.rate;
+// (c) eidhub's login cryptography in-process (bench/login-crypto), on all CPUs
+const LC = R.loginCrypto ?? {};
+const lcCpus = LC.cpus ?? Number(R.machine?.split(' ')[0]);
+const lcLogins = (lcCpus * 1e6) / LC.mix?.perLoginUs;
+const lcOne = (c) => (c ? `${c.key} citizen ${f0(c.verifyUs)} + ${f0(c.ocspQueryUs)} + ${f0(c.ocspAnswerUs)} + ${f0(c.idTokenUs)} = ${f0(c.perLoginUs)} µs` : 'n/a');
+const cryptoRow = LC.error || !LC.mix ? ["(d) eidhub's cryptography of one Mobile-ID login", `not measured: ${LC.error ?? 'no result'}`, '', '', ''] : [
+  `(d) eidhub's cryptography of one Mobile-ID login (in-process, no HTTP, no store; bench/login-crypto): eh_sk_verify of the citizen's certificate and signature + the OCSP query + eh_sk_ocsp_answer_check + the ES256 ID token, the run's citizens in turn (${LC.mix.turns.join(', ')})`,
+  `${f0(LC.mix.perLoginUs)} µs CPU per login (${lcOne(LC.citizens?.rsa)}; ${lcOne(LC.citizens?.ec)}) → at most ${f0(lcLogins)} logins/s on all ${lcCpus} CPUs = ${pc(lcLogins / staticLogins)} of the static limit`,
+  `login / crypto limit: ${pc(L.rate / lcLogins)}`, '', ''];
+// CPU per login (cores × seconds ÷ logins) and nginx's CPU per static request during wrk
+const cpuMsPerLogin = (cores) => (cores * L.secs * 1000) / L.done;
+const staticUs = (R.staticCpu?.secs * 1e6) / R.staticCpu?.requests;
+const loginCpuMs = R.cpu ? cpuMsPerLogin(R.cpu['nginx+eidhub']) : NaN;
+const cpuRatio = (loginCpuMs * 1000) / (rpl * staticUs);
 const P = R.pending ?? {};
 const p99Ratio = R.otherBusy?.p99 / R.otherQuiet?.p99;
 const ok = (x, cond) => (Number.isFinite(x) ? cond(x) : undefined);
@@ -43,11 +57,15 @@ const samlRows = S.error || !S.eidhub ? [['eIDAS response processing', `not meas
 
 const rows = [
   ['Full brokered login, Redis store (authorize → login page → Mobile-ID form → start → wait → status → finish → token → userinfo)',
-    `${f1(L.rate)} logins/s, p50 ${f1(L.p50)} ms, p99 ${f1(L.p99)} ms (${f0(L.done)} logins, ${L.errors ?? 'n/a'} errors, ${R.params?.vus} clients)`, '', '', ''],
+    `${f1(L.rate)} logins/s, p50 ${f1(L.p50)} ms, p99 ${f1(L.p99)} ms (${f0(L.done)} logins, ${L.errors ?? 'n/a'} errors, ${R.params?.vus} clients; driven by bench/login-driver, C)`, '', '', ''],
   ['(a) static nginx response, same request count (wrk, same connections)',
     `${f0(R.staticRps)} req/s ÷ ${f2(rpl)} req/login = ${f0(staticLogins)} logins/s`, `login / static: ${pc(L.rate / staticLogins)}`, '≥ 30 %', verdict(ok(L.rate / staticLogins, (x) => x >= 0.3))],
   ['(b) private-key operations: 1 ES256 signature per login (the ID token), openssl speed ecdsap256',
     `${f0(R.es256?.one)} sign/s one process, ${f0(R.es256?.all)} with -multi (all CPUs); the larger = ${f0(es256Logins)} logins/s`, `login / ES256: ${pc(L.rate / es256Logins)}`, '', ''],
+  cryptoRow,
+  [`CPU per login against static requests: nginx+eidhub CPU per login ÷ (${f2(rpl)} × nginx CPU per static request during wrk)`,
+    `${f2(loginCpuMs)} ms per login ÷ (${f2(rpl)} × ${f1(staticUs)} µs: ${f2(R.staticCpu?.secs)} s of nginx CPU for ${f0(R.staticCpu?.requests)} requests)`,
+    `${f1(cpuRatio)}× (static / login in CPU: ${pc(1 / cpuRatio)})`, '', ''],
   ['Token endpoint, code exchange (client_secret_basic + PKCE, ES256 ID token): eidhub',
     `${f0(R.eidhubToken?.rate)} exchanges/s, p50 ${f1(R.eidhubToken?.p50)} ms, p99 ${f1(R.eidhubToken?.p99)} ms (${f0(R.eidhubToken?.done)} codes, ${R.eidhubToken?.errors ?? 'n/a'} errors)`, '', '', ''],
   [`Token endpoint, same exchange: oidc-provider ${R.peerVersion ?? ''} (Node ${process.versions.node})`,
@@ -61,7 +79,8 @@ const rows = [
   ['Store comparison, same login run: Redis', `${f1(R.redisStore?.rate)} logins/s, p50 ${f1(R.redisStore?.p50)} ms, p99 ${f1(R.redisStore?.p99)} ms (${f0(R.redisStore?.done)} logins, ${R.redisStore?.errors ?? 'n/a'} errors)`, '', '', ''],
   ['Store comparison, same login run: embedded store (shm)', `${f1(R.shmStore?.rate)} logins/s, p50 ${f1(R.shmStore?.p50)} ms, p99 ${f1(R.shmStore?.p99)} ms (${f0(R.shmStore?.done)} logins, ${R.shmStore?.errors ?? 'n/a'} errors)`, `shm / Redis: ${f2(R.shmStore?.rate / R.redisStore?.rate)}×`, '', ''],
   [`Memory: worker RSS (2 workers) before and after ${f0(L.done)} logins`, `${f0(R.rssBefore)} → ${f0(R.rssAfter)} KiB (+${f0(R.rssAfter - R.rssBefore)} KiB)`, '', '', ''],
-  ['Load driver ceiling (this Node driver against the static response)', `${f0(R.driverRps)} req/s vs ${f0(L.rate * rpl)} req/s the login run needed`, `${pc(L.rate * rpl / R.driverRps)} of its ceiling`, '', ''],
+  ['Load drivers: the login runs use bench/login-driver (C, libcurl, one thread); the Node driver (node:http) makes the token codes and the waiting citizens',
+    `C driver: ${f1((L.cpuSeconds * 1e6) / (L.done * (L.requestsPerLogin ?? rpl)))} µs CPU per request at ${f0(L.rate * rpl)} req/s (${f2(L.cpuSeconds / L.secs)} cores); Node driver against the static response: ${f0(R.driverRps)} req/s`, '', '', ''],
 ];
 let md = `| measurement | result | ratio | target | verdict |\n|---|---|---|---|---|\n`;
 md += rows.map((r) => `| ${r.join(' | ')} |`).join('\n') + '\n';
@@ -72,15 +91,17 @@ if (R.steps) {
   md += Object.entries(R.steps).map(([k, v]) => `| ${k} | ${f1(v.p50)} | ${f1(v.p99)} |`).join('\n');
 }
 if (R.cpu) {
-  md += '\n\nCPU during the Redis login run (cores busy on average, of ' + R.machine.split(' ')[0] + '):\n\n| process | cores |\n|---|---|\n';
-  md += Object.entries(R.cpu).map(([k, v]) => `| ${k} | ${f2(v)} |`).join('\n');
+  md += '\n\nCPU during the Redis login run (cores busy on average, of ' + R.machine.split(' ')[0] + '; CPU ms per login = cores × seconds ÷ logins, which a shared machine disturbs less than the rate):\n\n| process | cores | CPU ms per login |\n|---|---|---|\n';
+  md += Object.entries(R.cpu).map(([k, v]) => `| ${k} | ${f2(v)} | ${f2(cpuMsPerLogin(v))} |`).join('\n');
+  if (R.staticCpu) md += `\n| nginx serving the static response during wrk (a) | | ${f1(staticUs)} µs per request |`;
 }
 if (R.loadavg) md += `\n\nLoad average at the end of that run: ${R.loadavg.map(f2).join(', ')}. The machine is shared: CPU used by other processes competes with the benchmark, so compare ratios within one run, not numbers across runs.`;
 fs.writeFileSync(path.join(dir, 'latest.md'), md + '\n');
 
 const plot = [
   ['login\\nRedis', L.rate], ['login\\nshm', R.shmStore?.rate], ['static HTTP\\nlimit (logins/s)', staticLogins],
-  ['ES256 sign\\nlimit (logins/s)', es256Logins], ['token eidhub\\n(exchanges/s)', R.eidhubToken?.rate],
+  ['ES256 sign\\nlimit (logins/s)', es256Logins], ['eidhub login crypto\\nlimit (logins/s)', lcLogins],
+  ['token eidhub\\n(exchanges/s)', R.eidhubToken?.rate],
   ['token oidc-provider\\n(exchanges/s)', R.peerToken?.rate],
   ['eIDAS responses\\neidhub (/s)', S1.rate], ['eIDAS responses\\npysaml2 (/s)', SP.rate],
   ['eIDAS crypto\\nlimit (/CPU-s)', SC.limit],
