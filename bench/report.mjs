@@ -17,7 +17,7 @@ const staticLogins = R.staticRps / rpl;
 const es256Logins = Math.max(R.es256?.all ?? NaN, R.es256?.one ?? NaN) / (R.es256PerLogin ?? 1);
 const es256One = (R.es256?.one ?? NaN) / (R.es256PerLogin ?? 1);
 const tokenRatio = R.eidhubToken?.rate / R.peerToken?.rate;
-// (c) eidhub's login cryptography in-process (bench/login-crypto), on all CPUs
+// (d) eidhub's login cryptography in-process (bench/login-crypto), on all CPUs
 const LC = R.loginCrypto ?? {};
 const lcCpus = LC.cpus ?? Number(R.machine?.split(' ')[0]);
 const lcLogins = (lcCpus * 1e6) / LC.mix?.perLoginUs;
