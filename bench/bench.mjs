@@ -95,9 +95,22 @@ async function fullLogin(agent, port) {
  * driver's own CPU is taken from the broker's; this one spends under half the Node driver's. Its
  * result has runPool's keys, plus steps (p50/p99 of each request kind) and cpuSeconds (its own CPU). */
 function cLogins(port, count, { warmup = 0 } = {}) {
-  const args = ['--url', `http://127.0.0.1:${port}`, '--client-id', CLIENT.id, '--client-secret', CLIENT.secret,
+  return loginDriver(['--url', `http://127.0.0.1:${port}`, '--client-id', CLIENT.id, '--client-secret', CLIENT.secret,
     '--redirect-uri', CLIENT.cb, '--logins', String(count), '--vus', String(N.vus), '--seconds', String(N['phase-seconds']),
-    '--warmup', String(warmup), '--citizens', CITIZENS.map((c) => `${c.phone}:${c.code}`).join(',')];
+    '--warmup', String(warmup), '--citizens', CITIZENS.map((c) => `${c.phone}:${c.code}`).join(',')]);
+}
+/** The token step of the login alone (bench/login-driver --exchange, the same driver for both token
+ * endpoints): each of codes ({code, verifier, nonce}, issued to client) exchanged once at port's /token,
+ * the ID token's nonce and aud checked, bounded by secs. Result: as cLogins', done = exchanges. */
+function cExchanges(port, codes, client, secs) {
+  const dir = tmpdir('eidhub-codes-'); const file = path.join(dir, 'codes.json');
+  fs.writeFileSync(file, JSON.stringify(codes));
+  return loginDriver(['--exchange', file, '--url', `http://127.0.0.1:${port}`, '--client-id', client.id,
+    '--client-secret', client.secret, '--redirect-uri', client.cb, '--vus', String(N.vus), '--seconds', String(secs)])
+    .finally(() => fs.rmSync(dir, { recursive: true, force: true }));
+}
+/** Runs bench/login-driver with args; its JSON result (also when some logins or exchanges failed). */
+function loginDriver(args) {
   return new Promise((resolve, reject) => {
     const child = spawn(path.join(BUILD, 'bench/login-driver'), args, { stdio: ['ignore', 'pipe', 'pipe'] });
     cleanup.push(() => child.kill('SIGTERM')); // on SIGINT; a no-op once it has exited
@@ -105,7 +118,7 @@ function cLogins(port, count, { warmup = 0 } = {}) {
     child.stdout.on('data', (c) => { out += c; });
     child.stderr.on('data', (c) => { err += c; });
     child.on('error', reject);
-    child.on('close', (status) => { // 0: every login succeeded; 1 with a result: some failed (counted)
+    child.on('close', (status) => { // 0: all succeeded; 1 with a result: some failed (counted)
       if (err) log(err.trim());
       try { if (status === 0 || status === 1) return resolve(JSON.parse(out)); } catch { /* no result */ }
       reject(new Error(`bench/login-driver failed (status ${status}): ${err.slice(-300)}`));
@@ -238,10 +251,11 @@ try {
   log(`Redis: ${R.redisLogin.done} logins ${R.redisLogin.rate.toFixed(1)}/s p50 ${R.redisLogin.p50.toFixed(1)} p99 ${R.redisLogin.p99.toFixed(1)} ms; RSS ${R.rssBefore} -> ${R.rssAfter} KiB`);
   R.redisStore = await cLogins(bR.port, N['store-logins']);
 
-  // the token endpoint: codes from real logins (a code lives 30 s), then only the exchanges
+  // the token endpoint: codes from real logins (a code lives 30 s), then only the exchanges,
+  // at eidhub and at oidc-provider by the same C driver (bench/login-driver --exchange)
   const codesR = await runPool(N['token-codes'], vus, 15000, (a) => loginToCode(new Browser(a, bR.port)));
   const codes = codesR.results.filter(Boolean);
-  R.eidhubToken = await runPool(codes.length, vus, 30000, (a, i) => exchange(a, bR.port, codes[i]));
+  R.eidhubToken = await cExchanges(bR.port, codes, CLIENT, 30);
   const peerPort = await freePort(); const peerDir = tmpdir('eidhub-peer-'); const peerOut = path.join(peerDir, 'codes.json');
   const peer = spawn(process.execPath, [path.join(import.meta.dirname, 'oidc-peer.mjs'), '--port', String(peerPort), '--codes', String(codes.length), '--out', peerOut], { stdio: ['ignore', 'ignore', 'inherit'] });
   cleanup.push(async () => { peer.kill('SIGTERM'); fs.rmSync(peerDir, { recursive: true, force: true }); });
@@ -249,9 +263,11 @@ try {
   while (!fs.existsSync(peerOut)) await new Promise((r) => setTimeout(r, 50));
   const pc = JSON.parse(fs.readFileSync(peerOut, 'utf8'));
   const peerClient = { id: pc.client_id, secret: pc.client_secret, cb: pc.redirect_uri };
-  R.peerToken = await runPool(pc.codes.length, vus, 30000, (a, i) => exchange(a, peerPort, pc.codes[i], peerClient));
+  R.peerToken = await cExchanges(peerPort, pc.codes, peerClient, 30);
   peer.kill('SIGTERM');
-  log(`token endpoint: eidhub ${R.eidhubToken.rate.toFixed(0)}/s (${codes.length} codes), oidc-provider ${R.peerToken.rate.toFixed(0)}/s`);
+  const driverUs = (t) => ((t.cpuSeconds * 1e6) / t.done).toFixed(0);
+  log(`token endpoint: eidhub ${R.eidhubToken.rate.toFixed(0)}/s (${codes.length} codes), oidc-provider ${R.peerToken.rate.toFixed(0)}/s; ` +
+    `driver CPU ${driverUs(R.eidhubToken)} and ${driverUs(R.peerToken)} µs per exchange`);
 
   // the embedded store: same login run
   const bS = await broker({ store: undefined, sim: fast }); cleanup.push(() => bS.stop());

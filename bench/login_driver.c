@@ -5,6 +5,8 @@
  *                  [--client-id bench-portal] [--redirect-uri http://127.0.0.1:9/callback]
  *                  [--logins 2000] [--vus 32] [--seconds 150] [--warmup 0]
  *                  [--citizens PHONE:CODE,PHONE:CODE,...]
+ *     login-driver --exchange CODES.json --url ... --client-secret SECRET
+ *                  [--client-id ID] [--redirect-uri URI] [--vus 32] [--seconds 150]
  *
  * Why C: the static-request baseline the login rate is compared with is
  * driven by wrk, and on a 2-CPU machine the load driver's own CPU comes out
@@ -47,7 +49,20 @@
  * request kind), cpuSeconds (this process, user + system, during the run),
  * timedOut, and the warm-up's done/errors/firstError. Exit 0 when every
  * login succeeded, 1 when some failed (the JSON is still printed) or the
- * run could not be made, 2 for bad options. */
+ * run could not be made, 2 for bad options.
+ *
+ * --exchange: the token step alone, for the token endpoint comparison of
+ * bench.mjs (eidhub and oidc-provider, bench/oidc-peer.mjs, both at /token).
+ * CODES.json is a JSON array of {"code", "verifier", "nonce"} (codes issued
+ * to --client-id for --redirect-uri; the verifier is the PKCE one, the nonce
+ * the one of the authorization request). Each virtual user takes the next
+ * unused code and sends the login's POST /token with it (the same code:
+ * client_secret_basic, the code_verifier; 200 and the ID token's nonce and
+ * aud checked), then the next one: every code is used once, and the run ends
+ * when all are used or at --seconds (exchanges under way finish). No
+ * warm-up: a code would be spent on it (--logins, --warmup and --citizens
+ * are refused). Same JSON: done counts exchanges, p50/p99 are of one
+ * exchange, requestsPerLogin is 1, steps has "POST /token" alone. */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
 #endif
@@ -110,6 +125,8 @@ typedef struct citizen {
 
 typedef struct opts {
     const char *url, *client_id, *secret, *redirect;
+    const char *exchange; /* --exchange: the codes file, or NULL for logins */
+    int login_only;       /* --logins, --warmup or --citizens was given */
     long logins, vus, warmup;
     double seconds;
     citizen citizens[MAX_CITIZENS];
@@ -125,13 +142,13 @@ typedef struct phase {
     samples login_ms, kind_ms[K_N];
 } phase;
 
-/* One virtual user: its handle and the login it is in. */
+/* One virtual user: its handle and the login (or exchange) it is in. */
 typedef struct vu {
     CURL *easy;
     kind kind;
     int polls, requests;
     double t_login, t_req;
-    char verifier[64], challenge[64], state[32], nonce[32];
+    char verifier[129], challenge[64], state[32], nonce[128]; /* verifier: RFC 7636's 43-128 */
     struct curl_slist *bearer;
     char *body; /* the answer's body, NUL-terminated */
     size_t len, cap;
@@ -145,7 +162,8 @@ typedef struct driver {
     unsigned long turn; /* the next citizen */
     char *q_client_id, *q_redirect;
     phase *ph;
-    long active; /* virtual users in a login */
+    long active;   /* virtual users in a login or an exchange */
+    json_t *codes; /* --exchange: the codes, checked by load_codes */
 } driver;
 
 static double now_ms(void)
@@ -298,6 +316,46 @@ static int start_login(driver *d, vu *v)
     return send_req(d, v, K_AUTHORIZE, q, NULL, NULL);
 }
 
+static int send_token(driver *d, vu *v, const char *code);
+
+/* start_exchange begins the virtual user's next exchange (--exchange) with
+ * the next unused code if the phase has one left and time; 0 when it
+ * started or the user is done, -1 on a local failure. */
+static int start_exchange(driver *d, vu *v)
+{
+    phase *ph = d->ph;
+    if (ph->next >= ph->count || now_ms() >= ph->deadline)
+        return 0;
+    json_t *c = json_array_get(d->codes, (size_t)ph->next++);
+    d->active++;
+    v->requests = 0;
+    v->t_login = now_ms();
+    /* both fit: load_codes checked their lengths */
+    snprintf(v->verifier, sizeof(v->verifier), "%s",
+             json_string_value(json_object_get(c, "verifier")));
+    snprintf(v->nonce, sizeof(v->nonce), "%s", json_string_value(json_object_get(c, "nonce")));
+    return send_token(d, v, json_string_value(json_object_get(c, "code")));
+}
+
+/* start_next begins the virtual user's next login, or exchange with --exchange. */
+static int start_next(driver *d, vu *v)
+{
+    return d->codes != NULL ? start_exchange(d, v) : start_login(d, v);
+}
+
+/* complete counts the virtual user's login (or exchange) as done and starts
+ * its next one. */
+static int complete(driver *d, vu *v)
+{
+    phase *ph = d->ph;
+    ph->done++;
+    ph->requests += v->requests;
+    d->active--;
+    if (ph->record && samples_add(&ph->login_ms, now_ms() - v->t_login) != 0)
+        return -1;
+    return start_next(d, v);
+}
+
 /* The value of the form's CSRF hidden field (name="csrf" value="..."), in
  * buf; -1 when there is none or it does not fit. */
 static int csrf_of(const char *page, char *buf, size_t size)
@@ -324,23 +382,14 @@ static char *query_param(CURL *easy, const char *query, const char *name)
     return NULL;
 }
 
-/* after_finish checks /auth/mid/finish's redirect: to the redirect URI,
- * with a code and our state. Starts the token request. */
-static int after_finish(driver *d, vu *v, char *err, size_t errlen)
+/* send_token sends the token request of the login (and of --exchange):
+ * POST /token with client_secret_basic, the code, our redirect URI and PKCE
+ * verifier, no cookies. 0, or -1 on a local failure. */
+static int send_token(driver *d, vu *v, const char *code)
 {
-    char *loc = NULL, *code = NULL, *state = NULL, *qcode = NULL, *qverifier = NULL;
-    char body[2048];
-    size_t rl = strlen(d->o.redirect);
-    int rc = 1;
-    if (curl_easy_getinfo(v->easy, CURLINFO_REDIRECT_URL, &loc) != CURLE_OK || loc == NULL ||
-        strncmp(loc, d->o.redirect, rl) != 0 || loc[rl] != '?' ||
-        (code = query_param(v->easy, loc + rl + 1, "code")) == NULL || code[0] == '\0' ||
-        (state = query_param(v->easy, loc + rl + 1, "state")) == NULL ||
-        strcmp(state, v->state) != 0) {
-        snprintf(err, errlen, "bad callback %.300s", loc ? loc : "(no Location)");
-        goto cleanup;
-    }
-    rc = -1;
+    char *qcode = NULL, *qverifier = NULL;
+    char body[8192]; /* room for every part escaped: 3 x (1000 + 500 + 128) */
+    int rc = -1;
     if ((qcode = curl_easy_escape(v->easy, code, 0)) == NULL ||
         (qverifier = curl_easy_escape(v->easy, v->verifier, 0)) == NULL)
         goto cleanup;
@@ -351,15 +400,36 @@ static int after_finish(driver *d, vu *v, char *err, size_t errlen)
     curl_easy_setopt(v->easy, CURLOPT_COOKIELIST, "ALL"); /* the portal's back end: no cookies */
     rc = send_req(d, v, K_TOKEN, "/token", body, d->token_hdr);
 cleanup:
-    curl_free(code);
-    curl_free(state);
     curl_free(qcode);
     curl_free(qverifier);
     return rc;
 }
 
+/* after_finish checks /auth/mid/finish's redirect: to the redirect URI,
+ * with a code and our state. Starts the token request. */
+static int after_finish(driver *d, vu *v, char *err, size_t errlen)
+{
+    char *loc = NULL, *code = NULL, *state = NULL;
+    size_t rl = strlen(d->o.redirect);
+    int rc = 1;
+    if (curl_easy_getinfo(v->easy, CURLINFO_REDIRECT_URL, &loc) != CURLE_OK || loc == NULL ||
+        strncmp(loc, d->o.redirect, rl) != 0 || loc[rl] != '?' ||
+        (code = query_param(v->easy, loc + rl + 1, "code")) == NULL || code[0] == '\0' ||
+        (state = query_param(v->easy, loc + rl + 1, "state")) == NULL ||
+        strcmp(state, v->state) != 0) {
+        snprintf(err, errlen, "bad callback %.300s", loc ? loc : "(no Location)");
+        goto cleanup;
+    }
+    rc = send_token(d, v, code);
+cleanup:
+    curl_free(code);
+    curl_free(state);
+    return rc;
+}
+
 /* after_token checks the token response (an access token; the ID token's
- * nonce and audience, read from its base64url payload) and starts /userinfo. */
+ * nonce and audience, read from its base64url payload) and starts /userinfo,
+ * or with --exchange counts the exchange as done and starts the next. */
 static int after_token(driver *d, vu *v, char *err, size_t errlen)
 {
     json_t *t = json_loadb(v->body, v->len, 0, NULL), *claims = NULL;
@@ -382,6 +452,10 @@ static int after_token(driver *d, vu *v, char *err, size_t errlen)
     if (nonce == NULL || strcmp(nonce, v->nonce) != 0 || aud == NULL ||
         strcmp(aud, d->o.client_id) != 0) {
         snprintf(err, errlen, "id_token claims");
+        goto cleanup;
+    }
+    if (d->codes != NULL) {
+        rc = complete(d, v);
         goto cleanup;
     }
     rc = -1;
@@ -449,15 +523,8 @@ static int next_request(driver *d, vu *v, char *err, size_t errlen)
         return after_finish(d, v, err, errlen);
     case K_TOKEN:
         return after_token(d, v, err, errlen);
-    case K_USERINFO: { /* the login is done */
-        phase *ph = d->ph;
-        ph->done++;
-        ph->requests += v->requests;
-        d->active--;
-        if (ph->record && samples_add(&ph->login_ms, now_ms() - v->t_login) != 0)
-            return -1;
-        return start_login(d, v);
-    }
+    case K_USERINFO: /* the login is done */
+        return complete(d, v);
     default:
         return -1;
     }
@@ -490,17 +557,17 @@ static int on_done(driver *d, vu *v, CURLcode res)
         return rc;
     fail(d, "%s", err);
     d->active--;
-    return start_login(d, v);
+    return start_next(d, v);
 }
 
-/* run_phase runs the phase's logins with every virtual user until none is
- * left in a login. 0, or -1 on a local failure (curl, memory). */
+/* run_phase runs the phase's logins (or exchanges) with every virtual user
+ * until none is left in one. 0, or -1 on a local failure (curl, memory). */
 static int run_phase(driver *d, phase *ph)
 {
     d->ph = ph;
     d->active = 0;
     for (long i = 0; i < d->o.vus; i++)
-        if (start_login(d, &d->vus[i]) != 0)
+        if (start_next(d, &d->vus[i]) != 0)
             return -1;
     while (d->active > 0) {
         int running = 0, left = 0;
@@ -595,7 +662,9 @@ static int parse_citizens(const char *s, opts *o)
 static const char usage[] =
     "usage: login-driver --url http://127.0.0.1:PORT --client-secret SECRET\n"
     "                    [--client-id ID] [--redirect-uri URI] [--logins N] [--vus N]\n"
-    "                    [--seconds S] [--warmup N] [--citizens PHONE:CODE,...]\n";
+    "                    [--seconds S] [--warmup N] [--citizens PHONE:CODE,...]\n"
+    "       login-driver --exchange CODES.json --url http://127.0.0.1:PORT --client-secret SECRET\n"
+    "                    [--client-id ID] [--redirect-uri URI] [--vus N] [--seconds S]\n";
 
 /* bad_option prints why the options are rejected, and the usage. */
 static int bad_option(const char *fmt, const char *arg)
@@ -609,11 +678,17 @@ static int bad_option(const char *fmt, const char *arg)
 
 static int parse_opts(int argc, char **argv, opts *o)
 {
-    static const struct option lo[] = {{"url", 1, 0, 'u'},           {"client-id", 1, 0, 'i'},
-                                       {"client-secret", 1, 0, 's'}, {"redirect-uri", 1, 0, 'r'},
-                                       {"logins", 1, 0, 'n'},        {"vus", 1, 0, 'v'},
-                                       {"seconds", 1, 0, 't'},       {"warmup", 1, 0, 'w'},
-                                       {"citizens", 1, 0, 'c'},      {0, 0, 0, 0}};
+    static const struct option lo[] = {{"url", 1, 0, 'u'},
+                                       {"client-id", 1, 0, 'i'},
+                                       {"client-secret", 1, 0, 's'},
+                                       {"redirect-uri", 1, 0, 'r'},
+                                       {"logins", 1, 0, 'n'},
+                                       {"vus", 1, 0, 'v'},
+                                       {"seconds", 1, 0, 't'},
+                                       {"warmup", 1, 0, 'w'},
+                                       {"citizens", 1, 0, 'c'},
+                                       {"exchange", 1, 0, 'x'},
+                                       {0, 0, 0, 0}};
     opterr = 0;
     for (int ch; (ch = getopt_long(argc, argv, ":", lo, NULL)) != -1;) {
         char *end = NULL;
@@ -630,7 +705,11 @@ static int parse_opts(int argc, char **argv, opts *o)
         case 'r':
             o->redirect = optarg;
             break;
+        case 'x':
+            o->exchange = optarg;
+            break;
         case 'n':
+            o->login_only = 1;
             if (parse_long(optarg, 1, 100000000, &o->logins) != 0)
                 return bad_option("--logins wants a whole number from 1 (got '%s')", optarg);
             break;
@@ -639,6 +718,7 @@ static int parse_opts(int argc, char **argv, opts *o)
                 return bad_option("--vus wants a whole number from 1 to 4096 (got '%s')", optarg);
             break;
         case 'w':
+            o->login_only = 1;
             if (parse_long(optarg, 0, 100000000, &o->warmup) != 0)
                 return bad_option("--warmup wants a whole number from 0 (got '%s')", optarg);
             break;
@@ -652,6 +732,7 @@ static int parse_opts(int argc, char **argv, opts *o)
                                   optarg);
             break;
         case 'c':
+            o->login_only = 1;
             if (parse_citizens(optarg, o) != 0)
                 return bad_option("--citizens wants PHONE:CODE[,PHONE:CODE...] (at most 16, "
                                   "each part under 32 characters; got '%s')",
@@ -675,7 +756,50 @@ static int parse_opts(int argc, char **argv, opts *o)
         strlen(o->redirect) > 500)
         return bad_option("%s", "--client-id and --redirect-uri want a value (up to 200 and "
                                 "500 characters)");
+    if (o->exchange != NULL && o->login_only)
+        return bad_option("%s", "--logins, --warmup and --citizens are for logins, not --exchange");
     return 0;
+}
+
+/* load_codes reads --exchange's file into *codes: a non-empty JSON array of
+ * objects with the strings code (1-1000 characters), verifier (43-128) and
+ * nonce (1-127). 0, or 2 (the usage error) after saying what is wrong. */
+static int load_codes(const char *file, json_t **codes)
+{
+    json_error_t jerr;
+    json_t *a = json_load_file(file, 0, &jerr), *c;
+    size_t i;
+    char what[600];
+    int rc = 2;
+    if (a == NULL) {
+        snprintf(what, sizeof(what), "--exchange: %s: %s", file, jerr.text);
+        goto cleanup;
+    }
+    if (!json_is_array(a) || json_array_size(a) == 0) {
+        snprintf(what, sizeof(what), "--exchange: %s is not a non-empty JSON array", file);
+        goto cleanup;
+    }
+    json_array_foreach(a, i, c)
+    {
+        const char *code = json_string_value(json_object_get(c, "code"));
+        const char *ver = json_string_value(json_object_get(c, "verifier"));
+        const char *nonce = json_string_value(json_object_get(c, "nonce"));
+        if (code == NULL || ver == NULL || nonce == NULL || code[0] == '\0' ||
+            strlen(code) > 1000 || strlen(ver) < 43 || strlen(ver) > 128 || nonce[0] == '\0' ||
+            strlen(nonce) > 127) {
+            snprintf(what, sizeof(what),
+                     "--exchange: %s: element %zu is not {\"code\", \"verifier\", \"nonce\"} "
+                     "(strings of 1-1000, 43-128 and 1-127 characters)",
+                     file, i);
+            goto cleanup;
+        }
+    }
+    *codes = a;
+    a = NULL;
+    rc = 0;
+cleanup:
+    json_decref(a);
+    return rc == 0 ? 0 : bad_option("%s", what);
 }
 
 /* basic_header is "Authorization: Basic " and base64(urlencode(id) ":"
@@ -714,7 +838,8 @@ int main(int argc, char **argv)
                  .seconds = 150};
     parse_citizens("+37200000766:60001019906,+37269000766:38001085718,+37269930366:51307149560",
                    &d.o); /* the simulator's citizens who log in (tests/sim/mobile-id.mjs) */
-    if ((rc = parse_opts(argc, argv, &d.o)) != 0)
+    if ((rc = parse_opts(argc, argv, &d.o)) != 0 ||
+        (d.o.exchange != NULL && (rc = load_codes(d.o.exchange, &d.codes)) != 0))
         return rc;
     rc = 1;
 
@@ -759,7 +884,7 @@ int main(int argc, char **argv)
     if (warm.errors > 0)
         fprintf(stderr, "login-driver: warm-up: %ld errors, first: %s\n", warm.errors,
                 warm.first_error);
-    run.count = d.o.logins;
+    run.count = d.codes != NULL ? (long)json_array_size(d.codes) : d.o.logins;
     run.record = 1;
     double cpu0 = cpu_s(), t0 = now_ms();
     run.deadline = t0 + d.o.seconds * 1e3;
@@ -777,6 +902,7 @@ cleanup:
     if (!printed)
         fprintf(stderr, "login-driver: the run could not be made (curl, memory or randomness)\n");
     json_decref(out);
+    json_decref(d.codes);
     for (long i = 0; d.vus != NULL && i < d.o.vus; i++) {
         if (d.vus[i].easy != NULL) {
             curl_multi_remove_handle(d.multi, d.vus[i].easy);

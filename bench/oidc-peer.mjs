@@ -3,8 +3,8 @@
 // (client_secret_basic, PKCE required, ES256 ID tokens), an unbounded
 // in-memory store (its default memory adapter keeps only 1,000 entries).
 // It mints --codes authorization codes directly through its own model (as its
-// interaction would after a login), writes them with their PKCE verifiers to
-// --out, then serves until SIGTERM.
+// interaction would after a login), writes them with their PKCE verifiers and
+// nonces to --out, then serves until SIGTERM (token endpoint: /token).
 //   node bench/oidc-peer.mjs --port P --codes K --out FILE
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -50,12 +50,13 @@ for (let i = 0; i < n; i++) {
   const grantId = await grant.save();
   const verifier = crypto.randomBytes(32).toString('base64url');
   const challenge = crypto.createHash('sha256').update(verifier).digest('base64url');
+  const nonce = crypto.randomBytes(16).toString('base64url'); // as an RP's authorization request would carry
   const code = new provider.AuthorizationCode({
     accountId: sub, client, grantId, scope: 'openid profile', redirectUri: CLIENT.redirect_uri,
-    codeChallenge: challenge, codeChallengeMethod: 'S256', nonce: crypto.randomBytes(8).toString('hex'),
+    codeChallenge: challenge, codeChallengeMethod: 'S256', nonce,
     authTime: Math.floor(Date.now() / 1000), acr: 'high',
   });
-  codes.push({ code: await code.save(), verifier });
+  codes.push({ code: await code.save(), verifier, nonce });
 }
 const server = http.createServer(provider.callback());
 server.keepAliveTimeout = 60000;
