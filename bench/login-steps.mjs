@@ -14,6 +14,7 @@
 //     --monitor FILE        Redis MONITOR of one login into FILE before the steps
 //     --wrap CMD            start nginx under CMD (e.g. a valgrind script); 1 worker recommended
 //     --hold SECONDS        keep everything running after the steps (perf, heaptrack -p)
+//     --store shm           the embedded store (shm://?size=64m) instead of Redis (no Redis lines then)
 // Process ids go to stderr at the start. Everything listens on 127.0.0.1.
 import { spawn, spawnSync } from 'node:child_process';
 import crypto from 'node:crypto';
@@ -30,7 +31,9 @@ const { values: opt } = parseArgs({ options: {
   workers: { type: 'string', default: '2' }, citizens: { type: 'string', default: 'all' },
   env: { type: 'string', default: '' }, 'malloc-info': { type: 'string', default: '' },
   monitor: { type: 'string', default: '' }, wrap: { type: 'string', default: '' }, hold: { type: 'string', default: '0' },
+  store: { type: 'string', default: 'redis' },
 } });
+if (!['redis', 'shm'].includes(opt.store)) throw new Error('--store redis or shm');
 const log = (m) => process.stderr.write(`[login-steps ${new Date().toISOString().slice(11, 19)}] ${m}\n`);
 
 function request(agent, port, method, pathname, { headers = {}, body } = {}) {
@@ -157,11 +160,11 @@ async function startWrapped({ broker: cfgIn, store, workers, timeoutMs }) {
   return { dir, port, pid: proc.pid, async stop() { proc.kill('SIGQUIT'); await new Promise((r) => proc.once('exit', r)); } };
 }
 
-const redis = await startRedis();
+const redis = opt.store === 'redis' ? await startRedis() : null;
 const sim = await startMobileIdSim({ delayMs: 0 });
 const env = opt.env ? Object.fromEntries(opt.env.split(',').map((kv) => kv.split('='))) : {};
 const broker = await (opt.wrap ? startWrapped : startBroker)({
-  store: redis.url, workers: Number(opt.workers), timeoutMs: 2000, env,
+  store: redis ? redis.url : 'shm://?size=64m', workers: Number(opt.workers), timeoutMs: 2000, env,
   broker: {
     relying_parties: [{ client_id: CLIENT.id, client_secret_sha256: crypto.createHash('sha256').update(CLIENT.secret).digest('hex'),
       redirect_uris: [CLIENT.cb], display_name: 'Bench portal', policy: 'basic', subject_type: 'pairwise' }],
@@ -170,10 +173,10 @@ const broker = await (opt.wrap ? startWrapped : startBroker)({
 });
 await new Promise((r) => setTimeout(r, 1000)); // the workers are forked
 const ws = workersOf(broker.pid);
-log(`nginx master ${broker.pid} workers ${ws.join(' ')}, simulator ${sim.pid}, redis ${redis.pid}, driver ${process.pid}`);
+log(`nginx master ${broker.pid} workers ${ws.join(' ')}, simulator ${sim.pid}, ${redis ? `redis ${redis.pid}` : 'embedded store'}, driver ${process.pid}`);
 const show = (label) => log(`${label}: ${ws.map((w) => { const m = mem(w); return `worker ${w} rss ${m.rss} anon ${m.anon} KiB`; }).join(', ')}; `
   + `workers' rss ${ws.reduce((s, w) => s + mem(w).rss, 0)} KiB`);
-if (opt.monitor) {
+if (opt.monitor && redis) {
   const m = spawn('redis-cli', ['-p', String(redis.port), 'MONITOR'], { stdio: ['ignore', fs.openSync(opt.monitor, 'w'), 'inherit'] });
   await new Promise((r) => setTimeout(r, 300));
   await runPool(1, 1);
@@ -183,21 +186,21 @@ if (opt.monitor) {
 await runPool(200, Number(opt.vus));
 show('after 200 warm-up logins');
 let total = 200;
-const cpus = () => ({ nginx: ws.reduce((s, w) => s + cpu(w), 0), simulator: cpu(sim.pid), redis: cpu(redis.pid), driver: cpu(process.pid) });
+const cpus = () => ({ nginx: ws.reduce((s, w) => s + cpu(w), 0), simulator: cpu(sim.pid), ...(redis ? { redis: cpu(redis.pid) } : {}), driver: cpu(process.pid) });
 for (const n of opt.steps.split(',').map(Number)) {
-  const c0 = cpus(); const r0 = redisStats(redis.port); const reads0 = redisReads(redis.port);
+  const c0 = cpus(); const r0 = redis ? redisStats(redis.port) : {}; const reads0 = redis ? redisReads(redis.port) : 0;
   STEPS = {};
   const r = await runPool(n, Number(opt.vus));
   total += r.done;
-  const c1 = cpus(); const r1 = redisStats(redis.port); const reads1 = redisReads(redis.port);
+  const c1 = cpus(); const r1 = redis ? redisStats(redis.port) : {}; const reads1 = redis ? redisReads(redis.port) : 0;
   log(`${r.done} logins in ${r.secs.toFixed(1)} s = ${(r.done / r.secs).toFixed(1)}/s, ${r.errors} errors; CPU ms per login: `
     + Object.keys(c0).map((k) => `${k} ${((c1[k] - c0[k]) * 1000 / r.done).toFixed(2)}`).join(', '));
   show(`after ${total} logins`);
-  log(`Redis commands per login (those of scripts included): ${Object.keys(r1).filter((k) => k !== 'info').map((k) => `${k} ${((r1[k] - (r0[k] ?? 0)) / r.done).toFixed(2)}`).join(', ')}`);
+  if (redis) log(`Redis commands per login (those of scripts included): ${Object.keys(r1).filter((k) => k !== 'info').map((k) => `${k} ${((r1[k] - (r0[k] ?? 0)) / r.done).toFixed(2)}`).join(', ')}`);
   // eidhub's own commands: the scripts' inner ones left out (each EVAL runs one GET); the two INFO calls' reads too
   const d = (k) => (r1[k] ?? 0) - (r0[k] ?? 0);
   const sent = Object.keys(r1).filter((k) => !['info', 'incr', 'pttl', 'pexpire', 'monitor'].includes(k)).reduce((sum, k) => sum + d(k), 0) - d('eval');
-  log(`Redis per login: ${(sent / r.done).toFixed(2)} commands sent by eidhub (those inside scripts not counted), `
+  if (redis) log(`Redis per login: ${(sent / r.done).toFixed(2)} commands sent by eidhub (those inside scripts not counted), `
     + `${((reads1 - reads0 - 2) / r.done).toFixed(2)} round trips (server read events)`);
   log(`p50 ms: ${Object.entries(STEPS).map(([k, v]) => `${k} ${Float64Array.from(v).sort()[v.length >> 1].toFixed(1)}`).join(', ')}`);
   if (opt['malloc-info']) {
@@ -208,4 +211,4 @@ for (const n of opt.steps.split(',').map(Number)) {
   }
 }
 if (Number(opt.hold)) await new Promise((r) => setTimeout(r, Number(opt.hold) * 1000));
-await broker.stop(); await sim.stop(); await redis.stop();
+await broker.stop(); await sim.stop(); await redis?.stop();

@@ -393,11 +393,35 @@ eh_rc eh_broker_handle(eh_broker *b, const eh_http_request *req, eh_http_respons
     return rc;
 }
 
-int eh_broker_blocking(const eh_http_request *req)
+/* signs_fast tells whether one signature with the active key of ks is fast
+ * enough for the event loop: an EC P-256 key (ES256, tens of microseconds),
+ * not an RSA one (PS256 with 3072 bits or more: milliseconds). */
+static int signs_fast(const eh_keyset *ks)
+{
+    const eh_key *active = ks != NULL ? eh_keyset_active_get(ks) : NULL;
+    const char *alg = active != NULL ? eh_key_alg_get(active) : NULL;
+
+    return alg != NULL && strcmp(alg, "ES256") == 0;
+}
+
+int eh_broker_blocking(const eh_broker *b, const eh_http_request *req)
 {
     eh_rc rc;
     const eh_route *route = eh_dispatch_find(req->method, req->path, &rc);
-    return route != NULL && route->mode == EH_ROUTE_BLOCKING;
+    unsigned mode;
+
+    if (route == NULL || route->mode == EH_ROUTE_INLINE)
+        return 0;
+    mode = route->mode;
+    if (b == NULL || (mode & EH_ROUTE_BLOCKING) || !(mode & EH_ROUTE_STORE))
+        return 1;
+    if (eh_store_may_block(b->store))
+        return 1;
+    if ((mode & EH_ROUTE_POLICIES) && b->policies != NULL)
+        return 1;
+    if ((mode & EH_ROUTE_SIGNS) && !signs_fast(b->keys))
+        return 1;
+    return 0;
 }
 
 void eh_broker_free(eh_broker *b)

@@ -74,10 +74,18 @@ const char *eh_broker_jwks_get(const eh_broker *b);
  * anything else 500). May block (store, network): see eh_broker_blocking. */
 eh_rc eh_broker_handle(eh_broker *b, const eh_http_request *req, eh_http_response *resp);
 
-/* eh_broker_blocking tells whether answering req may block (touches the
- * store, the network or slow crypto), so the host must run it off its event
- * loop. Fast, never blocks itself. */
-int eh_broker_blocking(const eh_http_request *req);
+/* eh_broker_blocking tells whether answering req with b may block, so the
+ * host must run it off its event loop (a thread-pool task); 0 means it may
+ * call eh_broker_handle on the loop. It decides from the route's mode
+ * (broker/dispatch.h) and b's configuration: a route that waits for the
+ * network, files or slow crypto always blocks; one that waits only for the
+ * store blocks when b's store may block (eh_store_may_block: Redis, or no
+ * store yet), not with the embedded store; one that also reads policies
+ * blocks when b has a policy folder (policy_dir), one that also signs blocks
+ * when b's active key is not an EC one (ES256). Unknown paths and methods
+ * (404, 405) do not block; b NULL makes every route with a mode other than
+ * EH_ROUTE_INLINE block. Fast, never blocks itself. */
+int eh_broker_blocking(const eh_broker *b, const eh_http_request *req);
 
 /* eh_broker_free releases b and everything it owns (NULL is fine). */
 void eh_broker_free(eh_broker *b);

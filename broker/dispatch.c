@@ -1,3 +1,28 @@
+/* eidhub: the dispatch table (see dispatch.h).
+ *
+ * Each line's last column says what answering may wait for:
+ *   INLINE  nothing: documents built at load, static assets, counters;
+ *   STORE   the store only (eh_store_may_block): on nginx's event loop with
+ *           the embedded store, a thread-pool task with Redis;
+ *   STORE | POLICIES  the store and, when policy_dir is configured, the
+ *           policy folder (policies/policy_store.c reads its files): on the
+ *           loop only with the embedded store and no policy folder;
+ *   STORE | SIGNS  the store and one signature with the active key (the ID
+ *           token): on the loop only with the embedded store and an EC key
+ *           (ES256, ~31 us by openssl speed), never with RSA-3072 (PS256);
+ *   BLOCKS  anything else: an HTTP call (Mobile-ID, Smart-ID, OCSP, a
+ *           national provider, an eIDAS node, back-channel logout), the audit
+ *           log or other files, XML or RSA signing: always a task.
+ * A route gets a mode other than BLOCKS only after its handler's whole call
+ * graph was read. Among the store-only ones, these stay BLOCKS on purpose:
+ *   /healthz       it checks the way logins take through the thread pool too;
+ *   /auth/mid/finish, /auth/sid/finish  poll Mobile-ID/Smart-ID when the
+ *                  session has not ended, check the certificate with OCSP, and
+ *                  complete the login (eh_flow_complete: the audit log, a
+ *                  signed eIDAS Response, the "My eidhub" record);
+ *   POST /cancel, /consent, /sso  end a login (eh_flow_fail/complete: audit,
+ *                  a signed eIDAS Response to a foreign Connector);
+ *   the admin API  policy files, password hashing (left as they were). */
 #include "broker/dispatch.h"
 
 #include <string.h>
@@ -22,6 +47,9 @@
 #define GET_POST (EH_HTTP_GET | EH_HTTP_HEAD | EH_HTTP_POST)
 #define BLOCKS EH_ROUTE_BLOCKING
 #define INLINE EH_ROUTE_INLINE
+#define STORE EH_ROUTE_STORE
+#define POLICIES EH_ROUTE_POLICIES
+#define SIGNS EH_ROUTE_SIGNS
 
 /* Every endpoint of the broker, one line each. */
 static const eh_route eh_routes[] = {
@@ -49,37 +77,37 @@ static const eh_route eh_routes[] = {
     {EH_HTTP_POST, "/admin/api/preview", eh_admin_preview_handle, BLOCKS},
     {EH_HTTP_POST, "/admin/api/rollback", eh_admin_rollback_handle, BLOCKS},
     /* OpenID Connect provider (frontend) */
-    {GET_POST, "/authorize", eh_oidc_authorize_handle, BLOCKS},
-    {EH_HTTP_POST, "/token", eh_oidc_token_handle, BLOCKS},
-    {GET_POST, "/userinfo", eh_oidc_userinfo_handle, BLOCKS},
+    {GET_POST, "/authorize", eh_oidc_authorize_handle, STORE | POLICIES},
+    {EH_HTTP_POST, "/token", eh_oidc_token_handle, STORE | SIGNS},
+    {GET_POST, "/userinfo", eh_oidc_userinfo_handle, STORE},
     /* eIDAS Proxy-Service (frontend) */
     {GET_HEAD, "/saml/proxy/metadata", eh_eidas_proxy_metadata_handle, BLOCKS},
     {GET_POST, "/saml/proxy/sso", eh_eidas_proxy_sso_handle, BLOCKS},
     {EH_HTTP_POST, "/saml/proxy/slo", eh_eidas_proxy_slo_handle, BLOCKS},
     /* the flow between frontends and backends */
-    {GET_HEAD, "/login", eh_login_handle, BLOCKS},
+    {GET_HEAD, "/login", eh_login_handle, STORE | POLICIES},
     {EH_HTTP_POST, "/cancel", eh_cancel_handle, BLOCKS},
-    {GET_HEAD, "/consent", eh_consent_page_handle, BLOCKS},
+    {GET_HEAD, "/consent", eh_consent_page_handle, STORE},
     {EH_HTTP_POST, "/consent", eh_consent_decide_handle, BLOCKS},
-    {GET_HEAD, "/sso", eh_sso_page_handle, BLOCKS},
+    {GET_HEAD, "/sso", eh_sso_page_handle, STORE},
     {EH_HTTP_POST, "/sso", eh_sso_decide_handle, BLOCKS},
     /* logout and the citizen's own page */
     {GET_POST, "/logout", eh_oidc_logout_handle, BLOCKS},
-    {GET_HEAD, "/me", eh_me_handle, BLOCKS},
+    {GET_HEAD, "/me", eh_me_handle, STORE},
     /* protected applications (eidhub_protect): the end of their login, their logout */
-    {GET_HEAD, "/protect/callback", eh_protect_callback_handle, BLOCKS},
+    {GET_HEAD, "/protect/callback", eh_protect_callback_handle, STORE},
     {GET_POST, "/protect/logout", eh_protect_logout_handle, BLOCKS},
     {EH_HTTP_POST, "/me/logout", eh_me_logout_handle, BLOCKS},
     /* Mobile-ID (backend) */
-    {GET_HEAD, "/auth/mid", eh_mid_form_handle, BLOCKS},
+    {GET_HEAD, "/auth/mid", eh_mid_form_handle, STORE},
     {EH_HTTP_POST, "/auth/mid", eh_mid_start_handle, BLOCKS},
-    {GET_HEAD, "/auth/mid/wait", eh_mid_wait_handle, BLOCKS},
+    {GET_HEAD, "/auth/mid/wait", eh_mid_wait_handle, STORE},
     {GET_HEAD, "/auth/mid/status", eh_mid_status_handle, BLOCKS},
     {GET_HEAD, "/auth/mid/finish", eh_mid_finish_handle, BLOCKS},
     /* Smart-ID (backend) */
-    {GET_HEAD, "/auth/sid", eh_sid_form_handle, BLOCKS},
+    {GET_HEAD, "/auth/sid", eh_sid_form_handle, STORE},
     {EH_HTTP_POST, "/auth/sid", eh_sid_start_handle, BLOCKS},
-    {GET_HEAD, "/auth/sid/wait", eh_sid_wait_handle, BLOCKS},
+    {GET_HEAD, "/auth/sid/wait", eh_sid_wait_handle, STORE},
     {GET_HEAD, "/auth/sid/status", eh_sid_status_handle, BLOCKS},
     {GET_HEAD, "/auth/sid/finish", eh_sid_finish_handle, BLOCKS},
     /* national OpenID Connect eID (backend) */

@@ -158,6 +158,11 @@ eh_rc eh_store_ping(eh_store *s)
     TIMED(EH_STORE_OP_PING, s->ops->ping(s));
 }
 
+int eh_store_may_block(const eh_store *s)
+{
+    return !eh_store_usable(s) || !s->ops->memory_only;
+}
+
 const char *eh_store_name(const eh_store *s)
 {
     if (!eh_store_usable(s) || s->ops->name == NULL)

@@ -6,11 +6,13 @@
  * prefix ("txn:", "code:", "sso:", "replay:", "rl:") and every key has a TTL:
  * there is no way to store something forever.
  *
- * All calls are blocking and bounded by the store's timeout: the nginx module
- * runs handlers that use the store in a thread-pool task, never on the event
- * loop. One eh_store may be used from many threads at once (the Redis
- * implementation keeps one connection per thread; the shared-memory one a
- * process-shared lock) and from many processes (after fork) at once. */
+ * All calls are blocking and bounded: a Redis call waits for the network, at
+ * most the store's timeout; an embedded-store call works on memory under a
+ * lock held for microseconds (eh_store_may_block). The nginx module runs
+ * handlers that use a store that may block in a thread-pool task, never on
+ * the event loop. One eh_store may be used from many threads at once (the
+ * Redis implementation keeps one connection per thread; the shared-memory
+ * one a process-shared lock) and from many processes (after fork) at once. */
 #ifndef EH_STORE_H
 #define EH_STORE_H
 
@@ -43,6 +45,11 @@ typedef struct eh_store_batch_op {
 
 typedef struct eh_store_ops {
     const char *name; /* "redis" or "shm" */
+    /* 1: every call works on memory only (no I/O: no network, no file), at
+     * most waiting, bounded, for a lock that is held for microseconds; 0 (the
+     * default of an implementation that does not say): a call may wait for
+     * I/O. What eh_store_may_block answers. */
+    int memory_only;
     eh_rc (*get)(eh_store *s, const char *key, char **value, size_t *len);
     eh_rc (*set)(eh_store *s, const char *key, const void *value, size_t len, uint32_t ttl_ms);
     eh_rc (*take)(eh_store *s, const char *key, char **value, size_t *len);
@@ -105,6 +112,21 @@ eh_rc eh_store_batch(eh_store *s, eh_store_batch_op *ops, size_t n);
 
 /* eh_store_ping checks, within the timeout, that the store answers. */
 eh_rc eh_store_ping(eh_store *s);
+
+/* eh_store_may_block tells whether a call on s may wait for I/O, so that a
+ * host with an event loop must make it off that loop (a thread-pool task).
+ * 1 for Redis (every call is a network round trip, up to the store's
+ * timeout), for NULL and for an implementation that does not say it is
+ * memory-only. 0 for the embedded store: a call never waits for I/O. It may
+ * still wait for the region's process-shared lock while another thread or
+ * process holds it, which is held for microseconds per call (a hash lookup
+ * and a copy); that wait is bounded by the lock timeout (1 s,
+ * EH_SHM_LOCK_TIMEOUT_MS in store_shm.c, then EH_ERR_STORE_TIMEOUT), which
+ * only a process stopped while holding the lock would reach. A write that
+ * finds the store full sweeps every bucket once before answering
+ * EH_ERR_STORE_FULL (milliseconds for the largest stores, at most once until
+ * some entry may have expired). Fast, never blocks itself. */
+int eh_store_may_block(const eh_store *s);
 
 /* eh_store_name returns the implementation's name ("redis", "shm"). */
 const char *eh_store_name(const eh_store *s);

@@ -1255,6 +1255,7 @@ static void eh_redis_free(eh_store *s)
 
 static const eh_store_ops eh_redis_ops = {
     .name = "redis",
+    .memory_only = 0, /* every call is a round trip to the server */
     .get = eh_redis_get,
     .set = eh_redis_set,
     .take = eh_redis_take,

@@ -34,7 +34,13 @@
  * with EOWNERDEAD. Every change first marks the header dirty and the flag is
  * cleared on unlock, so the next taker knows whether the dead process was in
  * the middle of a change; if so the table may be half-changed and the store
- * is emptied, which loses flows in progress but never serves a wrong value. */
+ * is emptied, which loses flows in progress but never serves a wrong value.
+ *
+ * Nothing here does I/O, and the lock is held for one operation (a lookup,
+ * a copy, at most a sweep of every bucket when the heap is full), so nginx
+ * runs handlers that use only this store on its event loop
+ * (eh_store_may_block). Waiting for the lock is bounded by
+ * EH_SHM_LOCK_TIMEOUT_MS: keep it so. */
 #include "broker/store.h"
 #include "broker/store_shm_internal.h"
 
@@ -839,6 +845,7 @@ static void eh_shm_free(eh_store *s)
 
 static const eh_store_ops eh_shm_ops = {
     .name = "shm",
+    .memory_only = 1, /* no I/O; the lock is held for microseconds (eh_store_may_block) */
     .get = eh_shm_get,
     .set = eh_shm_set,
     .take = eh_shm_take,

@@ -3,10 +3,11 @@
  * For every request of an `eidhub;` location: read the body (in memory, at
  * most NGX_HTTP_EIDHUB_BODY_MAX bytes), translate the request into the
  * core's eh_http_request, let the core answer into an eh_http_response, and
- * write that back. Handlers the core marks blocking (store, network, slow
- * crypto) run as a task in the thread pool, and the request resumes on the
- * event loop when the task is done; the others run inline. The event loop is
- * never blocked. */
+ * write that back. Handlers the core says may block (eh_broker_blocking:
+ * network, files, slow crypto, a Redis store) run as a task in the thread
+ * pool, and the request resumes on the event loop when the task is done; the
+ * others run inline, among them those that use only the embedded store. The
+ * event loop never waits for I/O. */
 #include "ngx_http_eidhub_module.h"
 
 typedef struct {
@@ -284,7 +285,9 @@ static void ngx_http_eidhub_body_read(ngx_http_request_t *r)
         ngx_http_finalize_request(r, rc == NGX_ERROR ? NGX_HTTP_INTERNAL_SERVER_ERROR : rc);
         return;
     }
-    if (!eh_broker_blocking(&req)) {
+    /* inline: routes that wait for nothing, and those that wait only for a
+     * store that never blocks (the embedded one; eh_broker_blocking) */
+    if (!eh_broker_blocking(mcf->broker, &req)) {
         eh_http_response_init(&resp);
         erc = eh_broker_handle(mcf->broker, &req, &resp);
         rc = ngx_http_eidhub_send(r, erc, &resp);

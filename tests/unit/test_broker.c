@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include <openssl/evp.h>
@@ -82,13 +83,161 @@ START_TEST(routing_errors_and_blocking)
     req = get("/jwks");
     req.method = EH_HTTP_POST;
     ck_assert_int_eq(eh_broker_handle(b, &req, &resp), EH_ERR_HTTP_METHOD);
-    ck_assert(!eh_broker_blocking(&req));
+    ck_assert(!eh_broker_blocking(b, &req));
     req = get("/healthz");
-    ck_assert(eh_broker_blocking(&req));
+    ck_assert(eh_broker_blocking(b, &req));
     req = get("/.well-known/openid-configuration");
-    ck_assert(!eh_broker_blocking(&req));
+    ck_assert(!eh_broker_blocking(b, &req));
     eh_http_response_free(&resp);
     eh_broker_free(b);
+    free(path);
+}
+END_TEST
+
+/* ---- which requests run on the host's event loop (eh_broker_blocking) ---- */
+
+/* A route of the store-only kind: method, path. */
+typedef struct route_ref {
+    eh_http_method method;
+    const char *path;
+} route_ref;
+
+/* The login's requests that wait only for the store (dispatch.c: STORE),
+ * and those that also read the policy folder or sign the ID token. */
+static const route_ref store_routes[] = {
+    {EH_HTTP_GET, "/authorize"},
+    {EH_HTTP_POST, "/authorize"},
+    {EH_HTTP_GET, "/login"},
+    {EH_HTTP_HEAD, "/login"},
+    {EH_HTTP_GET, "/auth/mid"},
+    {EH_HTTP_GET, "/auth/mid/wait"},
+    {EH_HTTP_GET, "/auth/sid"},
+    {EH_HTTP_GET, "/auth/sid/wait"},
+    {EH_HTTP_POST, "/token"},
+    {EH_HTTP_GET, "/userinfo"},
+    {EH_HTTP_POST, "/userinfo"},
+    {EH_HTTP_GET, "/consent"},
+    {EH_HTTP_GET, "/sso"},
+    {EH_HTTP_GET, "/me"},
+    {EH_HTTP_GET, "/protect/callback"},
+};
+
+/* Requests that call out (Mobile-ID, OCSP, logout), write the audit log or
+ * sign SAML, and the health check: a task whatever the store. */
+static const route_ref task_routes[] = {
+    {EH_HTTP_POST, "/auth/mid"},
+    {EH_HTTP_GET, "/auth/mid/status"},
+    {EH_HTTP_GET, "/healthz"},
+    {EH_HTTP_GET, "/auth/mid/finish"},
+    {EH_HTTP_POST, "/auth/sid"},
+    {EH_HTTP_GET, "/auth/sid/status"},
+    {EH_HTTP_GET, "/auth/sid/finish"},
+    {EH_HTTP_POST, "/consent"},
+    {EH_HTTP_POST, "/sso"},
+    {EH_HTTP_POST, "/cancel"},
+    {EH_HTTP_GET, "/logout"},
+    {EH_HTTP_POST, "/me/logout"},
+    {EH_HTTP_GET, "/auth/oidc"},
+    {EH_HTTP_GET, "/auth/eidas"},
+    {EH_HTTP_GET, "/admin/api/policy"},
+};
+
+#define N_ROUTES(a) (sizeof(a) / sizeof((a)[0]))
+
+/* blocking_of tells whether b would run method path off the event loop. */
+static int blocking_of(const eh_broker *b, eh_http_method method, const char *path)
+{
+    eh_http_request req = get(path);
+
+    req.method = method;
+    return eh_broker_blocking(b, &req);
+}
+
+/* assert_routes checks that every route of refs blocks (want 1) or not. */
+static void assert_routes(const eh_broker *b, const route_ref *refs, size_t n, int want)
+{
+    for (size_t i = 0; i < n; i++)
+        ck_assert_msg(blocking_of(b, refs[i].method, refs[i].path) == want, "%s %s: %s",
+                      refs[i].method == EH_HTTP_POST ? "POST" : "GET", refs[i].path,
+                      want ? "expected a thread-pool task" : "expected on the event loop");
+}
+
+START_TEST(store_routes_inline_with_the_embedded_store)
+{
+    eh_broker *b = eh_test_broker(dir, "[]");
+
+    ck_assert(!eh_store_may_block(eh_broker_store_get(b)));
+    assert_routes(b, store_routes, N_ROUTES(store_routes), 0);
+    assert_routes(b, task_routes, N_ROUTES(task_routes), 1);
+    /* what never blocked still does not; unknown requests are answered at once */
+    ck_assert(!blocking_of(b, EH_HTTP_GET, "/jwks"));
+    ck_assert(!blocking_of(b, EH_HTTP_GET, "/nope"));
+    ck_assert(!blocking_of(b, EH_HTTP_OPTIONS, "/authorize"));
+    /* without a broker, or before it has its store, a store route blocks */
+    assert_routes(NULL, store_routes, N_ROUTES(store_routes), 1);
+    ck_assert(!blocking_of(NULL, EH_HTTP_GET, "/jwks"));
+    eh_broker_free(b);
+}
+END_TEST
+
+START_TEST(store_routes_blocking_before_the_store_and_with_redis)
+{
+    /* a Redis store connects on first use only: the URL of EH_TEST_REDIS, or
+     * any, makes a store that may block without a round trip here */
+    const char *url = getenv("EH_TEST_REDIS") ? getenv("EH_TEST_REDIS") : "redis://127.0.0.1:1/0";
+    char err[512], *path = eh_test_config(dir, "[]");
+    eh_broker *b = NULL;
+    eh_store *redis = NULL;
+
+    ck_assert_msg(eh_broker_load(path, &b, err, sizeof(err)) == EH_OK, "%s", err);
+    ck_assert(eh_store_may_block(NULL));
+    assert_routes(b, store_routes, N_ROUTES(store_routes), 1); /* no store yet */
+    ck_assert_msg(eh_store_redis_new(url, 500, &redis, err, sizeof(err)) == EH_OK, "%s", err);
+    ck_assert(eh_store_may_block(redis));
+    eh_broker_set_store(b, redis);
+    assert_routes(b, store_routes, N_ROUTES(store_routes), 1);
+    assert_routes(b, task_routes, N_ROUTES(task_routes), 1);
+    ck_assert(!blocking_of(b, EH_HTTP_GET, "/.well-known/openid-configuration"));
+    eh_broker_free(b);
+    free(path);
+}
+END_TEST
+
+START_TEST(policy_folder_and_rsa_key_keep_their_routes_in_the_pool)
+{
+    char err[512], *path, *policies, *text;
+    json_t *cfg;
+    eh_broker *b = NULL;
+    eh_store *store = NULL;
+
+    /* an RSA-3072 active key (PS256) and a policy folder */
+    text = eh_test_saml_fixture("rsa3072.pem", NULL);
+    free(eh_test_write(dir, "key.pem", text));
+    free(text);
+    path = eh_test_config(dir, "[]");
+    ck_assert_int_ge(asprintf(&policies, "%s/policies", dir), 0);
+    ck_assert_int_eq(mkdir(policies, 0700), 0);
+    ck_assert_ptr_nonnull(cfg = json_load_file(path, 0, NULL));
+    ck_assert_int_eq(json_object_set_new(cfg, "policy_dir", json_string(policies)), 0);
+    ck_assert_int_eq(json_dump_file(cfg, path, 0), 0);
+    json_decref(cfg);
+    ck_assert_msg(eh_broker_load(path, &b, err, sizeof(err)) == EH_OK, "%s", err);
+    ck_assert_str_eq(eh_key_alg_get(eh_keyset_active_get(eh_broker_keys_get(b))), "PS256");
+    ck_assert_int_eq(eh_store_shm_new(eh_store_shm_min_size(), &store), EH_OK);
+    eh_broker_set_store(b, store);
+    /* they read policy files: a task */
+    ck_assert(blocking_of(b, EH_HTTP_GET, "/authorize"));
+    ck_assert(blocking_of(b, EH_HTTP_POST, "/authorize"));
+    ck_assert(blocking_of(b, EH_HTTP_GET, "/login"));
+    /* it signs with RSA-3072: a task */
+    ck_assert(blocking_of(b, EH_HTTP_POST, "/token"));
+    /* the store-only ones stay on the event loop */
+    ck_assert(!blocking_of(b, EH_HTTP_GET, "/auth/mid"));
+    ck_assert(!blocking_of(b, EH_HTTP_GET, "/auth/mid/wait"));
+    ck_assert(!blocking_of(b, EH_HTTP_GET, "/userinfo"));
+    ck_assert(!blocking_of(b, EH_HTTP_GET, "/consent"));
+    eh_broker_free(b);
+    free(policies);
     free(path);
 }
 END_TEST
@@ -1388,6 +1537,9 @@ Suite *suite_broker(void)
     tcase_add_test(tc, routing_errors_and_blocking);
     tcase_add_test(tc, key_errors_name_the_key);
     tcase_add_test(tc, store_is_owned_and_replaced);
+    tcase_add_test(tc, store_routes_inline_with_the_embedded_store);
+    tcase_add_test(tc, store_routes_blocking_before_the_store_and_with_redis);
+    tcase_add_test(tc, policy_folder_and_rsa_key_keep_their_routes_in_the_pool);
     suite_add_tcase(s, tc);
     tc = tcase_create("eidas_proxy");
     tcase_add_checked_fixture(tc, setup, teardown);
