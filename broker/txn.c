@@ -25,6 +25,25 @@ static void note_login(const eh_txn *txn)
     free(digest);
 }
 
+/* txn_csrf derives the transaction's CSRF token from its id: the digest of
+ * "csrf:" followed by the id (not the id's own digest, whose beginning the
+ * log lines carry). Only the citizen's browser knows the id (an HttpOnly
+ * cookie), so only pages served to it carry the token, and nothing is
+ * stored for it: a waiting login's transaction is the store's cost per
+ * citizen (issue 7: at most 1 KiB). */
+static eh_rc txn_csrf(const char *id, char **out)
+{
+    char salted[EH_STORE_KEY_MAX + 8];
+    int n = snprintf(salted, sizeof(salted), "csrf:%s", id);
+    eh_rc rc;
+
+    if (n < 0 || (size_t)n >= sizeof(salted))
+        return EH_ERR_INVALID;
+    rc = eh_token_digest(salted, out);
+    OPENSSL_cleanse(salted, sizeof(salted));
+    return rc;
+}
+
 eh_rc eh_txn_new(eh_authn_request *authn, eh_txn **out)
 {
     eh_txn *txn = calloc(1, sizeof(*txn));
@@ -41,7 +60,7 @@ eh_rc eh_txn_new(eh_authn_request *authn, eh_txn **out)
     txn->created = (int64_t)time(NULL);
     if (txn->frontend == NULL || txn->backend == NULL || txn->flow == NULL)
         goto cleanup;
-    if ((rc = eh_random_token(&txn->id)) != EH_OK || (rc = eh_random_token(&txn->csrf)) != EH_OK)
+    if ((rc = eh_random_token(&txn->id)) != EH_OK || (rc = txn_csrf(txn->id, &txn->csrf)) != EH_OK)
         goto cleanup;
     note_login(txn);
     *out = txn;
@@ -74,9 +93,9 @@ eh_rc eh_txn_save(eh_store *store, const eh_txn *txn)
     if ((rc = eh_authn_request_to_json(txn->authn, &authn)) != EH_OK)
         return rc;
     rc = EH_ERR_NOMEM;
-    doc = json_pack("{s:s, s:o, s:O, s:O, s:O, s:I}", "csrf", txn->csrf, "authn", authn,
-                    "frontend", txn->frontend, "backend", txn->backend, "flow", txn->flow,
-                    "created", (json_int_t)txn->created);
+    doc =
+        json_pack("{s:o, s:O, s:O, s:O, s:I}", "authn", authn, "frontend", txn->frontend, "backend",
+                  txn->backend, "flow", txn->flow, "created", (json_int_t)txn->created);
     if (doc == NULL)
         goto cleanup;
     text = json_dumps(doc, JSON_COMPACT);
@@ -93,15 +112,16 @@ cleanup:
 static eh_rc txn_parse(const char *id, const char *text, size_t len, eh_txn **out)
 {
     json_t *doc = json_loadb(text, len, 0, NULL), *authn, *frontend, *backend, *flow;
-    const char *csrf;
+    const char *csrf = NULL;
     json_int_t created;
     eh_txn *txn = NULL;
     eh_rc rc = EH_ERR_INVALID;
 
-    if (doc == NULL ||
-        json_unpack(doc, "{s:s, s:o, s:o, s:o, s:o, s:I}", "csrf", &csrf, "authn", &authn,
-                    "frontend", &frontend, "backend", &backend, "flow", &flow, "created",
-                    &created) != 0)
+    /* "csrf": only in a transaction an earlier version stored (it drew the
+     * token at random); now derived from the id */
+    if (doc == NULL || json_unpack(doc, "{s?s, s:o, s:o, s:o, s:o, s:I}", "csrf", &csrf, "authn",
+                                   &authn, "frontend", &frontend, "backend", &backend, "flow",
+                                   &flow, "created", &created) != 0)
         goto cleanup;
     /* a creation time in the future or far past is not ours */
     if (!json_is_object(frontend) || !json_is_object(backend) || !json_is_object(flow) ||
@@ -112,7 +132,11 @@ static eh_rc txn_parse(const char *id, const char *text, size_t len, eh_txn **ou
     if (txn == NULL)
         goto cleanup;
     txn->id = strdup(id);
-    txn->csrf = strdup(csrf);
+    if (csrf != NULL)
+        txn->csrf = strdup(csrf);
+    else if (txn->id != NULL && (rc = txn_csrf(txn->id, &txn->csrf)) != EH_OK)
+        goto cleanup;
+    rc = EH_ERR_NOMEM;
     txn->frontend = json_incref(frontend);
     txn->backend = json_incref(backend);
     txn->flow = json_incref(flow);

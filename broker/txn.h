@@ -21,7 +21,7 @@
 
 typedef struct eh_txn {
     char *id;
-    char *csrf;
+    char *csrf; /* derived from id (eh_txn_new) */
     eh_authn_request *authn;
     json_t *frontend; /* object, owned by the frontend */
     json_t *backend;  /* object, owned by the backend in use */
@@ -31,7 +31,9 @@ typedef struct eh_txn {
     int64_t created;  /* seconds since the epoch */
 } eh_txn;
 
-/* eh_txn_new makes a transaction with fresh random id and CSRF token,
+/* eh_txn_new makes a transaction with a fresh random id and the CSRF token
+ * derived from it (a digest of the id, never stored: only the browser that
+ * holds the id's cookie gets pages carrying it),
  * taking ownership of authn (freed with the transaction, also on failure). */
 eh_rc eh_txn_new(eh_authn_request *authn, eh_txn **out);
 

@@ -246,7 +246,7 @@ eh_rc eh_sk_start_handle(const eh_sk_ops *ops, eh_broker *b, const eh_http_reque
     const eh_sk_settings *s = state ? ops->settings(state) : NULL;
     json_t *entered = NULL, *fresh = NULL;
     const char *error_key = NULL;
-    char vc[5], key[KEY_MAX], path[PATH_MAX_LEN], refused[EH_SK_OUTCOME_MAX] = "";
+    char key[KEY_MAX], path[PATH_MAX_LEN], refused[EH_SK_OUTCOME_MAX] = "";
     char *hash_b64 = NULL;
     unsigned char hash[64];
     eh_txn *txn = NULL;
@@ -275,13 +275,14 @@ eh_rc eh_sk_start_handle(const eh_sk_ops *ops, eh_broker *b, const eh_http_reque
         rc = send_form(ops, resp, 429, txn, key_of(key, ops, "rate_limited"), entered, NULL);
         goto cleanup;
     }
-    if ((rc = eh_random_bytes(hash, s->hash_len)) != EH_OK ||
-        (rc = ops->verification_code(hash, s->hash_len, vc)) != EH_OK)
+    if ((rc = eh_random_bytes(hash, s->hash_len)) != EH_OK)
         goto cleanup;
     rc = EH_ERR_NOMEM;
     hash_b64 = b64(hash, s->hash_len);
-    fresh = json_pack("{s:s, s:O, s:s?, s:s}", "method", ops->name, "entered", entered, "hash",
-                      hash_b64, "vc", vc);
+    /* the verification code is not stored: the wait page derives it from
+     * the hash again */
+    fresh =
+        json_pack("{s:s, s:O, s:s?}", "method", ops->name, "entered", entered, "hash", hash_b64);
     if (hash_b64 == NULL || fresh == NULL)
         goto cleanup;
     /* the backend's state changes only once the new attempt is under way */
@@ -404,20 +405,41 @@ cleanup:
     return rc;
 }
 
+/* verification_code_of writes the verification code of the login under
+ * way in txn (from its hash) into vc; EH_ERR_NOT_FOUND when no attempt is
+ * under way or its hash does not decode. */
+static eh_rc verification_code_of(const eh_sk_ops *ops, eh_broker *b, const eh_txn *txn, char vc[5])
+{
+    const char *hash_b64 = json_string_value(json_object_get(txn->backend, "hash"));
+    const void *state = eh_broker_backend_get(b, ops->name);
+    uint8_t *hash = NULL;
+    size_t hash_len = 0;
+    cjose_err err;
+    eh_rc rc = EH_ERR_NOT_FOUND;
+
+    if (state == NULL || hash_b64 == NULL || !eh_b64_ok(hash_b64, strlen(hash_b64), 0) ||
+        !cjose_base64_decode(hash_b64, strlen(hash_b64), &hash, &hash_len, &err))
+        return rc;
+    if (hash_len == ops->settings(state)->hash_len)
+        rc = ops->verification_code(hash, hash_len, vc);
+    OPENSSL_cleanse(hash, hash_len);
+    cjose_get_dealloc()(hash);
+    return rc;
+}
+
 eh_rc eh_sk_wait_handle(const eh_sk_ops *ops, eh_broker *b, const eh_http_request *req,
                         eh_http_response *resp)
 {
     eh_txn *txn = NULL;
-    const char *vc, *locale;
-    char *html = NULL, *head = NULL, path[PATH_MAX_LEN];
+    const char *locale;
+    char vc[5], *html = NULL, *head = NULL, path[PATH_MAX_LEN];
     eh_buf body;
     eh_rc rc;
 
     if (eh_flow_txn_or_page(b, req, 0, &txn, resp) != EH_OK)
         return EH_OK;
     locale = locale_of(txn);
-    vc = json_string_value(json_object_get(txn->backend, "vc"));
-    if (vc == NULL) {
+    if (verification_code_of(ops, b, txn, vc) != EH_OK) {
         rc = eh_redirect(resp, path_of(path, ops, ""));
         goto cleanup;
     }

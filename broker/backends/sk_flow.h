@@ -33,8 +33,9 @@
  * for every result in ops->results.
  *
  * The transaction's backend object (txn->backend) while a login runs:
- *   {"method": name, "entered": {the form's values}, "hash": base64,
- *    "vc": "1234", "session": id, "starting": seconds, "outcome": result,
+ *   {"method": name, "entered": {the form's values}, "hash": base64 (the
+ *    verification code is derived from it when shown), "session": id,
+ *    "starting": seconds, "outcome": result,
  *    "identity": {...}}
  * and after a failure only {"retry": {the form's values}}, so the form
  * shows them again. Personal codes and phone numbers live there (in the

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "broker/cookie.h"
+#include "broker/random.h"
 #include "broker/store.h"
 #include "broker/txn.h"
 
@@ -112,6 +113,41 @@ START_TEST(new_has_fresh_ids)
     eh_txn_free(a);
     eh_txn_free(b);
     eh_txn_free(NULL);
+}
+END_TEST
+
+/* The CSRF token is derived from the id, not stored: the stored text has
+ * none, a loaded transaction gets the same one, and it is not the id's own
+ * digest (whose beginning log lines carry). A transaction an earlier
+ * version stored with a random token keeps that token. */
+START_TEST(csrf_derived_not_stored)
+{
+    eh_txn *txn = new_txn(), *got = NULL;
+    char key[128], *text = NULL, *digest = NULL, *old = NULL;
+    size_t len = 0;
+
+    ck_assert_int_eq(eh_txn_save(store, txn), EH_OK);
+    snprintf(key, sizeof(key), "txn:%s", txn->id);
+    ck_assert_int_eq(eh_store_get(store, key, &text, &len), EH_OK);
+    ck_assert_ptr_null(strstr(text, "csrf"));
+    ck_assert_ptr_null(strstr(text, txn->csrf));
+    ck_assert_int_eq(eh_txn_load(store, txn->id, &got), EH_OK);
+    ck_assert_str_eq(got->csrf, txn->csrf);
+    eh_txn_free(got);
+    got = NULL;
+    ck_assert_int_eq(eh_token_digest(txn->id, &digest), EH_OK);
+    ck_assert_str_ne(digest, txn->csrf);
+    ck_assert_int_eq(strncmp(digest, txn->csrf, 16) != 0, 1);
+    /* stored by an earlier version, with its own token */
+    ck_assert_int_ge(asprintf(&old, "{\"csrf\":\"an-older-random-token\",%s", text + 1), 0);
+    ck_assert_int_eq(eh_store_set(store, key, old, strlen(old), 60000), EH_OK);
+    ck_assert_int_eq(eh_txn_load(store, txn->id, &got), EH_OK);
+    ck_assert_str_eq(got->csrf, "an-older-random-token");
+    eh_txn_free(got);
+    free(old);
+    free(digest);
+    free(text);
+    eh_txn_free(txn);
 }
 END_TEST
 
@@ -472,6 +508,7 @@ Suite *suite_txn(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, new_has_fresh_ids);
     tcase_add_test(tc, save_load_round_trip);
+    tcase_add_test(tc, csrf_derived_not_stored);
     tcase_add_test(tc, save_replaces);
     tcase_add_test(tc, take_is_single_use);
     tcase_add_test(tc, unknown_and_malformed_ids_are_not_found);
