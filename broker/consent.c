@@ -60,7 +60,7 @@ eh_rc eh_consent_page_handle(eh_broker *b, const eh_http_request *req, eh_http_r
         rc = eh_page_error(resp, 400, locale, "session_expired", NULL, NULL);
         goto cleanup;
     }
-    requester = json_string_value(json_object_get(txn->frontend, "display_name"));
+    requester = eh_flow_requester_name(b, txn);
     attrs = json_object_get(pending, "attributes");
     eh_buf_init(&body);
     eh_buf_append(&body, "<p>");

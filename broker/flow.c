@@ -18,8 +18,9 @@
 
 /* Every frontend, one line each. */
 static const eh_frontend_def eh_frontends[] = {
-    {"oidc", eh_oidc_complete, eh_oidc_fail, NULL},
-    {"eidas", eh_eidas_proxy_complete, eh_eidas_proxy_fail, eh_eidas_proxy_session_ended},
+    {"oidc", eh_oidc_complete, eh_oidc_fail, NULL, eh_oidc_display_name},
+    {"eidas", eh_eidas_proxy_complete, eh_eidas_proxy_fail, eh_eidas_proxy_session_ended,
+     eh_eidas_proxy_display_name},
 };
 
 /* frontend_of returns the frontend that started txn. */
@@ -31,6 +32,16 @@ static const eh_frontend_def *frontend_of(const eh_txn *txn)
             return &eh_frontends[i];
     }
     return NULL;
+}
+
+const char *eh_flow_requester_name(eh_broker *b, const eh_txn *txn)
+{
+    const eh_frontend_def *fe = frontend_of(txn);
+    const char *stored = json_string_value(json_object_get(txn->frontend, "display_name"));
+
+    if (stored != NULL) /* a transaction an earlier version stored carries it */
+        return stored;
+    return fe != NULL && fe->display_name != NULL ? fe->display_name(b, txn) : NULL;
 }
 
 eh_rc eh_flow_start_policy(eh_broker *b, eh_txn *txn, const char *name, const char *fallback,

@@ -31,7 +31,19 @@ typedef struct eh_frontend_def {
      * protocol's requesters among s->requesters that take a logout
      * (blocking, bounded) */
     void (*session_ended)(struct eh_broker *b, const struct eh_sso *s);
+    /* display_name: the requester's name for the citizen's pages, in the
+     * transaction's locale (else English, else any), borrowed from the
+     * configuration; NULL when it has none. Looked up, not stored in the
+     * transaction: a waiting login's transaction is the store's cost per
+     * citizen. */
+    const char *(*display_name)(struct eh_broker *b, const eh_txn *txn);
 } eh_frontend_def;
+
+/* eh_flow_requester_name returns the display name of the requester that
+ * started txn (its frontend's display_name hook: borrowed, lives as long as
+ * b; or the "display_name" a transaction stored by an earlier version
+ * carries, borrowed from txn), or NULL when it has none. */
+const char *eh_flow_requester_name(struct eh_broker *b, const eh_txn *txn);
 
 /* eh_flow_session_ended tells those who took part in the ended SSO
  * session s: each frontend's session_ended hook, and the logout hook of

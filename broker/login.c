@@ -112,7 +112,7 @@ eh_rc eh_login_handle(eh_broker *b, const eh_http_request *req, eh_http_response
     locale = txn->authn->locale ? txn->authn->locale : "en";
     if ((rc = eh_flow_policy(b, txn, &policy)) != EH_OK)
         goto cleanup;
-    requester_name = json_string_value(json_object_get(txn->frontend, "display_name"));
+    requester_name = eh_flow_requester_name(b, txn);
     defs = eh_backends(&n);
     for (size_t i = 0; i < n; i++) {
         if (defs[i].choices != NULL) {

@@ -9,6 +9,7 @@
 #include "broker/broker.h"
 #include "broker/buf.h"
 #include "broker/config.h"
+#include "broker/flow.h"
 
 /* key_of returns "rel:<pseudonym>" of the citizen (caller frees). */
 static eh_rc key_of(struct eh_broker *b, const eh_identity *id, char **key)
@@ -135,10 +136,10 @@ eh_rc eh_records_add(struct eh_broker *b, const eh_txn *txn, const eh_identity *
     if (rc != EH_OK && rc != EH_ERR_NOT_FOUND)
         goto cleanup;
     rc = EH_ERR_NOMEM;
-    entry = json_pack("{s:I, s:s, s:O?, s:s, s:s?, s:O}", "time", (json_int_t)time(NULL),
-                      "requester", txn->authn->requester, "requester_name",
-                      json_object_get(txn->frontend, "display_name"), "loa",
-                      eh_loa_name(released->loa), "method", released->method, "attributes", names);
+    entry =
+        json_pack("{s:I, s:s, s:s?, s:s, s:s?, s:O}", "time", (json_int_t)time(NULL), "requester",
+                  txn->authn->requester, "requester_name", eh_flow_requester_name(b, txn), "loa",
+                  eh_loa_name(released->loa), "method", released->method, "attributes", names);
     if (entry == NULL || (line = json_dumps(entry, JSON_COMPACT)) == NULL)
         goto cleanup;
     eh_buf_append(&out, line);

@@ -38,7 +38,7 @@ eh_rc eh_sso_page_handle(eh_broker *b, const eh_http_request *req, eh_http_respo
         goto cleanup;
     }
     method = eh_backend_find(sso->identity->method);
-    requester = json_string_value(json_object_get(txn->frontend, "display_name"));
+    requester = eh_flow_requester_name(b, txn);
     eh_buf_init(&body);
     eh_buf_append(&body, "<p>");
     eh_buf_append_html(&body, eh_i18n(locale, "sso_already"));

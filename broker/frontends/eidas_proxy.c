@@ -428,6 +428,16 @@ static const char *localized(const connector *c, const char *locale)
     return json_string_value(v);
 }
 
+const char *eh_eidas_proxy_display_name(eh_broker *b, const eh_txn *txn)
+{
+    const eh_eidas_proxy *p = eh_broker_eidas_proxy_get(b);
+    const connector *c =
+        p != NULL
+            ? connector_by_id(p, json_string_value(json_object_get(txn->frontend, "connector")))
+            : NULL;
+    return c != NULL ? localized(c, txn->authn->locale ? txn->authn->locale : "en") : NULL;
+}
+
 #ifdef EH_HAVE_ZLIB
 /* inflate_raw inflates len bytes of raw DEFLATE (RFC 1951, the Redirect
  * binding's encoding) into a new NUL-terminated buffer (*out, caller frees;
@@ -624,8 +634,7 @@ cleanup:
 
 /* frontend_state fills txn->frontend with what the answer needs. */
 static eh_rc frontend_state(json_t *fe, const eh_saml_authn_request *ar, const connector *c,
-                            const char *acs, const char *relay_state, const char *sp_type,
-                            const char *locale)
+                            const char *acs, const char *relay_state, const char *sp_type)
 {
     json_t *required = json_array(), *requested = json_array();
     int ok = required != NULL && requested != NULL;
@@ -641,8 +650,7 @@ static eh_rc frontend_state(json_t *fe, const eh_saml_authn_request *ar, const c
          json_object_set(fe, "requested", requested) == 0 && set_str(fe, "connector", c->id) &&
          set_str(fe, "issuer", ar->issuer) && set_str(fe, "request_id", ar->id) &&
          set_str(fe, "acs", acs) && set_str(fe, "relay_state", relay_state) &&
-         set_str(fe, "sp_type", sp_type) && set_str(fe, "name_id_format", ar->name_id_format) &&
-         set_str(fe, "display_name", localized(c, locale));
+         set_str(fe, "sp_type", sp_type) && set_str(fe, "name_id_format", ar->name_id_format);
     json_decref(required);
     json_decref(requested);
     return ok ? EH_OK : EH_ERR_NOMEM;
@@ -667,7 +675,7 @@ static eh_rc start_transaction(eh_broker *b, const eh_saml_authn_request *ar, co
      * (non-notified) level stays as asked and the flow checks it */
     if (txn->authn->comparison == EH_LOA_MINIMUM && policy->min_loa > txn->authn->min_loa)
         txn->authn->min_loa = policy->min_loa;
-    if ((rc = frontend_state(txn->frontend, ar, c, acs, relay_state, sp_type, locale)) != EH_OK ||
+    if ((rc = frontend_state(txn->frontend, ar, c, acs, relay_state, sp_type)) != EH_OK ||
         (rc = eh_txn_save(eh_broker_store_get(b), txn)) != EH_OK ||
         (rc = eh_txn_bind(resp, txn, eh_broker_secure(b))) != EH_OK ||
         (rc = eh_redirect(resp, "/login")) != EH_OK)

@@ -70,5 +70,6 @@ eh_rc eh_eidas_proxy_complete(struct eh_broker *b, const eh_txn *txn, const eh_p
                               const eh_identity *released, eh_http_response *resp);
 eh_rc eh_eidas_proxy_fail(struct eh_broker *b, const eh_txn *txn, const char *error,
                           const char *description, eh_http_response *resp);
+const char *eh_eidas_proxy_display_name(struct eh_broker *b, const eh_txn *txn);
 
 #endif

@@ -123,6 +123,14 @@ static const char *localized_name(const eh_config_rp *rp, const char *locale)
     return json_string_value(v);
 }
 
+const char *eh_oidc_display_name(eh_broker *b, const eh_txn *txn)
+{
+    const char *client_id = json_string_value(json_object_get(txn->frontend, "client_id"));
+    const eh_config_rp *rp =
+        client_id != NULL ? eh_config_rp_find(eh_broker_config_get(b), client_id) : NULL;
+    return rp != NULL ? localized_name(rp, txn->authn->locale ? txn->authn->locale : "en") : NULL;
+}
+
 /* min_loa_of returns the lowest level among acr_values (any of them is
  * acceptable to the requester), EH_LOA_NONE when none is known. */
 static eh_loa min_loa_of(const char *acr_values)
@@ -265,8 +273,7 @@ static eh_rc start_transaction(eh_broker *b, const authz *a, const eh_config_rp 
         !set_str(txn->frontend, "redirect_uri", a->redirect_uri) ||
         !set_str(txn->frontend, "scope", a->scope) || !set_str(txn->frontend, "state", a->state) ||
         !set_str(txn->frontend, "nonce", a->nonce) ||
-        !set_str(txn->frontend, "code_challenge", a->code_challenge) ||
-        !set_str(txn->frontend, "display_name", localized_name(rp, locale)))
+        !set_str(txn->frontend, "code_challenge", a->code_challenge))
         goto cleanup;
     /* a citizen with a usable SSO session is asked to confirm, not to
      * authenticate again */

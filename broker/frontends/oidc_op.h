@@ -53,6 +53,7 @@ eh_rc eh_oidc_complete(struct eh_broker *b, const eh_txn *txn, const eh_policy *
                        const eh_identity *released, eh_http_response *resp);
 eh_rc eh_oidc_fail(struct eh_broker *b, const eh_txn *txn, const char *error,
                    const char *description, eh_http_response *resp);
+const char *eh_oidc_display_name(struct eh_broker *b, const eh_txn *txn);
 
 /* eh_oidc_redirect_url builds redirect_uri with the parameters appended to
  * its query (names and values percent-encoded; NULL values skipped), the

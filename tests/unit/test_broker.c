@@ -656,7 +656,9 @@ START_TEST(eidas_proxy_login_and_answer)
     /* the registry's names of what it knows; the shoe size is ignored */
     ck_assert_uint_eq(json_array_size(txn->authn->requested), 4);
     ck_assert_str_eq(json_string_value(json_object_get(txn->frontend, "acs")), LV_ACS);
-    ck_assert_str_eq(json_string_value(json_object_get(txn->frontend, "display_name")), "Latvia");
+    /* the Connector's name is looked up, not stored in the transaction */
+    ck_assert_ptr_null(json_object_get(txn->frontend, "display_name"));
+    ck_assert_str_eq(eh_flow_requester_name(b, txn), "Latvia");
     ck_assert_uint_eq(json_array_size(json_object_get(txn->frontend, "required")), 4);
 
     /* the same request again is a replay */
