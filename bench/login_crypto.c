@@ -56,6 +56,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench/bench_clock.h"
 #include "broker/backends/sk_ocsp.h"
 #include "broker/backends/sk_verify.h"
 #include "broker/jwt.h"
@@ -94,20 +95,6 @@ typedef struct setup {
 } setup;
 
 static setup S;
-
-static double cpu_s(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
-
-static double wall_s(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
 
 /* add_ext adds the extension nid with value (openssl.cnf syntax); 0 on
  * success. */
@@ -314,8 +301,9 @@ static int respond(citizen *c)
 }
 
 /* The timed operations: 0 when eidhub accepted, as it must. */
-static int op_verify(citizen *c)
+static int op_verify(void *arg)
 {
+    citizen *c = arg;
     eh_sk_subject s = {0};
     char why[256];
     eh_rc rc = eh_sk_verify(S.trust, S.hash, sizeof(S.hash), c->sig_b64, c->cert_b64, S.now, &s,
@@ -332,16 +320,18 @@ static eh_rc query_new(citizen *c, eh_sk_ocsp_query **q)
     return eh_sk_ocsp_query_for(S.ocsp, c->subject.certificate, q, why, sizeof(why));
 }
 
-static int op_ocsp_query(citizen *c)
+static int op_ocsp_query(void *arg)
 {
+    citizen *c = arg;
     eh_sk_ocsp_query *q = NULL;
     eh_rc rc = query_new(c, &q);
     eh_sk_ocsp_query_free(q);
     return rc == EH_OK ? 0 : -1;
 }
 
-static int op_ocsp_answer(citizen *c)
+static int op_ocsp_answer(void *arg)
 {
+    citizen *c = arg;
     char why[256];
     return eh_sk_ocsp_answer_check(S.ocsp, c->query, c->answer, c->answer_len, S.now, why,
                                    sizeof(why)) == EH_SK_OCSP_GOOD
@@ -349,32 +339,14 @@ static int op_ocsp_answer(citizen *c)
                : -1;
 }
 
-static int op_id_token(citizen *c)
+static int op_id_token(void *arg)
 {
+    citizen *c = arg;
     char *token = NULL;
     eh_rc rc = eh_jwt_sign(S.keys, S.claims, "JWT", &token);
     (void)c;
     free(token);
     return rc == EH_OK ? 0 : -1;
-}
-
-/* time_op returns the CPU µs one op on c takes, run for about secs seconds
- * (-1 on error); *wall_us gets the wall-clock µs per op. */
-static double time_op(int (*op)(citizen *), citizen *c, double secs, double *wall_us)
-{
-    long n = 0;
-    for (int i = 0; i < 10; i++) /* warm up */
-        if (op(c) != 0)
-            return -1;
-    double t0 = wall_s(), t = t0, c0 = cpu_s();
-    while (t - t0 < secs) {
-        for (int i = 0; i < 8; i++, n++)
-            if (op(c) != 0)
-                return -1;
-        t = wall_s();
-    }
-    *wall_us = (t - t0) / (double)n * 1e6;
-    return (cpu_s() - c0) / (double)n * 1e6;
 }
 
 /* make_all builds everything the loops use. */
@@ -468,7 +440,7 @@ static const char usage[] = "Usage: login-crypto [--seconds 2] [--mix rsa,ec,rsa
 int main(int argc, char **argv)
 {
     static const char *const op_names[] = {"verifyUs", "ocspQueryUs", "ocspAnswerUs"};
-    static int (*const ops[])(citizen *) = {op_verify, op_ocsp_query, op_ocsp_answer};
+    static int (*const ops[])(void *) = {op_verify, op_ocsp_query, op_ocsp_answer};
     static const struct option lo[] = {{"seconds", 1, 0, 's'}, {"mix", 1, 0, 'm'}, {0, 0, 0, 0}};
     double secs = 2, token_us, token_wall, wall, mix_us = 0;
     const char *mix = "rsa,ec,rsa";
@@ -498,14 +470,15 @@ int main(int argc, char **argv)
     for (int i = 0; i < 2; i++) {
         citizen *c = &S.c[i];
         for (int k = 0; k < 3; k++)
-            if ((c->us[k] = time_op(ops[k], c, secs, &wall)) < 0) {
+            if ((c->us[k] = bench_time_op(ops[k], c, 8, secs, &wall) * 1e6) < 0) {
                 fprintf(stderr, "login-crypto: %s of the %s citizen failed\n", op_names[k],
                         c->name);
                 goto cleanup;
             }
     }
-    if ((token_us = time_op(op_id_token, &S.c[0], secs, &token_wall)) < 0)
+    if ((token_us = bench_time_op(op_id_token, &S.c[0], 8, secs, &token_wall) * 1e6) < 0)
         goto cleanup;
+    token_wall *= 1e6;
     for (int i = 0; i < 2; i++) {
         citizen *c = &S.c[i];
         double per = c->us[0] + c->us[1] + c->us[2] + token_us;

@@ -45,12 +45,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "bench/bench_clock.h"
 #include "broker/saml/saml_crypto.h"
 #include "broker/saml/saml_names.h"
 #include "broker/saml/saml_response.h"
@@ -73,21 +73,6 @@ typedef struct corpus {
     char (*req_id)[EH_SAML_ID_LEN];
     eh_saml_keys *signer, *trusted, *ours, *recipient;
 } corpus;
-
-static double now_s(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
-
-static double cpu_s(void)
-{
-    struct rusage u;
-    getrusage(RUSAGE_SELF, &u);
-    return (double)u.ru_utime.tv_sec + (double)u.ru_utime.tv_usec / 1e6 + (double)u.ru_stime.tv_sec +
-           (double)u.ru_stime.tv_usec / 1e6;
-}
 
 /* slurp reads DIR/name into a new NUL-terminated buffer (caller frees), or NULL. */
 static char *slurp(const char *dir, const char *name, size_t *len)
@@ -283,7 +268,7 @@ static loop_result consume_loop(const opts *o, const corpus *c, int start)
 {
     loop_result lr = {0, 0, 0, 0};
     char why[256];
-    double cpu0 = cpu_s(), t0 = now_s(), t = t0;
+    double cpu0 = bench_cpu_s(), t0 = bench_wall_s(), t = t0;
     for (int i = start; t - t0 < o->seconds; i++) {
         int k = i % c->n;
         eh_saml_response_expect x;
@@ -294,10 +279,10 @@ static loop_result consume_loop(const opts *o, const corpus *c, int start)
         else
             lr.errors++;
         eh_saml_response_result_free(r);
-        t = now_s();
+        t = bench_wall_s();
     }
     lr.secs = t - t0;
-    lr.cpu = cpu_s() - cpu0;
+    lr.cpu = bench_cpu_s() - cpu0;
     return lr;
 }
 
@@ -368,20 +353,23 @@ typedef struct crypto_state {
     int ct_len;
 } crypto_state;
 
-static int op_rsa(crypto_state *s)
+static int op_rsa(void *arg)
 {
+    crypto_state *s = arg;
     unsigned char out[384];
     size_t outlen = sizeof(out);
     return EVP_PKEY_decrypt(s->rsa_dec, out, &outlen, s->wrapped, s->wrapped_len) == 1 && outlen == 32 ? 0 : 1;
 }
 
-static int op_ecdsa(crypto_state *s)
+static int op_ecdsa(void *arg)
 {
+    crypto_state *s = arg;
     return EVP_PKEY_verify(s->ec_ver, s->sig, s->sig_len, s->digest, sizeof(s->digest)) == 1 ? 0 : 1;
 }
 
-static int op_aes(crypto_state *s)
+static int op_aes(void *arg)
 {
+    crypto_state *s = arg;
     int n = 0, m = 0;
     if (EVP_DecryptInit_ex(s->gcm, EVP_aes_256_gcm(), NULL, s->key, s->iv) != 1 ||
         EVP_DecryptUpdate(s->gcm, s->pt, &n, s->ct, s->ct_len) != 1 ||
@@ -389,26 +377,6 @@ static int op_aes(crypto_state *s)
         EVP_DecryptFinal_ex(s->gcm, s->pt + n, &m) != 1)
         return 1;
     return 0;
-}
-
-/* time_op returns the CPU seconds one op takes, run for about secs seconds
- * of wall time (-1 on error); *wall gets the wall-clock seconds per op. The
- * process has one thread, so its CPU time is this loop's. */
-static double time_op(int (*op)(crypto_state *), crypto_state *s, double secs, double *wall)
-{
-    long n = 0;
-    for (int i = 0; i < 10; i++) /* warm up */
-        if (op(s) != 0)
-            return -1;
-    double t0 = now_s(), t = t0, c0 = cpu_s();
-    while (t - t0 < secs) {
-        for (int i = 0; i < 16; i++, n++)
-            if (op(s) != 0)
-                return -1;
-        t = now_s();
-    }
-    *wall = (t - t0) / (double)n;
-    return (cpu_s() - c0) / (double)n;
 }
 
 /* max_cipher returns the largest decoded size of an xenc:CipherValue under
@@ -488,9 +456,9 @@ static int crypto_limit(const opts *o, int plain_len, json_t *j)
         goto cleanup;
 
     double w_rsa = 0, w_ec = 0, w_aes = 0;
-    double t_rsa = time_op(op_rsa, &s, o->crypto_seconds, &w_rsa);
-    double t_ec = time_op(op_ecdsa, &s, o->crypto_seconds, &w_ec);
-    double t_aes = time_op(op_aes, &s, o->crypto_seconds / 4, &w_aes);
+    double t_rsa = bench_time_op(op_rsa, &s, 16, o->crypto_seconds, &w_rsa);
+    double t_ec = bench_time_op(op_ecdsa, &s, 16, o->crypto_seconds, &w_ec);
+    double t_aes = bench_time_op(op_aes, &s, 16, o->crypto_seconds / 4, &w_aes);
     if (t_rsa <= 0 || t_ec <= 0 || t_aes <= 0)
         goto cleanup;
     double per = t_rsa + 2 * t_ec + t_aes, wper = w_rsa + 2 * w_ec + w_aes;
@@ -572,10 +540,10 @@ int main(int argc, char **argv)
     if (out == NULL || runs == NULL || crypto == NULL || eh_saml_init() != EH_OK)
         goto cleanup;
 
-    double t0 = now_s();
+    double t0 = bench_wall_s();
     if (corpus_build(&o, &c) != 0)
         goto cleanup;
-    double built = now_s() - t0;
+    double built = bench_wall_s() - t0;
     if (o.write != NULL && corpus_write(&o, &c, o.write) != 0)
         goto cleanup;
     size_t total = 0;
