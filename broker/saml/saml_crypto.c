@@ -405,9 +405,19 @@ static eh_rc check_signed_info(xmlDocPtr doc, xmlNodePtr sig, xmlNodePtr parent,
     }
     xmlNodePtr c = next_el(ref->children);
     if (is_ds(c, "Transforms")) {
+        /* SAML's profile (SAML core 5.4.4): the enveloped-signature
+         * transform, then exclusive canonicalization, each at most once and
+         * in that order. Nothing may follow the canonicalization: its octets
+         * pushed into an XML transform fail at the chain's last push, where
+         * xmlsec 1.2 also leaks the chain's output buffer. */
+        int seen_enveloped = 0, seen_c14n = 0;
         for (xmlNodePtr t = next_el(c->children); t; t = next_el(t->next)) {
             a = xmlGetProp(t, BAD_CAST "Algorithm");
-            ok = is_ds(t, "Transform") && alg_in(a, REF_TRANSFORMS);
+            ok = is_ds(t, "Transform") && alg_in(a, REF_TRANSFORMS) && !seen_c14n;
+            if (ok && xmlStrEqual(a, BAD_CAST ALG_ENVELOPED))
+                ok = !seen_enveloped++;
+            else if (ok)
+                seen_c14n = 1;
             xmlFree(a);
             if (!ok) {
                 eh_why(why, whylen, "reference transform not allowed");

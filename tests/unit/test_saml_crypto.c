@@ -543,6 +543,33 @@ START_TEST(refuses_other_reference_transforms)
 }
 END_TEST
 
+#define ENVELOPED_TRANSFORM                                                                        \
+    "<ds:Transform Algorithm=\"http://www.w3.org/2000/09/xmldsig#enveloped-signature\"/>"
+
+/* The allowed transforms only as SAML's profile has them: enveloped, then
+ * exc-c14n, each once. Canonicalization followed by anything (its octets
+ * into an XML transform) is refused before xmlsec runs the chain. */
+START_TEST(refuses_reference_transforms_out_of_order)
+{
+    static const char *const chains[] = {
+        EXC_C14N_TRANSFORM ENVELOPED_TRANSFORM,
+        EXC_C14N_TRANSFORM EXC_C14N_TRANSFORM,
+        ENVELOPED_TRANSFORM ENVELOPED_TRANSFORM EXC_C14N_TRANSFORM,
+        ENVELOPED_TRANSFORM EXC_C14N_TRANSFORM ENVELOPED_TRANSFORM,
+    };
+    char *text = signed_text();
+    const char *both = ENVELOPED_TRANSFORM "\n" EXC_C14N_TRANSFORM;
+
+    ck_assert_ptr_nonnull(strstr(text, both));
+    for (size_t i = 0; i < sizeof(chains) / sizeof(chains[0]); i++) {
+        char *edited = replace(text, both, chains[i]);
+        refused_for(edited, EH_ERR_CRYPTO, "reference transform not allowed");
+        free(edited);
+    }
+    free(text);
+}
+END_TEST
+
 START_TEST(refuses_external_reference_uris)
 {
     /* a listener that would see any fetch of the http URI, and a FIFO with
@@ -744,6 +771,7 @@ Suite *suite_saml_crypto(void)
     tcase_add_test(tc, wrapping_uses_only_the_covered_node);
     tcase_add_test(tc, parse_refuses_doctype_entities_depth_size);
     tcase_add_test(tc, refuses_other_reference_transforms);
+    tcase_add_test(tc, refuses_reference_transforms_out_of_order);
     tcase_add_test(tc, refuses_external_reference_uris);
     suite_add_tcase(s, tc);
     tc = tcase_create("encrypt");
