@@ -351,15 +351,18 @@ static void eh_sk_ocsp_delegate_put(eh_sk_ocsp_delegate *d, X509 *signer, const 
     pthread_mutex_unlock(&d->lock);
 }
 
-/* eh_sk_ocsp_signed_ok verifies who signed bs, an answer about id: the
- * configured responder, valid at now, or else one the issuing CA delegated
- * (or that CA). */
+/* eh_sk_ocsp_signed_ok verifies who signed bs, an answer to a query about
+ * id: the configured responder, valid at now, or else one the issuing CA
+ * delegated (or that CA). *verified (borrowed from bs) is set to a
+ * delegated signer that was verified in full, for the caller to remember
+ * once the answer proves to be about id; else NULL. */
 static int eh_sk_ocsp_signed_ok(const eh_sk_ocsp *o, OCSP_BASICRESP *bs, const OCSP_CERTID *id,
-                                int64_t now, char *why, size_t whylen)
+                                int64_t now, X509 **verified, char *why, size_t whylen)
 {
     X509 *signer = NULL, *known = NULL;
     int ok;
 
+    *verified = NULL;
     if (o->responder) {
         if (!eh_sk_ocsp_valid_at(o->responder, now)) {
             eh_why(why, whylen, "the configured responder certificate is not valid now");
@@ -389,8 +392,8 @@ static int eh_sk_ocsp_signed_ok(const eh_sk_ocsp *o, OCSP_BASICRESP *bs, const O
     if (!ok)
         eh_why(why, whylen,
                "the answer is not signed by the issuing CA or a responder it delegated");
-    else if (signer)
-        eh_sk_ocsp_delegate_put(o->delegate, signer, id, now);
+    else
+        *verified = signer;
     return ok;
 }
 
@@ -431,6 +434,7 @@ eh_sk_ocsp_status eh_sk_ocsp_answer_check(const eh_sk_ocsp *o, const eh_sk_ocsp_
     OCSP_RESPONSE *resp = NULL;
     OCSP_BASICRESP *bs = NULL;
     ASN1_GENERALIZEDTIME *revoked_at = NULL, *this_update = NULL, *next_update = NULL;
+    X509 *verified = NULL;
     int status, reason = -1, n;
     eh_sk_ocsp_status result = EH_SK_OCSP_REFUSED;
 
@@ -448,7 +452,7 @@ eh_sk_ocsp_status eh_sk_ocsp_answer_check(const eh_sk_ocsp *o, const eh_sk_ocsp_
         eh_why(why, whylen, "the answer is not a basic OCSP response");
         goto cleanup;
     }
-    if (!eh_sk_ocsp_signed_ok(o, bs, q->id, now, why, whylen))
+    if (!eh_sk_ocsp_signed_ok(o, bs, q->id, now, &verified, why, whylen))
         goto cleanup;
     if (o->nonce && (n = OCSP_check_nonce(q->req, bs)) != 1) {
         eh_why(why, whylen, "%s",
@@ -460,6 +464,12 @@ eh_sk_ocsp_status eh_sk_ocsp_answer_check(const eh_sk_ocsp *o, const eh_sk_ocsp_
         eh_why(why, whylen, "the answer is not about the certificate asked about");
         goto cleanup;
     }
+    /* a delegated responder is remembered for an issuer only once it has
+     * been verified in full in an answer about that issuer's certificate
+     * (OpenSSL checked the delegation against the answer's CertIDs, ours
+     * among them) */
+    if (verified != NULL)
+        eh_sk_ocsp_delegate_put(o->delegate, verified, q->id, now);
     if (!eh_sk_ocsp_times_ok(o, this_update, next_update, now, why, whylen))
         goto cleanup;
     switch (status) {

@@ -414,6 +414,21 @@ START_TEST(test_delegate_remembered)
     a.signer = ot.responder;
     ck_assert_int_eq(ot_check_with_o(o, ot.leaf, &a, why, sizeof(why)), EH_SK_OCSP_GOOD);
     ck_assert_int_eq(ot_check_with_o(o, ot.leaf_ca2, &a, why, sizeof(why)), EH_SK_OCSP_REFUSED);
+    /* an answer about another CA's certificate, signed by that CA's
+     * responder, to a question about the first CA's: refused, and its
+     * responder is not remembered for the first CA */
+    eh_sk_ocsp_free(o);
+    o = ot_checker(&c, ot.trust_both);
+    a.signer = ot.responder_ca2;
+    a.about = ot.leaf_ca2;
+    a.about_ca = ot.ca2;
+    ck_assert_int_eq(ot_check_with_o(o, ot.leaf, &a, why, sizeof(why)), EH_SK_OCSP_REFUSED);
+    ck_assert_str_eq(why, "the answer is not about the certificate asked about");
+    a.about = a.about_ca = NULL;
+    ck_assert_int_eq(ot_check_with_o(o, ot.leaf, &a, why, sizeof(why)), EH_SK_OCSP_REFUSED);
+    ck_assert_str_eq(why, "the answer is not signed by the issuing CA or a responder it delegated");
+    a.signer = ot.responder;
+    ck_assert_int_eq(ot_check_with_o(o, ot.leaf, &a, why, sizeof(why)), EH_SK_OCSP_GOOD);
     /* still the checks of the answer itself */
     a.status = V_OCSP_CERTSTATUS_REVOKED;
     ck_assert_int_eq(ot_check_with_o(o, ot.leaf, &a, why, sizeof(why)), EH_SK_OCSP_REVOKED);
