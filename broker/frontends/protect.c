@@ -444,6 +444,14 @@ static eh_rc scope_of(eh_broker *b, const eh_config_rp *rp, char **out)
 
 /* start_login sends the browser into the authorization flow for rp and
  * keeps what the callback needs under "pst:<digest of state>". */
+/* redirect_no_store answers with a redirect to url that no cache keeps: it
+ * carries a cookie of the login in progress or of the session just opened. */
+static eh_rc redirect_no_store(eh_http_response *out, const char *url)
+{
+    eh_rc rc = eh_redirect(out, url);
+    return rc == EH_OK ? eh_http_response_set_header(out, "Cache-Control", "no-store") : rc;
+}
+
 static eh_rc start_login(eh_broker *b, const eh_config_rp *rp, const char *return_to,
                          eh_http_response *out)
 {
@@ -485,9 +493,7 @@ static eh_rc start_login(eh_broker *b, const eh_config_rp *rp, const char *retur
         rc = eh_cookie_set(out, EH_PROTECT_STATE_COOKIE, state, (int)STATE_TTL_S,
                            eh_broker_secure(b));
     if (rc == EH_OK)
-        rc = eh_redirect(out, url);
-    if (rc == EH_OK)
-        rc = eh_http_response_set_header(out, "Cache-Control", "no-store");
+        rc = redirect_no_store(out, url);
 cleanup:
     free(state);
     free(nonce);
@@ -649,9 +655,7 @@ eh_rc eh_protect_callback_handle(eh_broker *b, const eh_http_request *req, eh_ht
     }
     if (rc != EH_OK || (rc = open_session(b, rp, payload, resp)) != EH_OK)
         goto cleanup;
-    rc = eh_redirect(resp, return_to);
-    if (rc == EH_OK)
-        rc = eh_http_response_set_header(resp, "Cache-Control", "no-store");
+    rc = redirect_no_store(resp, return_to);
 cleanup:
     free(state);
     free(code);
