@@ -14,6 +14,8 @@
 //     --monitor FILE        Redis MONITOR of one login into FILE before the steps
 //     --wrap CMD            start nginx under CMD (e.g. a valgrind script); 1 worker recommended
 //     --hold SECONDS        keep everything running after the steps (perf, heaptrack -p)
+//     --threads N           eidhub's requests in a thread pool of N threads (default: nginx's default pool, 32)
+//     --smaps               after each step, each worker's anonymous memory by kind (main heap, thread stacks, arenas, other)
 //     --store shm           the embedded store (shm://?size=64m) instead of Redis (no Redis lines then)
 // Process ids go to stderr at the start. Everything listens on 127.0.0.1.
 import { spawn, spawnSync } from 'node:child_process';
@@ -31,7 +33,7 @@ const { values: opt } = parseArgs({ options: {
   workers: { type: 'string', default: '2' }, citizens: { type: 'string', default: 'all' },
   env: { type: 'string', default: '' }, 'malloc-info': { type: 'string', default: '' },
   monitor: { type: 'string', default: '' }, wrap: { type: 'string', default: '' }, hold: { type: 'string', default: '0' },
-  store: { type: 'string', default: 'redis' },
+  store: { type: 'string', default: 'redis' }, threads: { type: 'string', default: '' }, smaps: { type: 'boolean', default: false },
 } });
 if (!['redis', 'shm'].includes(opt.store)) throw new Error('--store redis or shm');
 const log = (m) => process.stderr.write(`[login-steps ${new Date().toISOString().slice(11, 19)}] ${m}\n`);
@@ -130,6 +132,28 @@ function mem(pid) {
   const sm = fs.readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
   return { rss: Number(s.match(/VmRSS:\s+(\d+)/)[1]), anon: Number(sm.match(/Anonymous:\s+(\d+)/)[1]) };
 }
+/**
+ * Where a process's anonymous memory is, in KiB, from /proc/PID/smaps: the
+ * main heap ([heap]), thread stacks (read-write mappings of exactly the
+ * stack size: 8 MiB with Debian's default ulimit), the other malloc arenas'
+ * heaps (glibc starts each at a 64 MiB boundary) and the rest (large
+ * allocations malloc maps by themselves, libraries' data, shared zones).
+ */
+function anonParts(pid) {
+  const parts = { heap: 0, stacks: 0, arenas: 0, other: 0 };
+  let kind = 'other';
+  for (const l of fs.readFileSync(`/proc/${pid}/smaps`, 'utf8').split('\n')) {
+    const m = l.match(/^([0-9a-f]+)-([0-9a-f]+) (\S+) \S+ \S+ \d+\s*(.*)$/);
+    if (m) {
+      const start = BigInt(`0x${m[1]}`); const kib = Number((BigInt(`0x${m[2]}`) - start) / 1024n);
+      if (m[4] === '[heap]') kind = 'heap';
+      else if (m[4] === '' && m[3] === 'rw-p' && kib === 8192) kind = 'stacks';
+      else if (m[4] === '' && m[3] === 'rw-p' && start % (64n << 20n) === 0n) kind = 'arenas';
+      else kind = 'other';
+    } else if (l.startsWith('Anonymous:')) parts[kind] += Number(l.split(/\s+/)[1]);
+  }
+  return parts;
+}
 /** CPU seconds of pid and its waited-for children (utime, stime, cutime, cstime). */
 const cpu = (pid) => {
   try {
@@ -165,6 +189,7 @@ const sim = await startMobileIdSim({ delayMs: 0 });
 const env = opt.env ? Object.fromEntries(opt.env.split(',').map((kv) => kv.split('='))) : {};
 const broker = await (opt.wrap ? startWrapped : startBroker)({
   store: redis ? redis.url : 'shm://?size=64m', workers: Number(opt.workers), timeoutMs: 2000, env,
+  ...(opt.threads ? { extraMain: `thread_pool eh_bench threads=${Number(opt.threads)};`, extraHttp: 'eidhub_thread_pool eh_bench;' } : {}),
   broker: {
     relying_parties: [{ client_id: CLIENT.id, client_secret_sha256: crypto.createHash('sha256').update(CLIENT.secret).digest('hex'),
       redirect_uris: [CLIENT.cb], display_name: 'Bench portal', policy: 'basic', subject_type: 'pairwise' }],
@@ -175,7 +200,8 @@ await new Promise((r) => setTimeout(r, 1000)); // the workers are forked
 const ws = workersOf(broker.pid);
 log(`nginx master ${broker.pid} workers ${ws.join(' ')}, simulator ${sim.pid}, ${redis ? `redis ${redis.pid}` : 'embedded store'}, driver ${process.pid}`);
 const show = (label) => log(`${label}: ${ws.map((w) => { const m = mem(w); return `worker ${w} rss ${m.rss} anon ${m.anon} KiB`; }).join(', ')}; `
-  + `workers' rss ${ws.reduce((s, w) => s + mem(w).rss, 0)} KiB`);
+  + `workers' rss ${ws.reduce((s, w) => s + mem(w).rss, 0)} KiB`
+  + (opt.smaps ? `\n  anonymous KiB by kind: ${ws.map((w) => `worker ${w} ${Object.entries(anonParts(w)).map(([k, v]) => `${k} ${v}`).join(' ')}`).join(', ')}` : ''));
 if (opt.monitor && redis) {
   const m = spawn('redis-cli', ['-p', String(redis.port), 'MONITOR'], { stdio: ['ignore', fs.openSync(opt.monitor, 'w'), 'inherit'] });
   await new Promise((r) => setTimeout(r, 300));

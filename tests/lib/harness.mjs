@@ -130,8 +130,9 @@ export function keygen(dir, name = 'signing-key.pem', ...opts) {
  * eidhub's line per request, "notice" leaves them out but keeps nginx's
  * worker starts and exits that reload() waits for).
  */
-export function nginxConf({ dir, port, host = '127.0.0.1', store, workers = 2, timeoutMs = 500, extraHttp = '', extraServer = '', keepEnv = [], errorLogLevel = 'info' }) {
+export function nginxConf({ dir, port, host = '127.0.0.1', store, workers = 2, timeoutMs = 500, extraMain = '', extraHttp = '', extraServer = '', keepEnv = [], errorLogLevel = 'info' }) {
   return `load_module ${MODULE};
+${extraMain}
 ${keepEnv.map((name) => `env ${name};\n`).join('')}daemon off;
 master_process on;
 worker_processes ${workers};
@@ -196,7 +197,7 @@ export function nginxTest(dir, conf) {
  * workers too (nginx's `env` directive; nginx clears the rest for them).
  * errorLogLevel: see nginxConf. Returns a handle with the base URL.
  */
-export async function startBroker({ broker = {}, store, workers = 2, timeoutMs = 500, port, host = '127.0.0.1', dir, extraHttp, extraServer, env = {}, errorLogLevel } = {}) {
+export async function startBroker({ broker = {}, store, workers = 2, timeoutMs = 500, port, host = '127.0.0.1', dir, extraMain, extraHttp, extraServer, env = {}, errorLogLevel } = {}) {
   dir ??= tmpdir('eidhub-nginx-');
   port ??= await freePort();
   const issuer = `http://${host}:${port}`;
@@ -209,7 +210,7 @@ export async function startBroker({ broker = {}, store, workers = 2, timeoutMs =
   fs.writeFileSync(path.join(dir, 'broker.json'), JSON.stringify(cfg, null, 2));
   const conf = path.join(dir, 'nginx.conf');
   const keepEnv = Object.keys(env).filter((name) => name !== 'LD_PRELOAD'); // workers are forked: the preload stays
-  fs.writeFileSync(conf, nginxConf({ dir, port, host, store, workers, timeoutMs, extraHttp, extraServer, keepEnv, errorLogLevel }));
+  fs.writeFileSync(conf, nginxConf({ dir, port, host, store, workers, timeoutMs, extraMain, extraHttp, extraServer, keepEnv, errorLogLevel }));
   const proc = track(spawn('nginx', ['-p', dir, '-c', conf], { stdio: ['ignore', 'pipe', 'pipe'], env: nginxEnv(env) }),
     'nginx', path.join(dir, 'nginx.out'));
   try {
