@@ -6,16 +6,13 @@
 // /login and the Mobile-ID form at once, where a request that needs the pool
 // (/healthz) waits for the thread.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import crypto from 'node:crypto';
-import fs from 'node:fs';
 import net from 'node:net';
-import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import * as oidc from 'openid-client';
 import { Agent, hiddenField } from '../lib/agent.mjs';
 import {
-  freePort, keygen, mobileIdSettings, nginxConf, nginxEnv, startBroker, startMobileIdSim, tmpdir, waitForPort,
+  freePort, mobileIdSettings, startBroker, startMobileIdSim,
 } from '../lib/harness.mjs';
 import { login } from '../lib/oidc-flow.mjs';
 import { citizenByOutcome } from '../sim/mobile-id.mjs';
@@ -33,38 +30,12 @@ const sockets = new Set();
 
 /**
  * nginx with the module, one worker, the embedded store and a thread pool of
- * one thread for eidhub (`thread_pool` lives in nginx's main context, which
- * the harness's startBroker does not reach). Returns {url, stop()}.
+ * one thread for eidhub (`thread_pool` in nginx's main context).
  */
-async function startOneThreadBroker(brokerCfg) {
-  const dir = tmpdir('eidhub-inline-');
-  const port = await freePort();
-  const cfg = { issuer: `http://127.0.0.1:${port}`, keys: [{ file: keygen(dir), active: true }], ...brokerCfg };
-  fs.writeFileSync(path.join(dir, 'subject.secret'), crypto.randomBytes(32).toString('base64url'), { mode: 0o600 });
-  cfg.subject_secret_file = 'subject.secret';
-  fs.writeFileSync(path.join(dir, 'broker.json'), JSON.stringify(cfg, null, 2));
-  const conf = path.join(dir, 'nginx.conf');
-  fs.writeFileSync(conf, 'thread_pool eh_one threads=1;\n'
-    + nginxConf({ dir, port, store: 'shm://?size=8m', workers: 1, extraHttp: 'eidhub_thread_pool eh_one;' }));
-  const proc = spawn('nginx', ['-p', dir, '-c', conf], { stdio: 'ignore', env: nginxEnv() });
-  try {
-    await waitForPort(port, proc, 'nginx', 10000);
-  } catch (e) {
-    proc.kill('SIGKILL');
-    throw new Error(`${e.message}\n${fs.existsSync(path.join(dir, 'error.log')) ? fs.readFileSync(path.join(dir, 'error.log'), 'utf8') : ''}`);
-  }
-  return {
-    url: cfg.issuer,
-    async stop() {
-      if (proc.exitCode === null) {
-        const exited = new Promise((r) => proc.once('exit', r));
-        proc.kill('SIGQUIT');
-        await exited;
-      }
-      fs.rmSync(dir, { recursive: true, force: true });
-    },
-  };
-}
+const startOneThreadBroker = (brokerCfg) => startBroker({
+  store: 'shm://?size=8m', workers: 1, broker: brokerCfg,
+  extraMain: 'thread_pool eh_one threads=1;', extraHttp: 'eidhub_thread_pool eh_one;',
+});
 
 before(async () => {
   sim = await startMobileIdSim({ delayMs: 300 });
