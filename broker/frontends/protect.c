@@ -442,8 +442,6 @@ static eh_rc scope_of(eh_broker *b, const eh_config_rp *rp, char **out)
     return eh_buf_finish(&s, out, NULL);
 }
 
-/* start_login sends the browser into the authorization flow for rp and
- * keeps what the callback needs under "pst:<digest of state>". */
 /* redirect_no_store answers with a redirect to url that no cache keeps: it
  * carries a cookie of the login in progress or of the session just opened. */
 static eh_rc redirect_no_store(eh_http_response *out, const char *url)
@@ -452,6 +450,8 @@ static eh_rc redirect_no_store(eh_http_response *out, const char *url)
     return rc == EH_OK ? eh_http_response_set_header(out, "Cache-Control", "no-store") : rc;
 }
 
+/* start_login sends the browser into the authorization flow for rp and
+ * keeps what the callback needs under "pst:<digest of state>". */
 static eh_rc start_login(eh_broker *b, const eh_config_rp *rp, const char *return_to,
                          eh_http_response *out)
 {
