@@ -125,7 +125,8 @@ export function keygen(dir, name = 'signing-key.pem', ...opts) {
 }
 
 /**
- * The nginx.conf text for an eidhub instance (keepEnv: names of environment
+ * The nginx.conf text for an eidhub instance (extraMain: lines for nginx's
+ * main context, such as a thread_pool; keepEnv: names of environment
  * variables its workers keep; errorLogLevel: of its error.log, "info" shows
  * eidhub's line per request, "notice" leaves them out but keeps nginx's
  * worker starts and exits that reload() waits for).
