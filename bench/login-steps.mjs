@@ -15,6 +15,7 @@
 //     --wrap CMD            start nginx under CMD (e.g. a valgrind script); 1 worker recommended
 //     --hold SECONDS        keep everything running after the steps (perf, heaptrack -p)
 //     --threads N           eidhub's requests in a thread pool of N threads (default: nginx's default pool, 32)
+//     --settle SECONDS      idle this long before each memory sample (11: after the module's periodic malloc_trim)
 //     --smaps               after each step, each worker's anonymous memory by kind (main heap, thread stacks, arenas, other)
 //     --store shm           the embedded store (shm://?size=64m) instead of Redis (no Redis lines then)
 // Process ids go to stderr at the start. Everything listens on 127.0.0.1.
@@ -34,6 +35,7 @@ const { values: opt } = parseArgs({ options: {
   env: { type: 'string', default: '' }, 'malloc-info': { type: 'string', default: '' },
   monitor: { type: 'string', default: '' }, wrap: { type: 'string', default: '' }, hold: { type: 'string', default: '0' },
   store: { type: 'string', default: 'redis' }, threads: { type: 'string', default: '' }, smaps: { type: 'boolean', default: false },
+  settle: { type: 'string', default: '0' },
 } });
 if (!['redis', 'shm'].includes(opt.store)) throw new Error('--store redis or shm');
 const log = (m) => process.stderr.write(`[login-steps ${new Date().toISOString().slice(11, 19)}] ${m}\n`);
@@ -202,6 +204,8 @@ log(`nginx master ${broker.pid} workers ${ws.join(' ')}, simulator ${sim.pid}, $
 const show = (label) => log(`${label}: ${ws.map((w) => { const m = mem(w); return `worker ${w} rss ${m.rss} anon ${m.anon} KiB`; }).join(', ')}; `
   + `workers' rss ${ws.reduce((s, w) => s + mem(w).rss, 0)} KiB`
   + (opt.smaps ? `\n  anonymous KiB by kind: ${ws.map((w) => `worker ${w} ${Object.entries(anonParts(w)).map(([k, v]) => `${k} ${v}`).join(' ')}`).join(', ')}` : ''));
+/** --settle: idle before a memory sample, so that every sample is of an idle worker (the module trims malloc's heaps every 10 s). */
+const settle = () => new Promise((r) => setTimeout(r, Number(opt.settle) * 1000));
 if (opt.monitor && redis) {
   const m = spawn('redis-cli', ['-p', String(redis.port), 'MONITOR'], { stdio: ['ignore', fs.openSync(opt.monitor, 'w'), 'inherit'] });
   await new Promise((r) => setTimeout(r, 300));
@@ -210,6 +214,7 @@ if (opt.monitor && redis) {
   m.kill();
 }
 await runPool(200, Number(opt.vus));
+await settle();
 show('after 200 warm-up logins');
 let total = 200;
 const cpus = () => ({ nginx: ws.reduce((s, w) => s + cpu(w), 0), simulator: cpu(sim.pid), ...(redis ? { redis: cpu(redis.pid) } : {}), driver: cpu(process.pid) });
@@ -221,6 +226,7 @@ for (const n of opt.steps.split(',').map(Number)) {
   const c1 = cpus(); const r1 = redis ? redisStats(redis.port) : {}; const reads1 = redis ? redisReads(redis.port) : 0;
   log(`${r.done} logins in ${r.secs.toFixed(1)} s = ${(r.done / r.secs).toFixed(1)}/s, ${r.errors} errors; CPU ms per login: `
     + Object.keys(c0).map((k) => `${k} ${((c1[k] - c0[k]) * 1000 / r.done).toFixed(2)}`).join(', '));
+  await settle();
   show(`after ${total} logins`);
   if (redis) log(`Redis commands per login (those of scripts included): ${Object.keys(r1).filter((k) => k !== 'info').map((k) => `${k} ${((r1[k] - (r0[k] ?? 0)) / r.done).toFixed(2)}`).join(', ')}`);
   // eidhub's own commands: the scripts' inner ones left out (each EVAL runs one GET); the two INFO calls' reads too
