@@ -25,6 +25,14 @@ int eh_b64_ok(const char *s, size_t len, int url)
     return pad == 0 || (data + pad) % 4 == 0;
 }
 
+/* b64url_bare_ok tells whether len bytes at s are base64url without
+ * padding, the form RFC 7515 section 2 prescribes for JWS parts and JWK
+ * members. */
+static int b64url_bare_ok(const char *s, size_t len)
+{
+    return eh_b64_ok(s, len, 1) && memchr(s, '=', len) == NULL;
+}
+
 int eh_jws_compact_ok(const char *s, size_t len)
 {
     const char *end = s + len, *p = s;
@@ -35,7 +43,7 @@ int eh_jws_compact_ok(const char *s, size_t len)
     while (p <= end) {
         const char *dot = memchr(p, '.', (size_t)(end - p));
         const char *stop = dot ? dot : end;
-        if (!eh_b64_ok(p, (size_t)(stop - p), 1) || memchr(p, '=', (size_t)(stop - p)) != NULL)
+        if (!b64url_bare_ok(p, (size_t)(stop - p)))
             return 0;
         parts++;
         if (dot == NULL)
@@ -59,7 +67,7 @@ int eh_jwk_ok(const json_t *jwk)
             is_plain |= strcmp(name, plain[i]) == 0;
         if (is_plain || !json_is_string(value))
             continue;
-        if (!eh_b64_ok(json_string_value(value), json_string_length(value), 1))
+        if (!b64url_bare_ok(json_string_value(value), json_string_length(value)))
             return 0;
     }
     return 1;

@@ -20,7 +20,9 @@ int eh_b64_ok(const char *s, size_t len, int url);
 int eh_jws_compact_ok(const char *s, size_t len);
 
 /* eh_jwk_ok tells whether every base64url member of the JWK object jwk (all
- * string members but kty, kid, alg, use, crv) is safe to decode. */
+ * string members but kty, kid, alg, use, crv) is safe to decode and has no
+ * padding (RFC 7518 section 6: base64url of the bare bytes). A padded
+ * member is refused, so a key is accepted in one spelling only. */
 int eh_jwk_ok(const json_t *jwk);
 
 #endif

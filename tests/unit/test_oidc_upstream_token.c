@@ -441,8 +441,8 @@ START_TEST(jwks_keeps_only_usable_signature_keys)
 {
     eh_oidcup_jwks *j = NULL;
     cjose_err err;
-    char why[256], *priv = cjose_jwk_to_json(rsa2, true, &err);
-    json_t *private_key = json_loads(priv, 0, NULL);
+    char why[256], x[64], *priv = cjose_jwk_to_json(rsa2, true, &err);
+    json_t *private_key = json_loads(priv, 0, NULL), *padded;
     const char *not_sets[] = {"", "[]", "{}", "{\"keys\": {}}", "null", "{\"keys\": [1]"};
 
     free(priv);
@@ -466,6 +466,18 @@ START_TEST(jwks_keeps_only_usable_signature_keys)
                      EH_ERR_NOT_FOUND);
     ck_assert_int_eq(verify(j, sign_with(rsa1, "PS256", "rsa-1", claims(NULL), NULL)), EH_OK);
     ck_assert_int_eq(verify(j, sign_with(ec1, "ES256", "ec-1", claims(NULL), NULL)), EH_OK);
+    eh_oidcup_jwks_free(j);
+    /* base64url with padding is not a JWK member (RFC 7518 section 6): the
+     * same EC key with "x" padded is dropped, the RSA key beside it kept */
+    padded = public_jwk(ec1, "ec-padded", NULL);
+    snprintf(x, sizeof(x), "%s=", json_string_value(json_object_get(padded, "x")));
+    ck_assert_uint_eq(strlen(x), 44);
+    json_object_set_new(padded, "x", json_string(x));
+    j = jwks_of(jwks_text(padded, public_jwk(rsa1, "rsa-1", NULL), NULL, NULL));
+    ck_assert_uint_eq(eh_oidcup_jwks_count(j), 1);
+    ck_assert_int_eq(verify(j, sign_with(ec1, "ES256", "ec-padded", claims(NULL), NULL)),
+                     EH_ERR_NOT_FOUND);
+    ck_assert_int_eq(verify(j, sign_with(rsa1, "RS256", "rsa-1", claims(NULL), NULL)), EH_OK);
     eh_oidcup_jwks_free(j);
     for (size_t i = 0; i < sizeof(not_sets) / sizeof(not_sets[0]); i++) {
         j = NULL;
