@@ -1,7 +1,6 @@
 #include "broker/backends/mid_client.h"
 #include "broker/backends/sk_api.h"
 
-#include <cjose/cjose.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,17 +9,21 @@
 #include "broker/buf.h"
 #include "broker/http_client.h"
 
-/* error_of maps a non-2xx MID status to our error and a reason. */
-static eh_rc error_of(long status, char *why, size_t whylen)
+/* call makes one MID API call; a status other than 200 becomes our error
+ * (400: invalid, 401/403: our configuration, 404: not found, else I/O). */
+static eh_rc call(const eh_mid *mid, eh_http_call *c, eh_http_answer *answer, char *why,
+                  size_t whylen)
 {
-    snprintf(why, whylen, "Mobile-ID API answered HTTP %ld", status);
-    if (status == 400)
+    long status;
+    eh_rc rc = eh_sk_call(&mid->sk, c, "Mobile-ID", answer, &status, why, whylen);
+
+    if (rc != EH_OK && status == 400)
         return EH_ERR_INVALID;
-    if (status == 401 || status == 403)
+    if (rc != EH_OK && (status == 401 || status == 403))
         return EH_ERR_CONFIG;
-    if (status == 404)
+    if (rc != EH_OK && status == 404)
         return EH_ERR_NOT_FOUND;
-    return EH_ERR_IO;
+    return rc;
 }
 
 eh_rc eh_mid_client_start(const eh_mid *mid, const char *phone, const char *personal_code,
@@ -28,14 +31,12 @@ eh_rc eh_mid_client_start(const eh_mid *mid, const char *phone, const char *pers
                           char *why, size_t whylen)
 {
     char *hash_b64 = NULL, *body_text = NULL, *url = NULL;
-    size_t hash_b64_len = 0;
     json_t *body = NULL;
     eh_http_answer answer = {0};
-    cjose_err cerr;
     eh_rc rc = EH_ERR_NOMEM;
 
     *session_id = NULL;
-    if (!cjose_base64_encode(hash, mid->sk.hash_len, &hash_b64, &hash_b64_len, &cerr))
+    if (!eh_sk_hash_b64(&mid->sk, hash, &hash_b64))
         goto cleanup;
     body = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "relyingPartyUUID",
                      mid->sk.rp_uuid, "relyingPartyName", mid->sk.rp_name, "phoneNumber", phone,
@@ -50,20 +51,14 @@ eh_rc eh_mid_client_start(const eh_mid *mid, const char *phone, const char *pers
     body_text = json_dumps(body, JSON_COMPACT);
     if (body_text == NULL || asprintf(&url, "%s/authentication", mid->sk.url) < 0)
         goto cleanup;
-    eh_http_call call = {.method = "POST",
-                         .url = url,
-                         .json_body = body_text,
-                         .pinned_public_key = mid->sk.pinned_public_key,
-                         .timeout_ms = mid->sk.request_timeout_ms,
-                         .connect_timeout_ms = mid->sk.request_timeout_ms,
-                         .upstream = EH_UPSTREAM_MOBILE_ID};
-    rc = eh_http_client_call(&call, &answer, why, whylen);
+    eh_http_call c = {.method = "POST",
+                      .url = url,
+                      .json_body = body_text,
+                      .timeout_ms = mid->sk.request_timeout_ms,
+                      .upstream = EH_UPSTREAM_MOBILE_ID};
+    rc = call(mid, &c, &answer, why, whylen);
     if (rc != EH_OK)
         goto cleanup;
-    if (answer.status != 200) {
-        rc = error_of(answer.status, why, whylen);
-        goto cleanup;
-    }
     rc = eh_sk_session_id_of(answer.body, answer.body_len, "Mobile-ID", session_id, why, whylen);
 cleanup:
     free(hash_b64);
@@ -113,19 +108,13 @@ eh_rc eh_mid_client_poll(const eh_mid *mid, const char *session_id, eh_mid_sessi
     if (asprintf(&url, "%s/authentication/session/%s?timeoutMs=%u", mid->sk.url, session_id,
                  mid->sk.poll_timeout_ms) < 0)
         goto cleanup;
-    eh_http_call call = {.method = "GET",
-                         .url = url,
-                         .pinned_public_key = mid->sk.pinned_public_key,
-                         .timeout_ms = mid->sk.poll_timeout_ms + mid->sk.request_timeout_ms,
-                         .connect_timeout_ms = mid->sk.request_timeout_ms,
-                         .upstream = EH_UPSTREAM_MOBILE_ID};
-    rc = eh_http_client_call(&call, &answer, why, whylen);
+    eh_http_call c = {.method = "GET",
+                      .url = url,
+                      .timeout_ms = mid->sk.poll_timeout_ms + mid->sk.request_timeout_ms,
+                      .upstream = EH_UPSTREAM_MOBILE_ID};
+    rc = call(mid, &c, &answer, why, whylen);
     if (rc != EH_OK)
         goto cleanup;
-    if (answer.status != 200) {
-        rc = error_of(answer.status, why, whylen);
-        goto cleanup;
-    }
     rc = eh_mid_session_parse(answer.body, answer.body_len, s, why, whylen);
 cleanup:
     free(url);

@@ -1,7 +1,6 @@
 #include "broker/backends/sid_client.h"
 #include "broker/backends/sk_api.h"
 
-#include <cjose/cjose.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -85,7 +84,8 @@ const char *eh_sid_http_result(long status, int at_start)
     }
 }
 
-/* call performs one API call and checks for a 200 answer. */
+/* call performs one Smart-ID API call of timeout_ms and checks for a 200
+ * answer (*status: its HTTP status, for eh_sid_http_result). */
 static eh_rc call(const eh_sid *sid, const char *method, const char *url, const char *body,
                   unsigned timeout_ms, eh_http_answer *answer, long *status, char *why,
                   size_t whylen)
@@ -93,20 +93,10 @@ static eh_rc call(const eh_sid *sid, const char *method, const char *url, const 
     eh_http_call c = {.method = method,
                       .url = url,
                       .json_body = body,
-                      .pinned_public_key = sid->sk.pinned_public_key,
                       .timeout_ms = timeout_ms,
-                      .connect_timeout_ms = sid->sk.request_timeout_ms,
                       .upstream = EH_UPSTREAM_SMART_ID};
-    eh_rc rc = eh_http_client_call(&c, answer, why, whylen);
 
-    *status = rc == EH_OK ? answer->status : 0;
-    if (rc != EH_OK)
-        return rc;
-    if (answer->status != 200) {
-        snprintf(why, whylen, "Smart-ID API answered HTTP %ld", answer->status);
-        return EH_ERR_IO;
-    }
-    return EH_OK;
+    return eh_sk_call(&sid->sk, &c, "Smart-ID", answer, status, why, whylen);
 }
 
 eh_rc eh_sid_client_start(const eh_sid *sid, const char *kind, const char *id,
@@ -114,10 +104,8 @@ eh_rc eh_sid_client_start(const eh_sid *sid, const char *kind, const char *id,
                           long *status, char *why, size_t whylen)
 {
     char *hash_b64 = NULL, *body_text = NULL, *url = NULL;
-    size_t hash_b64_len = 0;
     json_t *body = NULL;
     eh_http_answer answer = {0};
-    cjose_err cerr;
     eh_rc rc = EH_ERR_INVALID;
 
     *session_id = NULL;
@@ -126,7 +114,7 @@ eh_rc eh_sid_client_start(const eh_sid *sid, const char *kind, const char *id,
     if ((strcmp(kind, "etsi") != 0 && strcmp(kind, "document") != 0) || !eh_sk_path_part_ok(id))
         goto cleanup;
     rc = EH_ERR_NOMEM;
-    if (!cjose_base64_encode(hash, sid->sk.hash_len, &hash_b64, &hash_b64_len, &cerr))
+    if (!eh_sk_hash_b64(&sid->sk, hash, &hash_b64))
         goto cleanup;
     body = json_pack("{s:s, s:s, s:s, s:s, s:s, s:[{s:s, s:s}, {s:s, s:s}]}", "relyingPartyUUID",
                      sid->sk.rp_uuid, "relyingPartyName", sid->sk.rp_name, "certificateLevel",

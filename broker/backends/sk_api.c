@@ -1,8 +1,36 @@
 #include "broker/backends/sk_api.h"
 
+#include <cjose/cjose.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+eh_rc eh_sk_call(const eh_sk_settings *sk, eh_http_call *call, const char *service,
+                 eh_http_answer *answer, long *status, char *why, size_t whylen)
+{
+    eh_rc rc;
+
+    call->pinned_public_key = sk->pinned_public_key;
+    call->connect_timeout_ms = sk->request_timeout_ms;
+    rc = eh_http_client_call(call, answer, why, whylen);
+    *status = rc == EH_OK ? answer->status : 0;
+    if (rc != EH_OK)
+        return rc;
+    if (answer->status != 200) {
+        snprintf(why, whylen, "%s API answered HTTP %ld", service, answer->status);
+        return EH_ERR_IO;
+    }
+    return EH_OK;
+}
+
+int eh_sk_hash_b64(const eh_sk_settings *sk, const unsigned char *hash, char **out)
+{
+    size_t len = 0;
+    cjose_err err;
+
+    *out = NULL;
+    return cjose_base64_encode(hash, sk->hash_len, out, &len, &err) ? 1 : 0;
+}
 
 int eh_sk_path_part_ok(const char *s)
 {

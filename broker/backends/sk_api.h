@@ -1,15 +1,32 @@
-/* eidhub: what the Mobile-ID and Smart-ID API clients share: checking what
- * goes into an API URL path, taking the session id out of a start answer,
- * and copying string members of the answers. */
+/* eidhub: what the Mobile-ID and Smart-ID API clients share: the call
+ * itself, the hash as the APIs want it, checking what goes into an API URL
+ * path, taking the session id out of a start answer, and copying string
+ * members of the answers. */
 #ifndef EH_SK_API_H
 #define EH_SK_API_H
 
 #include <jansson.h>
 #include <stddef.h>
 
+#include "broker/backends/sk_flow.h"
+#include "broker/http_client.h"
 #include "broker/rc.h"
 
 #define EH_SK_PATH_PART_MAX 64
+
+/* eh_sk_call makes one call of an SK API (service names it in reasons:
+ * "Mobile-ID", "Smart-ID"): call's method, url, body, timeout_ms and
+ * upstream are the caller's; the pinned key and the connect timeout come
+ * from sk. *status is the answer's HTTP status (0 without an answer).
+ * EH_OK only for 200; another status is EH_ERR_IO with a reason naming it.
+ * The caller clears answer in every case. */
+eh_rc eh_sk_call(const eh_sk_settings *sk, eh_http_call *call, const char *service,
+                 eh_http_answer *answer, long *status, char *why, size_t whylen);
+
+/* eh_sk_hash_b64 puts the hash (sk->hash_len bytes) in base64, the form
+ * the start requests carry, into *out (caller frees); 0 when out of
+ * memory. */
+int eh_sk_hash_b64(const eh_sk_settings *sk, const unsigned char *hash, char **out);
 
 /* eh_sk_path_part_ok accepts what may go into an API URL path (session
  * ids, document numbers, semantics identifiers): 1 to EH_SK_PATH_PART_MAX
