@@ -216,6 +216,7 @@ static void ngx_http_eidhub_task_run(void *data, ngx_log_t *log)
 {
     ngx_http_eidhub_task_ctx_t *ctx = data;
     (void)log;
+    ngx_http_eidhub_heap_note_thread();
     ctx->rc = eh_broker_handle(ctx->broker, &ctx->req, &ctx->resp);
 }
 

@@ -19,9 +19,6 @@
  * configuration, so `nginx -t` reports a broken one as one line. */
 #include "ngx_http_eidhub_module.h"
 
-#if defined(__GLIBC__)
-#include <malloc.h>
-#endif
 #include <stdlib.h>
 #include <string.h>
 
@@ -92,28 +89,6 @@ static void ngx_http_eidhub_broker_cleanup(void *data)
     eh_broker_free(data);
 }
 
-/* ngx_http_eidhub_limit_arenas bounds glibc's malloc arenas. glibc gives a
- * thread that finds the arenas busy a new one, up to 8 per CPU, and each
- * arena keeps the memory freed into it: with the thread pool's 32 threads a
- * worker on 2 CPUs ended with 16 arenas, and worker RSS (2 workers) grew
- * 15 MiB over the first 10,000 logins, against 6 MiB with 2 arenas and no
- * difference in CPU per login (bench/results/profile-2026-11-23.md). Called
- * in the master before it forks the workers (whose threads make the
- * arenas): one arena per CPU, at least 2, unless the operator chose
- * (MALLOC_ARENA_MAX, or GLIBC_TUNABLES naming arena_max, in nginx's
- * environment: glibc has applied it already). */
-static void ngx_http_eidhub_limit_arenas(void)
-{
-#if defined(__GLIBC__) && defined(M_ARENA_MAX)
-    const char *tunables = getenv("GLIBC_TUNABLES");
-
-    if (getenv("MALLOC_ARENA_MAX") != NULL ||
-        (tunables != NULL && strstr(tunables, "arena_max") != NULL))
-        return;
-    (void)mallopt(M_ARENA_MAX, ngx_ncpu > 2 ? (int)ngx_ncpu : 2);
-#endif
-}
-
 /* eidhub_config FILE: load the broker now, so that nginx -t reports a
  * broken configuration as one line naming file, JSON path and problem. */
 static char *ngx_http_eidhub_config(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
@@ -142,7 +117,7 @@ static char *ngx_http_eidhub_config(ngx_conf_t *cf, ngx_command_t *cmd, void *co
     }
     cln->handler = ngx_http_eidhub_broker_cleanup;
     cln->data = mcf->broker;
-    ngx_http_eidhub_limit_arenas();
+    ngx_http_eidhub_heap_tune();
     return NGX_CONF_OK;
 }
 
@@ -222,78 +197,15 @@ static char *ngx_http_eidhub_enable(ngx_conf_t *cf, ngx_command_t *cmd, void *co
     return NGX_CONF_OK;
 }
 
-#if defined(__GLIBC__)
-/* Every EH_TRIM_INTERVAL_MS a worker hands the free pages inside malloc's
- * heaps back to the system (malloc_trim). glibc gives back by itself only
- * the free top of a heap; what the pool's threads free in the middle of a
- * heap stays in the worker's RSS. Measured (bench/results/
- * profile-2026-11-23.md, "Fifth session"): eidhub's live heap does not
- * grow over thousands of logins (valgrind's massif), while glibc's heaps
- * around it grow by megabytes, a third of it whole free pages.
- *
- * The trim walks every heap and takes each arena's lock in turn, so it
- * runs as a task on eidhub's thread pool, never on the event loop: the
- * timer posts it, and its completion arms the timer again (one trim at a
- * time). No difference in CPU per login was measurable (2.8-2.9 ms with
- * the trim, 2.7-3.5 ms without). The timer is cancelable: it never keeps an
- * exiting worker, and a trim still queued at exit runs before the pool's
- * threads end. */
-#define EH_TRIM_INTERVAL_MS 10000
-
-static ngx_event_t ngx_http_eidhub_trim_ev;
-static ngx_thread_task_t *ngx_http_eidhub_trim_task;
-
-/* Pool side: the trim itself. */
-static void ngx_http_eidhub_trim_run(void *data, ngx_log_t *log)
-{
-    (void)data;
-    (void)log;
-    (void)malloc_trim(0);
-}
-
-/* Event-loop side, once the trim is done: the next one in an interval. */
-static void ngx_http_eidhub_trim_done(ngx_event_t *ev)
-{
-    (void)ev;
-    if (!ngx_exiting && !ngx_quit && !ngx_terminate)
-        ngx_add_timer(&ngx_http_eidhub_trim_ev, EH_TRIM_INTERVAL_MS);
-}
-
-/* The timer: post the trim to the pool (if the queue is full, try again
- * in an interval). */
-static void ngx_http_eidhub_trim(ngx_event_t *ev)
-{
-    ngx_cycle_t *cycle = ev->data;
-    ngx_http_eidhub_main_conf_t *mcf =
-        ngx_http_cycle_get_module_main_conf(cycle, ngx_http_eidhub_module);
-    ngx_thread_task_t *task = ngx_http_eidhub_trim_task;
-
-    task->handler = ngx_http_eidhub_trim_run;
-    task->event.handler = ngx_http_eidhub_trim_done;
-    task->event.data = task;
-    if (ngx_thread_task_post(mcf->pool, task) != NGX_OK)
-        ngx_http_eidhub_trim_done(&task->event);
-}
-#endif
-
 static ngx_int_t ngx_http_eidhub_init_process(ngx_cycle_t *cycle)
 {
-    ngx_http_eidhub_log_install(cycle->log);
-#if defined(__GLIBC__)
     ngx_http_eidhub_main_conf_t *mcf =
         ngx_http_cycle_get_module_main_conf(cycle, ngx_http_eidhub_module);
+
+    ngx_http_eidhub_log_install(cycle->log);
     if (mcf != NULL && mcf->broker != NULL && mcf->pool != NULL &&
-        (ngx_process == NGX_PROCESS_WORKER || ngx_process == NGX_PROCESS_SINGLE)) {
-        ngx_http_eidhub_trim_task = ngx_thread_task_alloc(cycle->pool, 0);
-        if (ngx_http_eidhub_trim_task == NULL)
-            return NGX_ERROR;
-        ngx_http_eidhub_trim_ev.handler = ngx_http_eidhub_trim;
-        ngx_http_eidhub_trim_ev.log = cycle->log;
-        ngx_http_eidhub_trim_ev.data = cycle;
-        ngx_http_eidhub_trim_ev.cancelable = 1;
-        ngx_add_timer(&ngx_http_eidhub_trim_ev, EH_TRIM_INTERVAL_MS);
-    }
-#endif
+        (ngx_process == NGX_PROCESS_WORKER || ngx_process == NGX_PROCESS_SINGLE))
+        return ngx_http_eidhub_heap_init_process(cycle, mcf->pool);
     return NGX_OK;
 }
 

@@ -77,6 +77,19 @@ char *ngx_http_eidhub_store_init(ngx_conf_t *cf, ngx_http_eidhub_main_conf_t *mc
  * metrics (ngx_http_eidhub_metrics.c). Returns NGX_CONF_OK or an error. */
 char *ngx_http_eidhub_metrics_init(ngx_conf_t *cf);
 
+/* The worker's malloc heaps (ngx_http_eidhub_heap.c; glibc only, no-ops
+ * elsewhere). ngx_http_eidhub_heap_tune, in the master before the workers
+ * are forked: at most one arena per CPU (at least 2) and fixed thresholds
+ * for mmap and for giving a heap's top back, unless the operator set them
+ * in nginx's environment. ngx_http_eidhub_heap_note_thread, first thing in
+ * every task on a pool thread: remembers the thread's arena (once per
+ * thread). ngx_http_eidhub_heap_init_process, in a worker: every 10 s, a
+ * task on pool gives the arenas' free tops and the heaps' free pages back
+ * to the system. NGX_ERROR when the task cannot be allocated. */
+void ngx_http_eidhub_heap_tune(void);
+void ngx_http_eidhub_heap_note_thread(void);
+ngx_int_t ngx_http_eidhub_heap_init_process(ngx_cycle_t *cycle, ngx_thread_pool_t *pool);
+
 /* ngx_http_eidhub_log_install routes the core's log lines to log. */
 void ngx_http_eidhub_log_install(ngx_log_t *log);
 

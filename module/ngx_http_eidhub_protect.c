@@ -137,6 +137,7 @@ static void ngx_http_eidhub_protect_run(void *data, ngx_log_t *log)
 {
     ngx_http_eidhub_protect_ctx_t *ctx = data;
     (void)log;
+    ngx_http_eidhub_heap_note_thread();
     ctx->rc =
         eh_protect_check(ctx->broker, ctx->rp, &ctx->req, ctx->return_to, &ctx->verdict, &ctx->out);
 }
