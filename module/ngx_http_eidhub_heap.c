@@ -89,6 +89,17 @@ void ngx_http_eidhub_heap_note_thread(void)
     free(anchor);
 }
 
+void ngx_http_eidhub_heap_exit_process(void)
+{
+    ngx_uint_t i;
+
+    pthread_mutex_lock(&ngx_http_eidhub_anchors_lock);
+    for (i = 0; i < ngx_http_eidhub_anchors_n; i++)
+        free(ngx_http_eidhub_anchors[i]);
+    ngx_http_eidhub_anchors_n = 0;
+    pthread_mutex_unlock(&ngx_http_eidhub_anchors_lock);
+}
+
 /* The size an anchor grows to for a moment: above glibc's 64 KiB, the size
  * of a free that makes it look at the heap's top, and below
  * EH_MMAP_THRESHOLD, so that it comes from the heap. */
@@ -181,6 +192,10 @@ void ngx_http_eidhub_heap_tune(void)
 }
 
 void ngx_http_eidhub_heap_note_thread(void)
+{
+}
+
+void ngx_http_eidhub_heap_exit_process(void)
 {
 }
 

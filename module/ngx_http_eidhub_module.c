@@ -219,4 +219,5 @@ static void ngx_http_eidhub_exit_process(ngx_cycle_t *cycle)
     if (!eh_broker_process_exit(2000))
         ngx_log_error(NGX_LOG_WARN, cycle->log, 0,
                       "eidhub: threads still releasing their connections at exit");
+    ngx_http_eidhub_heap_exit_process();
 }

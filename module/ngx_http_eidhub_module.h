@@ -85,10 +85,13 @@ char *ngx_http_eidhub_metrics_init(ngx_conf_t *cf);
  * every task on a pool thread: remembers the thread's arena (once per
  * thread). ngx_http_eidhub_heap_init_process, in a worker: every 10 s, a
  * task on pool gives the arenas' free tops and the heaps' free pages back
- * to the system. NGX_ERROR when the task cannot be allocated. */
+ * to the system. NGX_ERROR when the task cannot be allocated.
+ * ngx_http_eidhub_heap_exit_process, as a worker exits: frees the blocks
+ * kept for the arenas (a trim after it finds none). */
 void ngx_http_eidhub_heap_tune(void);
 void ngx_http_eidhub_heap_note_thread(void);
 ngx_int_t ngx_http_eidhub_heap_init_process(ngx_cycle_t *cycle, ngx_thread_pool_t *pool);
+void ngx_http_eidhub_heap_exit_process(void);
 
 /* ngx_http_eidhub_log_install routes the core's log lines to log. */
 void ngx_http_eidhub_log_install(ngx_log_t *log);
