@@ -37,7 +37,7 @@ export async function startNationalOidcProcess({ profile, clientId, clientSecret
   proc.stderr.pipe(log);
   const url = await new Promise((resolve, reject) => {
     let out = '';
-    const t = setTimeout(() => reject(new Error(`national-oidc (${profile}) did not start: ${out}`)), 15000);
+    const t = setTimeout(() => reject(new Error(`national-oidc (${profile}) did not start: ${out}`)), 90000);
     proc.stdout.on('data', (d) => {
       out += d;
       const m = out.match(/listening on (http:\/\/\S+)/);
