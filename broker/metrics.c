@@ -52,6 +52,7 @@ typedef struct block {
     hist store[EH_STORE_OP_COUNT];
     uint64_t store_errors[EH_STORE_OP_COUNT];
     uint64_t rate_limited[N_RL];
+    uint64_t heap_trims;
 } block;
 
 static block local_block;
@@ -242,6 +243,11 @@ void eh_metrics_rate_limited(const char *section)
     add(&M->rate_limited[i], 1);
 }
 
+void eh_metrics_heap_trimmed(void)
+{
+    add(&M->heap_trims, 1);
+}
+
 /* Rendering. */
 
 /* label appends name="value" with the format's escapes (\\, \", \n). */
@@ -392,6 +398,9 @@ eh_rc eh_metrics_render(char **out, size_t *len)
         label(&b, "section", rl_sections[s]);
         eh_buf_appendf(&b, "} %llu\n", (unsigned long long)get(&M->rate_limited[s]));
     }
+    header(&b, "eidhub_heap_trims_total", "counter",
+           "Times a worker gave the free memory of its malloc heaps back to the system.");
+    eh_buf_appendf(&b, "eidhub_heap_trims_total %llu\n", (unsigned long long)get(&M->heap_trims));
     return eh_buf_finish(&b, out, len);
 }
 

@@ -73,6 +73,9 @@ void eh_metrics_login_finished(const char *requester, const char *method, const 
 void eh_metrics_upstream(eh_upstream upstream, uint64_t duration_us);
 void eh_metrics_store(eh_metrics_store_op op, uint64_t duration_us, eh_rc rc);
 void eh_metrics_rate_limited(const char *section);
+/* eh_metrics_heap_trimmed counts one trim of a worker's malloc heaps (the
+ * nginx module's, every 10 s; docs/configuration.md, "Memory"). */
+void eh_metrics_heap_trimmed(void);
 
 /* eh_metrics_render writes every metric in the Prometheus text exposition
  * format 0.0.4 into a new string (*out, caller frees; *len its length). */

@@ -27,6 +27,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "broker/metrics.h"
+
 #if defined(__GLIBC__)
 
 /* Blocks at or above EH_MMAP_THRESHOLD get their own mapping (glibc's
@@ -148,6 +150,7 @@ static void ngx_http_eidhub_trim_run(void *data, ngx_log_t *log)
     (void)log;
     ngx_http_eidhub_heap_poke();
     (void)malloc_trim(0);
+    eh_metrics_heap_trimmed();
 }
 
 /* Event-loop side, once the trim is done: the next one in an interval. */

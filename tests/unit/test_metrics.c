@@ -48,6 +48,8 @@ START_TEST(counters_add_up_across_processes)
                 eh_metrics_login_finished("portal", "mobile_id", i % 2 ? NULL : "access_denied");
                 eh_metrics_request(0, 200, 1000);
                 eh_metrics_rate_limited("mid:addr");
+                if (i % 100 == 0)
+                    eh_metrics_heap_trimmed();
             }
             _exit(0);
         }
@@ -67,6 +69,7 @@ START_TEST(counters_add_up_across_processes)
     ck_assert_ptr_nonnull(strstr(text, "eidhub_requests_total{endpoint=\"/.well-known/"
                                        "openid-configuration\",status=\"2xx\"} 10000\n"));
     ck_assert_ptr_nonnull(strstr(text, "eidhub_rate_limited_total{section=\"mid\"} 10000\n"));
+    ck_assert_ptr_nonnull(strstr(text, "eidhub_heap_trims_total 100\n"));
     ck_assert_ptr_nonnull(strstr(text, "eidhub_request_duration_seconds_count{endpoint=\"/."
                                        "well-known/openid-configuration\"} 10000\n"));
     ck_assert_ptr_nonnull(strstr(text, "eidhub_request_duration_seconds_sum{endpoint=\"/."
@@ -157,8 +160,8 @@ START_TEST(exposition_lines_parse)
             samples++;
         }
     }
-    ck_assert_int_eq(helps, 8);
-    ck_assert_int_eq(types, 8);
+    ck_assert_int_eq(helps, 9);
+    ck_assert_int_eq(types, 9);
     ck_assert_int_gt(samples, 20);
     regfree(&sample);
     regfree(&help);
