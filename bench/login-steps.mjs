@@ -15,7 +15,8 @@
 //     --wrap CMD            start nginx under CMD (e.g. a valgrind script); 1 worker recommended
 //     --hold SECONDS        keep everything running after the steps (perf, heaptrack -p)
 //     --threads N           eidhub's requests in a thread pool of N threads (default: nginx's default pool, 32)
-//     --settle SECONDS      idle this long before each memory sample (11: after the module's periodic malloc_trim)
+//     --settle SECONDS|trim idle this long before each memory sample; trim: until every worker has
+//                           trimmed its heaps once more (eidhub_heap_trims_total in /metrics, at most 30 s)
 //     --smaps               after each step, each worker's anonymous memory by kind (main heap, thread stacks, arenas, other)
 //     --store shm           the embedded store (shm://?size=64m) instead of Redis (no Redis lines then)
 // Process ids go to stderr at the start. Everything listens on 127.0.0.1.
@@ -204,8 +205,30 @@ log(`nginx master ${broker.pid} workers ${ws.join(' ')}, simulator ${sim.pid}, $
 const show = (label) => log(`${label}: ${ws.map((w) => { const m = mem(w); return `worker ${w} rss ${m.rss} anon ${m.anon} KiB`; }).join(', ')}; `
   + `workers' rss ${ws.reduce((s, w) => s + mem(w).rss, 0)} KiB`
   + (opt.smaps ? `\n  anonymous KiB by kind: ${ws.map((w) => `worker ${w} ${Object.entries(anonParts(w)).map(([k, v]) => `${k} ${v}`).join(' ')}`).join(', ')}` : ''));
-/** --settle: idle before a memory sample, so that every sample is of an idle worker (the module trims malloc's heaps every 10 s). */
-const settle = () => new Promise((r) => setTimeout(r, Number(opt.settle) * 1000));
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+/** The workers' heap trims so far (eidhub_heap_trims_total, summed over the workers). */
+async function trims() {
+  const text = await new Promise((resolve, reject) => {
+    http.get({ host: '127.0.0.1', port: broker.port, path: '/metrics' }, (res) => {
+      let body = ''; res.setEncoding('utf8'); res.on('data', (d) => { body += d; }); res.on('end', () => resolve(body));
+    }).on('error', reject);
+  });
+  const m = text.match(/^eidhub_heap_trims_total (\d+)$/m);
+  if (!m) throw new Error('no eidhub_heap_trims_total in /metrics');
+  return Number(m[1]);
+}
+/** --settle: idle before a memory sample, so that every sample is of an idle worker whose heaps
+ *  were trimmed (each worker trims every 10 s): SECONDS, or "trim" for until the trims have grown
+ *  by the number of workers (one each, as the module's timers are per worker; at most 30 s). */
+async function settle() {
+  if (opt.settle !== 'trim') return sleep(Number(opt.settle) * 1000);
+  const first = await trims();
+  for (let waited = 0; waited < 60; waited++) {
+    await sleep(500);
+    if (await trims() >= first + ws.length) return;
+  }
+  log('settle: the workers did not all trim within 30 s');
+}
 if (opt.monitor && redis) {
   const m = spawn('redis-cli', ['-p', String(redis.port), 'MONITOR'], { stdio: ['ignore', fs.openSync(opt.monitor, 'w'), 'inherit'] });
   await new Promise((r) => setTimeout(r, 300));

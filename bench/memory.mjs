@@ -43,7 +43,7 @@ function line(l) {
 }
 
 const child = spawn(process.execPath, [path.join(import.meta.dirname, 'login-steps.mjs'), '--steps', steps.join(','), '--vus', opt.vus,
-  '--settle', '11'],
+  '--settle', 'trim'],
   { stdio: ['ignore', 'inherit', 'pipe'], env: process.env });
 child.stderr.on('data', (d) => {
   process.stderr.write(d); logFile.write(d);
@@ -72,7 +72,7 @@ const md = [];
 md.push(`# eidhub memory run ${started.toISOString().slice(0, 16).replace('T', ' ')} UTC`, '');
 md.push(`\`bench/memory --logins ${logins} --step ${step}\` (${os.cpus().length} × ${os.cpus()[0].model}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, ${os.release()}; `
   + `files ${path.basename(base)}.{md,png,log}). The login of \`bench/login-steps.mjs\` (authorize → login page → Mobile-ID form → start → wait → status → finish → token → userinfo; `
-  + `Redis store, 2 workers, ${opt.vus} clients on keep-alive connections, the Mobile-ID simulator answering at once); worker RSS read from /proc after 200 warm-up logins and after every ${kib(step)} logins, each time after 11 s idle (the module gives malloc's free pages back every 10 s, so every sample is of an idle worker).`, '');
+  + `Redis store, 2 workers, ${opt.vus} clients on keep-alive connections, the Mobile-ID simulator answering at once); worker RSS read from /proc after 200 warm-up logins and after every ${kib(step)} logins, each time once the workers are idle and each has trimmed its heaps since the step (the module gives malloc's free memory back every 10 s; the bench waits for \`eidhub_heap_trims_total\` in /metrics to grow by the number of workers).`, '');
 md.push('| check | result | target | verdict |', '|---|---|---|---|');
 md.push(`| Logins | ${kib(done)} done, ${kib(errors)} failed, ${runs.length ? (done / runs.reduce((t, r) => t + r.secs, 0)).toFixed(1) : '—'} logins/s on average | ${kib(logins)} | ${done >= logins && errors === 0 ? '**pass**' : '**FAIL**'} |`);
 md.push(`| Worker RSS growth, each worker, from the warm-up to the end | ${perWorker.map((g) => `${g >= 0 ? '+' : ''}${kib(g)} KiB`).join(', ')} | ≤ 5 MiB (5,120 KiB) | ${maxWorker <= 5120 ? '**pass**' : '**FAIL**'} |`);
