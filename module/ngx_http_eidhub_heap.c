@@ -39,9 +39,9 @@
 #define EH_MMAP_THRESHOLD (256 * 1024)
 #define EH_TRIM_THRESHOLD (2 * EH_MMAP_THRESHOLD)
 
-/* ngx_http_eidhub_tunable_set tells whether the operator chose malloc's
- * setting NAME (glibc has applied it already): the MALLOC_* variable env,
- * or GLIBC_TUNABLES naming tunable. */
+/* ngx_http_eidhub_tunable_set tells whether the operator chose a malloc
+ * setting (glibc has applied it already): the variable env is set, or
+ * GLIBC_TUNABLES names tunable. */
 static int ngx_http_eidhub_tunable_set(const char *env, const char *tunable)
 {
     const char *tunables = getenv("GLIBC_TUNABLES");
@@ -112,8 +112,9 @@ void ngx_http_eidhub_heap_exit_process(void)
  * anchor is in. realloc works in the block's own arena, whatever thread
  * calls it: growing the anchor takes the room from that arena (from the
  * top, when no free block inside the heap is that large), and shrinking it
- * again frees the rest next to the top, which glibc then cuts down to
- * EH_TRIM_THRESHOLD. The anchor stays valid when realloc fails. */
+ * again frees the rest next to the top, which glibc then gives back when
+ * the top is above EH_TRIM_THRESHOLD (keeping its pad of 128 KiB). The
+ * anchor stays valid when realloc fails. */
 static void ngx_http_eidhub_heap_poke(void)
 {
     ngx_uint_t i;
