@@ -208,11 +208,7 @@ const show = (label) => log(`${label}: ${ws.map((w) => { const m = mem(w); retur
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 /** The workers' heap trims so far (eidhub_heap_trims_total, summed over the workers). */
 async function trims() {
-  const text = await new Promise((resolve, reject) => {
-    http.get({ host: '127.0.0.1', port: broker.port, path: '/metrics' }, (res) => {
-      let body = ''; res.setEncoding('utf8'); res.on('data', (d) => { body += d; }); res.on('end', () => resolve(body));
-    }).on('error', reject);
-  });
+  const { text } = await request(undefined, broker.port, 'GET', '/metrics');
   const m = text.match(/^eidhub_heap_trims_total (\d+)$/m);
   if (!m) throw new Error('no eidhub_heap_trims_total in /metrics');
   return Number(m[1]);
